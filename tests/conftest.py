@@ -1,0 +1,25 @@
+"""Shared fixtures: a sandbox on 127.0.0.1 and an environment free of the developer's own
+Databricks/Grafana settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from reconciler.sandbox import SandboxServer, SandboxSettings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("DATABRICKS_", "GRAFANA_")):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
+    with SandboxServer(tmp_path / "sandbox.db", SandboxSettings()) as server:
+        yield server

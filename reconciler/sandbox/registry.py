@@ -27,4 +27,7 @@ def emulator_modules() -> list[ModuleType]:
 
 EMULATORS: list[str] = [
     "common",
+    "databricks_catalog",
+    "databricks_monitors",
+    "databricks_workspace",
 ]

@@ -661,7 +661,7 @@ def edit_monitor(state: SandboxState, table_name: str, changes: dict[str, Any]) 
         return _edit(conn, normalise_name(table_name), changes)
 
 
-def add_refresh(state: SandboxState, table_name: str, **fields: Any) -> list[dict[str, Any]]:
+def add_refresh(state: SandboxState, table_name: str, /, **fields: Any) -> list[dict[str, Any]]:
     """Add refresh history to a monitor; see module docstring for the accepted fields."""
     with state.connect() as conn:
         settle(conn)

@@ -33,6 +33,23 @@ class SqlitePolicyStore(_Strict):
 PolicyStore = Annotated[SqlitePolicyStore, Field(discriminator="type")]
 
 
+class DatabricksConnection(_Strict):
+    """How to reach a Databricks workspace, through databricks-sdk's own configuration.
+
+    Unset fields fall back to the SDK's usual sources (DATABRICKS_HOST / DATABRICKS_TOKEN / ...
+    environment variables, ~/.databrickscfg profiles); tokens are never written here.
+    """
+
+    profile: str | None = Field(default=None, description="Profile in ~/.databrickscfg.")
+    host: str | None = Field(default=None, description="Workspace URL; default from the profile or DATABRICKS_HOST.")
+    retry_timeout_seconds: int = Field(
+        default=120,
+        gt=0,
+        description="Upper bound on the SDK's retries of 429/503 answers (the SDK's own default is 300 s).",
+    )
+    http_timeout_seconds: int = Field(default=60, gt=0, description="Timeout of one HTTP request.")
+
+
 class TargetConfig(_Strict):
     """One place the specs are applied to."""
 
@@ -44,6 +61,7 @@ class TargetConfig(_Strict):
     )
     variables: dict[str, Any] = Field(default_factory=dict)
     policy_store: PolicyStore | None = None
+    databricks: DatabricksConnection | None = None
 
 
 class ProjectFile(_Strict):

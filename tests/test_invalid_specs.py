@@ -8,7 +8,8 @@ from helpers import Project, policy
 
 CASES = {
     "bad yaml": ("p.yaml", "apiVersion: reconciler/v1\nkind: SlaPolicy\nmetadata: {name: x\nspec: {}\n", "p.yaml:4: YAML syntax error"),
-    "unknown field": ("p.yaml", policy("x", ["w"], extra="colour: red"), "p.yaml:8: spec.colour: unknown field"),
+    "unknown field": ("p.yaml", policy("x", ["w"], extra="colour: red"), "p.yaml:8: spec.colour: unknown field (allowed: lifecycle, warehouse_ids, sla_seconds, policy_mode, included_statuses)"),
+    "misspelt field": ("p.yaml", policy("x", ["w"], extra="policy_mod: ALL"), "p.yaml:8: spec.policy_mod: unknown field; did you mean 'policy_mode'?"),
     "wrong enum": (
         "p.yaml",
         policy("x", ["w"], mode="BURST"),

@@ -70,7 +70,7 @@ def load_project(root: Path) -> tuple[ProjectFile, list[SpecError]]:
     try:
         return ProjectFile.model_validate(doc.data if doc.data is not None else {}), []
     except ValidationError as exc:
-        return ProjectFile(), validation_errors(exc, doc)
+        return ProjectFile(), validation_errors(exc, doc, model=ProjectFile)
 
 
 def spec_files(root: Path) -> list[Path]:
@@ -144,7 +144,7 @@ def _resource(doc: Document, variables: dict[str, Any], errors: list[SpecError])
     try:
         model = document_model(kind).model_validate(resolved)
     except ValidationError as exc:
-        errors.extend(validation_errors(exc, doc))
+        errors.extend(validation_errors(exc, doc, model=document_model(kind)))
         return None
     name = model.metadata.name
     try:

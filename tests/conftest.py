@@ -23,3 +23,13 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
     with SandboxServer(tmp_path / "sandbox.db", SandboxSettings()) as server:
         yield server
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> "Project":
+    from helpers import Project
+
+    root = tmp_path / "specs"
+    root.mkdir()
+    (root / "reconciler.yaml").write_text("project: test\n", encoding="utf-8")
+    return Project(root)

@@ -1,0 +1,135 @@
+"""The applier: executes a plan's operations, in order, through the providers.
+
+It refuses before touching anything when the plan is destructive without consent or (for a saved
+plan) stale; once started, the first failure stops the run and the report says exactly which
+operations ran, which failed and which never started. Re-running plan/apply converges because
+every provider write is idempotent and keyed by identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from reconciler.engine import LiveState, Session
+from reconciler.errors import PlanError, StalePlanError
+from reconciler.plan.model import Action, Operation, Plan
+
+
+class OpStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    NOT_STARTED = "not started"
+
+
+@dataclass
+class OpResult:
+    operation: Operation
+    status: OpStatus
+    error: str | None = None
+
+
+@dataclass
+class ApplyReport:
+    results: list[OpResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status is OpStatus.SUCCEEDED for r in self.results)
+
+    def count(self, status: OpStatus) -> int:
+        return sum(1 for r in self.results if r.status is status)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "results": [
+                {
+                    "action": r.operation.action.value,
+                    "kind": r.operation.kind,
+                    "name": r.operation.name,
+                    "key": r.operation.key,
+                    "status": r.status.value,
+                    "error": r.error,
+                }
+                for r in self.results
+            ],
+        }
+
+
+def check_destructive(plan: Plan, allow_destructive: bool) -> None:
+    destructive = plan.destructive_operations
+    if destructive and not allow_destructive:
+        listing = "\n".join(f"  - {op.action.value} {op.address}: {'; '.join(op.reasons)}" for op in destructive)
+        raise PlanError(
+            f"the plan has {len(destructive)} destructive operation(s); nothing was applied. "
+            f"Re-run with --allow-destructive to apply them:\n{listing}"
+        )
+
+
+def check_fresh(plan: Plan, session: Session, live: LiveState) -> None:
+    """Refuse a saved plan whose specs or live objects changed since it was made."""
+    problems: list[str] = []
+    if plan.target != session.specs.target_name:
+        problems.append(f"the plan was made for target '{plan.target}', not '{session.specs.target_name}'")
+    if plan.specs_digest != session.digest:
+        problems.append("the specs changed since the plan was made (specs digest differs)")
+    for op in plan.operations:
+        key = op.replaces_key or op.key
+        obj = live.find(op.kind, key)
+        now = obj.fingerprint if obj is not None else None
+        if op.action is Action.CREATE:
+            if obj is not None:
+                problems.append(f"{op.address}: was absent when planned, now exists")
+        elif now != op.live_fingerprint:
+            state = "is gone" if obj is None else "changed"
+            problems.append(f"{op.address}: the live object {state} since the plan was made")
+        if op.action is Action.REPLACE and op.replaces_key and live.find(op.kind, op.key) is not None:
+            problems.append(f"{op.address}: its new identity {op.key[:12]} now exists")
+    if problems:
+        raise StalePlanError(
+            "plan is stale; nothing was applied. Make a new plan.\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+def execute(plan: Plan, session: Session, live: LiveState) -> ApplyReport:
+    report = ApplyReport()
+    failed = False
+    for op in plan.operations:
+        if failed:
+            report.results.append(OpResult(op, OpStatus.NOT_STARTED))
+            continue
+        try:
+            _run(op, session, live)
+        except Exception as exc:  # the live system's own error, reported verbatim
+            failed = True
+            report.results.append(OpResult(op, OpStatus.FAILED, f"{type(exc).__name__}: {exc}"))
+        else:
+            report.results.append(OpResult(op, OpStatus.SUCCEEDED))
+    return report
+
+
+def _run(op: Operation, session: Session, live: LiveState) -> None:
+    provider = session.provider(op.kind)
+    if op.action is Action.DELETE:
+        obj = live.find(op.kind, op.key)
+        if obj is None:
+            return  # already gone: the desired outcome
+        provider.delete(obj)
+        return
+    resource = session.resource(op.kind, op.name)
+    if resource is None:
+        raise PlanError(f"{op.address} is not declared in the specs")
+    if op.action is Action.CREATE:
+        provider.create(resource)
+    elif op.action is Action.UPDATE:
+        obj = live.find(op.kind, op.key)
+        if obj is None:
+            raise PlanError(f"{op.address} no longer exists")
+        provider.update(resource, obj)
+    elif op.action is Action.REPLACE:
+        obj = live.find(op.kind, op.replaces_key or op.key)
+        if obj is None:
+            provider.create(resource)
+        else:
+            provider.replace(resource, obj)

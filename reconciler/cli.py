@@ -1,0 +1,302 @@
+"""Command line: `reconciler validate | plan | apply | drift | import | schema | fields | sandbox`.
+
+Exit codes (Terraform's `-detailed-exitcode` convention): 0 success and nothing to change,
+2 success with changes pending (`plan --detailed-exitcode`, and `drift` whenever it finds drift),
+1 error. Errors print one clear message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, NoReturn
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import ReconcilerError, SpecErrors
+
+FORMATS = click.Choice(["text", "markdown", "json"])
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn reconciler's errors into a message and exit code 1."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SpecErrors as exc:
+            click.echo(f"Error: {len(exc.errors)} problem(s) in the specs:", err=True)
+            for error in exc.errors:
+                click.echo(f"  {error}", err=True)
+            sys.exit(EXIT_ERROR)
+        except ReconcilerError as exc:
+            _fail(str(exc))
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+specs_argument = click.argument("specs_dir", default="specs", type=click.Path(file_okay=False, path_type=Path))
+target_option = click.option("--target", "-t", help="Target from reconciler.yaml (default: the project's default_target, else 'local').")
+format_option = click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
+color_option = click.option("--color/--no-color", default=None, help="Force or disable colour (default: colour on a terminal).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reconciler")
+def cli() -> None:
+    """Declarative SLA and data-quality monitoring: plan and apply SLA policies, Databricks
+    lakehouse monitors and Grafana alert rules from YAML specs in git.
+
+    \b
+    Typical use:
+      reconciler plan specs/                      # what would change (run on every PR)
+      reconciler plan specs/ --out plan.json      # save the plan for review
+      reconciler apply specs/ --plan plan.json    # apply exactly that plan
+      reconciler drift specs/                     # exit 2 when live state drifted
+    """
+
+
+@cli.command()
+@specs_argument
+@target_option
+@_guard
+def validate(specs_dir: Path, target: str | None) -> None:
+    """Check spec files offline (syntax, fields, variables, identities); touches nothing live."""
+    from reconciler.specs.loader import load_specs
+
+    specs = load_specs(specs_dir, target)
+    counts: dict[str, int] = {}
+    for res in specs.resources:
+        counts[res.kind] = counts.get(res.kind, 0) + 1
+    detail = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no objects"
+    click.echo(f"Specs valid: {len(specs.files)} file(s), {detail} (target {specs.target_name}).")
+
+
+@cli.command()
+@specs_argument
+@target_option
+@format_option
+@color_option
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Also save the plan as JSON for `apply --plan`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
+@_guard
+def plan(specs_dir: Path, target: str | None, fmt: str, color: bool | None, out: Path | None, detailed_exitcode: bool) -> None:
+    """Show what apply would change: creates, updates, replaces and deletes, field by field."""
+    from reconciler.engine import Session
+
+    with Session(specs_dir, target) as session:
+        the_plan, _ = session.plan()
+    if out:
+        out.write_text(the_plan.to_json(), encoding="utf-8")
+    _emit_plan(the_plan, fmt, color)
+    if out and fmt == "text":
+        click.echo(f"Plan saved to {out}. Apply it exactly with: reconciler apply {specs_dir} --plan {out}")
+    sys.exit(EXIT_CHANGES if detailed_exitcode and the_plan.has_changes else EXIT_OK)
+
+
+def _emit_plan(the_plan: Any, fmt: str, color: bool | None, title: str = "plan") -> None:
+    if fmt == "json":
+        click.echo(the_plan.to_json(), nl=False)
+    elif fmt == "markdown":
+        from reconciler.plan.render_markdown import render_markdown
+
+        click.echo(render_markdown(the_plan, title=title), nl=False)
+    else:
+        from reconciler.plan.render_text import console_for, render_text
+
+        render_text(the_plan, console_for(sys.stdout, color), title=title)
+
+
+@cli.command()
+@specs_argument
+@target_option
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Apply this saved plan exactly (refused if stale).")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-destructive", is_flag=True, help="Allow replace and delete operations.")
+@format_option
+@color_option
+@_guard
+def apply(
+    specs_dir: Path,
+    target: str | None,
+    plan_file: Path | None,
+    auto_approve: bool,
+    allow_destructive: bool,
+    fmt: str,
+    color: bool | None,
+) -> None:
+    """Make the live state match the specs (plans first, or applies a saved plan)."""
+    from reconciler.apply.applier import check_destructive, check_fresh, execute
+    from reconciler.engine import Session
+    from reconciler.plan.model import Plan
+
+    with Session(specs_dir, target) as session:
+        if plan_file is not None:
+            try:
+                the_plan = Plan.from_dict(json.loads(plan_file.read_text(encoding="utf-8")))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ReconcilerError(f"{plan_file}: not a reconciler plan: {exc}") from exc
+            live = session.read_live()
+            check_fresh(the_plan, session, live)
+        else:
+            the_plan, live = session.plan()
+        if fmt == "text":
+            _emit_plan(the_plan, fmt, color)
+        if not the_plan.has_changes:
+            _emit_result(fmt, the_plan, None)
+            sys.exit(EXIT_OK)
+        check_destructive(the_plan, allow_destructive)
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise ReconcilerError("apply needs confirmation: run it in a terminal or pass --auto-approve")
+            answer = click.prompt(f"Apply {len(the_plan.operations)} operation(s) to target '{the_plan.target}'? Type 'yes'", default="", show_default=False)
+            if answer.strip() != "yes":
+                _fail("apply cancelled; nothing was changed")
+        report = execute(the_plan, session, live)
+    _emit_result(fmt, the_plan, report)
+    sys.exit(EXIT_OK if report.ok else EXIT_ERROR)
+
+
+def _emit_result(fmt: str, the_plan: Any, report: Any) -> None:
+    from reconciler.apply.applier import OpStatus
+
+    if fmt == "json":
+        click.echo(json.dumps({"plan": the_plan.to_dict(), "apply": report.to_dict() if report else None}, indent=2, default=str))
+        return
+    if report is None:
+        if fmt == "markdown":
+            click.echo("No changes. The live state matches the specs.")
+        return
+    marks = {OpStatus.SUCCEEDED: "ok", OpStatus.FAILED: "FAILED", OpStatus.NOT_STARTED: "not started"}
+    click.echo("")
+    click.echo("Apply results:")
+    for r in report.results:
+        line = f"  [{marks[r.status]}] {r.operation.action.value} {r.operation.address}"
+        click.echo(line + (f": {r.error}" if r.error else ""))
+    done, failed, pending = (report.count(s) for s in (OpStatus.SUCCEEDED, OpStatus.FAILED, OpStatus.NOT_STARTED))
+    if report.ok:
+        click.echo(f"Apply complete: {done} operation(s) succeeded.")
+    else:
+        click.echo(
+            f"Apply FAILED: {done} succeeded, {failed} failed, {pending} not started. "
+            "Fix the cause and re-run `reconciler apply`: it re-plans from the live state and converges.",
+            err=True,
+        )
+
+
+@cli.command()
+@specs_argument
+@target_option
+@format_option
+@color_option
+@_guard
+def drift(specs_dir: Path, target: str | None, fmt: str, color: bool | None) -> None:
+    """Read-only check for changes made behind git's back. Exit 2 when anything drifted."""
+    from reconciler.engine import Session
+    from reconciler.plan.drift import drift_report, render_drift_markdown, render_drift_text
+    from reconciler.plan.render_text import console_for
+
+    with Session(specs_dir, target) as session:
+        the_plan, _ = session.plan(strict=False)
+    report = drift_report(the_plan)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+    elif fmt == "markdown":
+        click.echo(render_drift_markdown(report), nl=False)
+    else:
+        render_drift_text(report, console_for(sys.stdout, color))
+    sys.exit(EXIT_CHANGES if report.drifted else EXIT_OK)
+
+
+@cli.command(name="import")
+@click.argument("kind")
+@click.argument("key")
+@click.argument("specs_dir", default="specs", type=click.Path(file_okay=False, path_type=Path))
+@target_option
+@_guard
+def import_(kind: str, key: str, specs_dir: Path, target: str | None) -> None:
+    """Adopt an existing live object (record ownership without changing it).
+
+    KIND is e.g. SlaPolicy, KEY its identity as shown by `plan` (a policy hash). The next plan
+    shows the differences between the object and its spec.
+    """
+    from reconciler.engine import Session
+    from reconciler.kinds.registry import KINDS
+
+    if kind not in KINDS:
+        raise ReconcilerError(f"unknown kind '{kind}' (known: {', '.join(KINDS)})")
+    with Session(specs_dir, target) as session:
+        declared = next((r for r in session.specs.by_kind(kind) if r.key == key), None)
+        adopted = session.provider(kind).adopt(key, declared.name if declared else None)
+    click.echo(f"Imported {kind} {adopted}: reconciler now manages it. Run `reconciler plan` to see its differences from the spec.")
+
+
+@cli.command()
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"), show_default=True)
+@click.option("--check", is_flag=True, help="Exit 1 if the files on disk differ from the models (for CI).")
+@_guard
+def schema(out_dir: Path, check: bool) -> None:
+    """Write JSON Schemas of every spec kind and of reconciler.yaml (for editors)."""
+    from reconciler.specs.schemas import generate_schemas
+
+    files = generate_schemas()
+    stale = [name for name, text in files.items() if not (out_dir / name).exists() or (out_dir / name).read_text() != text]
+    if check:
+        if stale:
+            _fail(f"schemas out of date: {', '.join(stale)}; run `reconciler schema`")
+        click.echo(f"Schemas up to date ({len(files)} files).")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {len(files)} schema file(s) to {out_dir}/.")
+
+
+@cli.command()
+@click.argument("kind", required=False)
+def fields(kind: str | None) -> None:
+    """Print each kind's field table: updatable, forces replace, server default, write-only, server-owned."""
+    from reconciler.kinds.registry import KINDS
+
+    for k in KINDS.values():
+        if kind and k.name != kind:
+            continue
+        click.echo(f"### {k.name}\n\n{k.fields.to_markdown()}\n")
+
+
+@cli.group()
+def sandbox() -> None:
+    """The bundled local emulators of the Databricks and Grafana APIs."""
+
+
+@sandbox.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--state", type=click.Path(dir_okay=False, path_type=Path), default=Path(".reconciler/sandbox.db"), show_default=True, help="SQLite state file.")
+@click.option("--seed", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="YAML file declaring Unity Catalog tables.")
+@click.option("--monitor-delay", type=float, default=5.0, show_default=True, help="Seconds a new monitor stays PENDING.")
+def serve(host: str, port: int, state: Path, seed: Path | None, monitor_delay: float) -> None:
+    """Serve the sandbox until interrupted. Point clients at the printed URL."""
+    from reconciler.sandbox import SandboxServer, SandboxSettings
+
+    server = SandboxServer(state, SandboxSettings(monitor_active_delay_seconds=monitor_delay, seed_path=seed), host=host, port=port)
+    click.echo(f"reconciler sandbox listening on {server.url} (state {state}); Ctrl-C to stop")
+    click.echo(f"  Databricks: DATABRICKS_HOST={server.url} DATABRICKS_TOKEN=<any>")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,135 @@
+"""One run of reconciler: specs -> desired state; providers -> live state; planner -> plan.
+
+This is the only place that wires the pure parts (specs, planner) to the I/O parts (providers);
+the CLI and the tests drive it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from reconciler.errors import ReconcilerError, SpecError, SpecErrors
+from reconciler.kinds.base import Kind, LiveObject, Resource
+from reconciler.kinds.registry import KINDS
+from reconciler.plan.builder import PlanInput, build_plan
+from reconciler.plan.digest import fingerprint
+from reconciler.plan.model import Plan
+from reconciler.providers.base import Provider
+from reconciler.providers.registry import provider_for
+from reconciler.specs.loader import SpecSet, load_specs
+from reconciler.targets import TargetContext
+
+
+def specs_digest(specs: SpecSet) -> str:
+    """Digest of the resolved desired state (not the file bytes): comments and formatting do not
+    invalidate a saved plan, a changed value or an `${env:}` that resolves differently does."""
+    return fingerprint(
+        {
+            "target": specs.target_name,
+            "resources": sorted(
+                (
+                    {"kind": r.kind, "name": r.name, "key": r.key, "state": r.state, "lifecycle": r.lifecycle.model_dump()}
+                    for r in specs.resources
+                ),
+                key=lambda d: (d["kind"], d["name"]),
+            ),
+        }
+    )
+
+
+@dataclass
+class LiveState:
+    objects: list[LiveObject] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def find(self, kind: str, key: str) -> LiveObject | None:
+        for obj in self.objects:
+            if obj.kind == kind and obj.key == key:
+                return obj
+        return None
+
+
+class Session:
+    """Specs loaded for one target, with the providers of every kind in play."""
+
+    def __init__(self, specs_dir: str | Path, target: str | None = None) -> None:
+        self.specs = load_specs(specs_dir, target)
+        self.context = TargetContext(self.specs)
+        self._providers: dict[str, Provider] = {}
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for provider in self._providers.values():
+            provider.close()
+        self.context.close()
+
+    @property
+    def digest(self) -> str:
+        return specs_digest(self.specs)
+
+    def kinds_in_play(self) -> Iterator[Kind]:
+        """Kinds declared in the specs, plus kinds whose backend this target configures (their
+        managed objects may need deleting even when no spec of that kind is left)."""
+        for kind in KINDS.values():
+            declared = bool(self.specs.by_kind(kind.name))
+            if declared or self.provider_configured(kind):
+                yield kind
+
+    def provider_configured(self, kind: Kind) -> bool:
+        try:
+            provider = self.provider(kind)
+        except ReconcilerError:
+            return False
+        return provider.configured()
+
+    def provider(self, kind: Kind | str) -> Provider:
+        kind = KINDS[kind] if isinstance(kind, str) else kind
+        if kind.name not in self._providers:
+            self._providers[kind.name] = provider_for(kind, self.context)
+        return self._providers[kind.name]
+
+    def read_live(self) -> LiveState:
+        live = LiveState()
+        errors: list[SpecError] = []
+        for kind in self.kinds_in_play():
+            provider = self.provider(kind)
+            if not provider.configured():
+                raise ReconcilerError(
+                    f"{kind.name} specs are declared but target '{self.specs.target_name}' configures no "
+                    f"{provider.backend} connection"
+                )
+            desired = self.specs.by_kind(kind.name)
+            errors.extend(provider.check(desired))
+            live.objects.extend(provider.read(desired))
+            live.notes.extend(provider.notes())
+        if errors:
+            raise SpecErrors(errors)
+        return live
+
+    def plan(self, strict: bool = True, live: LiveState | None = None) -> tuple[Plan, LiveState]:
+        live = live or self.read_live()
+        plan = build_plan(
+            PlanInput(
+                target=self.specs.target_name,
+                specs_digest=self.digest,
+                desired=self.specs.resources,
+                live=live.objects,
+                kinds=KINDS,
+                notes=live.notes,
+            ),
+            strict=strict,
+        )
+        return plan, live
+
+    def resource(self, kind: str, name: str) -> Resource | None:
+        for res in self.specs.resources:
+            if res.kind == kind and res.name == name:
+                return res
+        return None

@@ -1,0 +1,142 @@
+"""What a kind of object is, independent of where it lives.
+
+A `Kind` knows its spec model, its identity, its normalised desired state and its field table;
+it holds no connections and does no I/O, so the planner can stay a pure function. Live systems
+are providers (`reconciler.providers`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Sequence
+
+from pydantic import BaseModel
+
+from reconciler.errors import SpecError
+from reconciler.specs.envelope import KindSpec, Lifecycle
+
+from .fields import FieldBehaviour, FieldTable
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Resource:
+    """One declared object: a validated spec plus what the planner needs to diff it."""
+
+    kind: str
+    name: str
+    key: str
+    spec: KindSpec
+    state: dict[str, Any]
+    source: SourceRef
+    labels: dict[str, str] = field(default_factory=dict)
+    # (kind, key) pairs that must exist before this object is created.
+    depends_on: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return self.spec.lifecycle
+
+
+@dataclass
+class LiveObject:
+    """One object as the live system has it, in the same normalised shape as `Resource.state`."""
+
+    kind: str
+    key: str
+    state: dict[str, Any]
+    managed: bool
+    # The spec name recorded with the ownership marker (lets the planner pair a renamed identity).
+    name: str | None = None
+    # The object as read (JSON-able); its hash is the fingerprint a saved plan is checked against.
+    raw: Any = None
+    # Facts for warnings: refresh counts, firing alerts, provenance, ...
+    info: dict[str, Any] = field(default_factory=dict)
+    # Facts the provider found that forbid any change (e.g. file provenance in Grafana).
+    locked_reason: str | None = None
+    # lifecycle.prevent_destroy as recorded when reconciler last applied the object: a spec that
+    # was removed from git can no longer say it, so the live side remembers.
+    prevent_destroy: bool = False
+
+    @property
+    def fingerprint(self) -> str:
+        from reconciler.plan.digest import fingerprint
+
+        return fingerprint(self.raw if self.raw is not None else self.state)
+
+
+@dataclass
+class Decision:
+    """How the kind wants a differing object handled."""
+
+    replace: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+class Kind:
+    """Base class: subclasses set the class attributes and override the hooks they need."""
+
+    name: ClassVar[str]
+    spec_model: ClassVar[type[KindSpec]]
+    fields: ClassVar[FieldTable]
+    # Apply order: lower ranks are created/updated first and deleted last.
+    rank: ClassVar[int] = 100
+    # Which backend serves this kind unless the target picks another.
+    default_backend: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    def backend(self, target: Any) -> str:
+        """The backend serving this kind on `target` (a TargetConfig)."""
+        return self.default_backend
+
+    # --- identity and desired state -------------------------------------------------------
+    def key(self, name: str, spec: Any) -> str:
+        """The identity of the live object this spec describes."""
+        raise NotImplementedError
+
+    def desired_state(self, spec: Any) -> dict[str, Any]:
+        """The normalised state the planner compares with `LiveObject.state`."""
+        raise NotImplementedError
+
+    def depends_on(self, spec: Any) -> list[tuple[str, str]]:
+        return []
+
+    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+        """Checks across documents of this kind (duplicate identities, ...)."""
+        return []
+
+    # --- planning hooks -------------------------------------------------------------------
+    def decide(self, desired: Resource, live: LiveObject, changed_paths: Sequence[str]) -> Decision:
+        """Update in place unless a changed field forces a replace (per the field table)."""
+        reasons: list[str] = []
+        for path in changed_paths:
+            rule = self.fields.rule_for(path)
+            if rule and rule.behaviour in (FieldBehaviour.FORCES_REPLACE, FieldBehaviour.IDENTITY):
+                reason = f"{rule.path} changed: {rule.replace_reason or 'cannot be changed in place'}"
+                if reason not in reasons:
+                    reasons.append(reason)
+        return Decision(replace=bool(reasons), reasons=reasons)
+
+    def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
+        """Why a spec whose identity moved (same name, new key) is a replace."""
+        return "identity changed: the object must be recreated under its new key"
+
+    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
+        """What is lost when `live` is deleted or replaced, with the numbers the live system gave."""
+        return []
+
+    def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
+        """Side effects of an in-place update a reviewer should see (e.g. alert state reset)."""
+        return []
+
+    def describe(self, state: dict[str, Any]) -> str:
+        """One line naming a live object in reports (e.g. an unmanaged row)."""
+        return ", ".join(f"{k}={v}" for k, v in state.items())

@@ -1,0 +1,17 @@
+"""The kinds reconciler knows. Adding a kind: one module defining a `Kind`, one line here."""
+
+from __future__ import annotations
+
+from .base import Kind
+from .sla_policy import SlaPolicyKind
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        SlaPolicyKind(),
+    )
+}
+
+
+def get_kind(name: str) -> Kind | None:
+    return KINDS.get(name)

@@ -1,0 +1,160 @@
+"""Kind `SlaPolicy`: one row of the warehouse SLA framework's `query_sla_policies` table.
+
+Identity follows the framework's `compute_hash` idea: a SHA-256 of the warehouse ids, here sorted
+and de-duplicated so that order and repeats in a spec never make a new policy. Everything else
+about a policy is updatable in place (the MERGE keyed by the hash rewrites the row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from enum import StrEnum
+from typing import Any, Sequence
+
+from pydantic import Field, field_validator
+
+from reconciler.errors import SpecError
+from reconciler.specs.envelope import KindSpec
+
+from .base import Kind, LiveObject, Resource
+from .fields import FieldBehaviour, FieldRule, FieldTable
+
+
+class PolicyMode(StrEnum):
+    SLA_BURST = "SLA_BURST"  # alert when any query runs longer than the SLA
+    ERROR = "ERROR"  # alert when any query fails
+    ALL = "ALL"  # both
+
+
+class QueryStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    FAILED = "FAILED"
+    FINISHED = "FINISHED"
+
+
+ALL_STATUSES = [s.value for s in QueryStatus]
+
+
+class SlaPolicySpec(KindSpec):
+    """An SLA policy over one or more SQL warehouses."""
+
+    warehouse_ids: list[str] = Field(
+        min_length=1,
+        description="SQL warehouse ids the policy watches; order and duplicates do not matter. "
+        "The sorted, de-duplicated set is the policy's identity.",
+    )
+    sla_seconds: int = Field(gt=0, description="Queries running longer than this many seconds breach the SLA.")
+    policy_mode: PolicyMode = Field(
+        default=PolicyMode.ALL,
+        description="SLA_BURST: alert on SLA breaches; ERROR: alert on failed queries; ALL: both.",
+    )
+    included_statuses: list[QueryStatus] = Field(
+        default_factory=lambda: [QueryStatus(s) for s in ALL_STATUSES],
+        min_length=1,
+        description="Query statuses the policy looks at.",
+    )
+
+    @field_validator("warehouse_ids")
+    @classmethod
+    def _non_blank(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not item.strip():
+                raise ValueError("warehouse ids must not be blank")
+        return value
+
+
+def compute_hash(warehouse_ids: Sequence[str]) -> str:
+    """The policy's identity: SHA-256 of its sorted, de-duplicated warehouse ids."""
+    canonical = ",".join(sorted({w.strip() for w in warehouse_ids}))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class SlaPolicyKind(Kind):
+    name = "SlaPolicy"
+    spec_model = SlaPolicySpec
+    rank = 10
+    default_backend = "sqlite"
+    description = "A row of the SLA policy table (query_sla_policies)."
+    fields = FieldTable(
+        [
+            FieldRule(
+                "warehouse_ids",
+                FieldBehaviour.IDENTITY,
+                "sorted and de-duplicated; hashed into policy_hash",
+                replace_reason="identity hash differs",
+            ),
+            FieldRule("sla_seconds", FieldBehaviour.UPDATABLE),
+            FieldRule("policy_mode", FieldBehaviour.UPDATABLE, default="ALL"),
+            FieldRule("included_statuses", FieldBehaviour.UPDATABLE, "compared as a set"),
+            FieldRule("policy_hash", FieldBehaviour.SERVER_OWNED, "key column, derived from warehouse_ids"),
+            FieldRule("policy_id", FieldBehaviour.SERVER_OWNED, "row id assigned by the store"),
+            FieldRule("managed_by", FieldBehaviour.SERVER_OWNED, "ownership marker"),
+            FieldRule("applied_at", FieldBehaviour.SERVER_OWNED, "when reconciler last wrote the row"),
+        ]
+    )
+
+    def backend(self, target: Any) -> str:
+        store = getattr(target, "policy_store", None)
+        return store.type if store is not None else self.default_backend
+
+    def key(self, name: str, spec: SlaPolicySpec) -> str:
+        return compute_hash(spec.warehouse_ids)
+
+    def desired_state(self, spec: SlaPolicySpec) -> dict[str, Any]:
+        return normalise_policy(
+            spec.warehouse_ids, spec.sla_seconds, spec.policy_mode.value, [s.value for s in spec.included_statuses]
+        )
+
+    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+        by_key: dict[str, list[Resource]] = defaultdict(list)
+        for res in resources:
+            by_key[res.key].append(res)
+        errors = []
+        for group in by_key.values():
+            for dup in group[1:]:
+                first = group[0]
+                errors.append(
+                    SpecError(
+                        dup.source.file,
+                        dup.source.line,
+                        "spec.warehouse_ids",
+                        f"SlaPolicy '{dup.name}' covers the same warehouses as '{first.name}' ({first.source}); "
+                        "a warehouse set can have only one policy",
+                    )
+                )
+        return errors
+
+    def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
+        before = ", ".join(live.state.get("warehouse_ids", []))
+        after = ", ".join(desired.state["warehouse_ids"])
+        return f"warehouse_ids changed ([{before}] -> [{after}]): identity hash differs"
+
+    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
+        warehouses = ", ".join(live.state.get("warehouse_ids", []))
+        if action == "replace":
+            return [
+                f"the policy row for [{warehouses}] (policy_hash {live.key[:12]}…) is deleted after the new row is "
+                "written: history the monitoring jobs keyed by the old policy_id/policy_hash (query_history_log) "
+                "no longer links to the new policy"
+            ]
+        return [f"the policy row for [{warehouses}] is deleted: those warehouses are no longer checked against this SLA"]
+
+    def describe(self, state: dict[str, Any]) -> str:
+        return (
+            f"warehouses [{', '.join(state.get('warehouse_ids', []))}], sla {state.get('sla_seconds')}s, "
+            f"mode {state.get('policy_mode')}"
+        )
+
+
+def normalise_policy(
+    warehouse_ids: Sequence[str], sla_seconds: int | None, policy_mode: str | None, statuses: Sequence[str] | None
+) -> dict[str, Any]:
+    """The comparable form of a policy, shared by specs and every policy store."""
+    return {
+        "warehouse_ids": sorted({w.strip() for w in warehouse_ids}),
+        "sla_seconds": sla_seconds,
+        "policy_mode": policy_mode or "ALL",
+        "included_statuses": sorted(set(statuses)) if statuses else sorted(ALL_STATUSES),
+    }

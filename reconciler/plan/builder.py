@@ -1,0 +1,182 @@
+"""The planner: desired resources + live objects -> Plan. A pure function, no I/O.
+
+Pairing rules:
+- same kind and key, live object managed: diff, then unchanged / update / replace (the kind's
+  field table and `decide` hook say which);
+- same kind and key, live object NOT managed: refused (never silently take over);
+- declared, no live object under its key, but a managed live object carries the same spec name
+  under another key: the identity moved (e.g. warehouse_ids changed) -> replace;
+- declared only: create; managed live only: delete; unmanaged live only: listed, never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+from reconciler import __version__
+from reconciler.errors import PlanError
+from reconciler.kinds.base import Kind, LiveObject, Resource
+
+from .diff import diff_states, field_changes
+from .model import Action, Change, Operation, Plan, Unchanged, Unmanaged
+
+
+@dataclass
+class PlanInput:
+    target: str
+    specs_digest: str
+    desired: Sequence[Resource]
+    live: Sequence[LiveObject]
+    kinds: Mapping[str, Kind]
+    notes: list[str] = field(default_factory=list)
+
+
+def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
+    """Plan the operations that make live match desired.
+
+    With `strict` (plan/apply) a plan that would take over an unmanaged object or destroy a
+    protected one raises PlanError; without it (drift) those problems become plan notes.
+    """
+    plan = Plan(tool_version=__version__, target=inp.target, specs_digest=inp.specs_digest, notes=list(inp.notes))
+    problems: list[str] = []
+    live_by_key = {(o.kind, o.key): o for o in inp.live}
+    desired_keys = {(r.kind, r.key) for r in inp.desired}
+    consumed: set[tuple[str, str]] = set()
+
+    for res in inp.desired:
+        kind = inp.kinds[res.kind]
+        live = live_by_key.get((res.kind, res.key))
+        if live is not None and not live.managed:
+            consumed.add((res.kind, res.key))
+            plan.unmanaged.append(Unmanaged(res.kind, live.key, kind.describe(live.state), declared_by=str(res.source)))
+            problems.append(
+                f"{res.kind} '{res.name}' ({res.source}) matches an existing {res.kind} that reconciler does not "
+                f"manage: {kind.describe(live.state)} [key {live.key}]. Refusing to take it over; "
+                f"adopt it with `reconciler import {res.kind} {live.key}` or remove it first."
+            )
+            continue
+        if live is not None:
+            consumed.add((res.kind, res.key))
+            op = _compare(kind, res, live, plan, problems)
+            if op is not None:
+                plan.operations.append(op)
+            continue
+        moved = _find_moved(res, inp.live, desired_keys, consumed)
+        if moved is not None:
+            consumed.add((moved.kind, moved.key))
+            op = _replace(kind, res, moved, [kind.identity_change_reason(res, moved)], problems)
+            op.replaces_key = moved.key
+            op.changes = diff_states(moved.state, res.state, kind.fields)
+            plan.operations.append(op)
+            continue
+        plan.operations.append(
+            Operation(Action.CREATE, res.kind, res.name, res.key, changes=field_changes(res.state, kind.fields, created=True), source=str(res.source))
+        )
+
+    for obj in inp.live:
+        if (obj.kind, obj.key) in consumed or (obj.kind, obj.key) in desired_keys:
+            continue
+        kind = inp.kinds[obj.kind]
+        if not obj.managed:
+            plan.unmanaged.append(Unmanaged(obj.kind, obj.key, kind.describe(obj.state)))
+            continue
+        name = obj.name or obj.key
+        if obj.locked_reason:
+            problems.append(f"{obj.kind} '{name}' is no longer declared but cannot be deleted: {obj.locked_reason}")
+            continue
+        if obj.prevent_destroy:
+            problems.append(
+                f"{obj.kind} '{name}' is no longer declared, but it was applied with lifecycle.prevent_destroy: "
+                "deleting it is refused. Apply it once with prevent_destroy: false first, then remove the spec."
+            )
+        plan.operations.append(
+            Operation(
+                Action.DELETE,
+                obj.kind,
+                name,
+                obj.key,
+                changes=field_changes(obj.state, kind.fields, created=False),
+                reasons=["no spec declares it any more"],
+                warnings=kind.loss_warnings(obj, "delete"),
+                destructive=True,
+                live_fingerprint=obj.fingerprint,
+            )
+        )
+
+    plan.operations = order_operations(plan.operations, inp.kinds)
+    if problems:
+        if strict:
+            raise PlanError("the plan cannot be made:\n" + "\n".join(f"  - {p}" for p in problems))
+        plan.notes.extend(problems)
+    return plan
+
+
+def _compare(kind: Kind, res: Resource, live: LiveObject, plan: Plan, problems: list[str]) -> Operation | None:
+    changes = diff_states(live.state, res.state, kind.fields)
+    if res.lifecycle.prevent_destroy != live.prevent_destroy:
+        # Recorded on the live side (the spec may be gone when a delete is planned): an update.
+        changes.append(Change("lifecycle.prevent_destroy", live.prevent_destroy, res.lifecycle.prevent_destroy))
+    if not changes:
+        plan.unchanged.append(Unchanged(res.kind, res.name, res.key))
+        return None
+    if live.locked_reason:
+        problems.append(f"{res.kind} '{res.name}' ({res.source}) differs from its spec but cannot be changed: {live.locked_reason}")
+        return None
+    decision = kind.decide(res, live, [c.path for c in changes])
+    if decision.replace:
+        op = _replace(kind, res, live, decision.reasons, problems)
+    else:
+        op = Operation(
+            Action.UPDATE,
+            res.kind,
+            res.name,
+            res.key,
+            reasons=decision.reasons,
+            warnings=kind.update_warnings(res, live),
+            live_fingerprint=live.fingerprint,
+            source=str(res.source),
+        )
+    op.changes = changes
+    return op
+
+
+def _replace(kind: Kind, res: Resource, live: LiveObject, reasons: list[str], problems: list[str]) -> Operation:
+    if res.lifecycle.prevent_destroy or live.prevent_destroy:
+        problems.append(
+            f"{res.kind} '{res.name}' ({res.source}) has lifecycle.prevent_destroy, but this change needs a "
+            f"replace (destroy and recreate): {'; '.join(reasons)}"
+        )
+    return Operation(
+        Action.REPLACE,
+        res.kind,
+        res.name,
+        res.key,
+        reasons=list(reasons),
+        warnings=kind.loss_warnings(live, "replace"),
+        destructive=True,
+        live_fingerprint=live.fingerprint,
+        source=str(res.source),
+    )
+
+
+def _find_moved(
+    res: Resource, live: Iterable[LiveObject], desired_keys: set[tuple[str, str]], consumed: set[tuple[str, str]]
+) -> LiveObject | None:
+    for obj in live:
+        if (
+            obj.kind == res.kind
+            and obj.managed
+            and obj.name == res.name
+            and (obj.kind, obj.key) not in desired_keys
+            and (obj.kind, obj.key) not in consumed
+        ):
+            return obj
+    return None
+
+
+def order_operations(ops: list[Operation], kinds: Mapping[str, Kind]) -> list[Operation]:
+    """Creates/updates/replaces in kind rank order, then deletes in reverse rank order."""
+    building = sorted((o for o in ops if o.action is not Action.DELETE), key=lambda o: (kinds[o.kind].rank, o.kind, o.name))
+    deleting = sorted((o for o in ops if o.action is Action.DELETE), key=lambda o: (-kinds[o.kind].rank, o.kind, o.name))
+    return building + deleting

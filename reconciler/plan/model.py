@@ -1,0 +1,140 @@
+"""The plan: the review artifact and the contract between `plan` and `apply`.
+
+Its JSON form is documented in the README and versioned by `format_version`; drift tooling and
+reviewers parse it, and `apply --plan FILE` executes exactly the operations it lists.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+FORMAT_VERSION = 1
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+    @property
+    def destructive(self) -> bool:
+        return self in (Action.REPLACE, Action.DELETE)
+
+
+@dataclass
+class Change:
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class Operation:
+    action: Action
+    kind: str
+    name: str
+    key: str
+    changes: list[Change] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    destructive: bool = False
+    # Fingerprint of the live object planned against; None when nothing existed (create).
+    live_fingerprint: str | None = None
+    # For a replace whose identity moved: the key of the live object that goes away.
+    replaces_key: str | None = None
+    source: str | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["action"] = self.action.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Operation":
+        data = dict(data)
+        data["action"] = Action(data["action"])
+        data["changes"] = [Change(**c) for c in data.get("changes", [])]
+        return cls(**data)
+
+
+@dataclass
+class Unmanaged:
+    """A live object in scope that reconciler does not own: shown, never changed."""
+
+    kind: str
+    key: str
+    description: str
+    declared_by: str | None = None  # a spec that claims it (then the plan is refused)
+
+
+@dataclass
+class Unchanged:
+    kind: str
+    name: str
+    key: str
+
+
+@dataclass
+class Plan:
+    tool_version: str
+    target: str
+    specs_digest: str
+    operations: list[Operation] = field(default_factory=list)
+    unchanged: list[Unchanged] = field(default_factory=list)
+    unmanaged: list[Unmanaged] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for op in self.operations:
+            counts[op.action.value] += 1
+        counts["unchanged"] = len(self.unchanged)
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.operations)
+
+    @property
+    def destructive_operations(self) -> list[Operation]:
+        return [op for op in self.operations if op.destructive]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "tool": {"name": "reconciler", "version": self.tool_version},
+            "target": self.target,
+            "specs_digest": self.specs_digest,
+            "summary": self.summary,
+            "operations": [op.to_dict() for op in self.operations],
+            "unchanged": [asdict(u) for u in self.unchanged],
+            "unmanaged": [asdict(u) for u in self.unmanaged],
+            "notes": list(self.notes),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r} (expected {FORMAT_VERSION})")
+        return cls(
+            tool_version=data["tool"]["version"],
+            target=data["target"],
+            specs_digest=data["specs_digest"],
+            operations=[Operation.from_dict(o) for o in data.get("operations", [])],
+            unchanged=[Unchanged(**u) for u in data.get("unchanged", [])],
+            unmanaged=[Unmanaged(**u) for u in data.get("unmanaged", [])],
+            notes=list(data.get("notes", [])),
+        )

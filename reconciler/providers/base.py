@@ -1,0 +1,81 @@
+"""The one small interface every live system implements, per kind.
+
+A provider reads live objects and executes single operations; it never plans. Reads return
+objects in the same normalised shape as the kind's desired state, with an ownership flag, so the
+planner can compare them without knowing anything about the backend.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Sequence
+
+from reconciler.errors import ReconcilerError, SpecError
+from reconciler.kinds.base import Kind, LiveObject, Resource
+
+if TYPE_CHECKING:
+    from reconciler.targets import TargetContext
+
+
+class ReplaceIncomplete(ReconcilerError):
+    """A replace removed the old object but could not create the new one."""
+
+
+class Provider(ABC):
+    """Live-system access for one kind on one backend."""
+
+    backend: str = ""
+
+    def __init__(self, kind: Kind, context: "TargetContext") -> None:
+        self.kind = kind
+        self.context = context
+
+    def configured(self) -> bool:
+        """Whether the target gives this provider a live system to talk to. A provider whose
+        system is not configured is skipped when no spec of its kind is declared."""
+        return True
+
+    @abstractmethod
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        """Live objects in scope: those `desired` names plus every object reconciler manages,
+        and any unmanaged ones the backend can see cheaply (they are shown, never changed)."""
+
+    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
+        """Plan-time checks of specs against the live system (e.g. a column that does not exist)."""
+        return []
+
+    def notes(self) -> list[str]:
+        """Facts about the backend a plan should state (e.g. 'the table will be created')."""
+        return []
+
+    @abstractmethod
+    def create(self, resource: Resource) -> None: ...
+
+    @abstractmethod
+    def update(self, resource: Resource, live: LiveObject) -> None: ...
+
+    @abstractmethod
+    def delete(self, live: LiveObject) -> None: ...
+
+    def replace(self, resource: Resource, live: LiveObject) -> None:
+        """Create-then-delete when the new object has another key (nothing is ever missing),
+        delete-then-create when both share one key (the system allows only one)."""
+        if resource.key != live.key:
+            self.create(resource)
+            self.delete(live)
+            return
+        self.delete(live)
+        try:
+            self.create(resource)
+        except Exception as exc:
+            raise ReplaceIncomplete(
+                f"{resource.kind} '{resource.name}': the old object was deleted but creating the new one failed: "
+                f"{exc}. Nothing of it exists now; re-run `reconciler apply` to create it."
+            ) from exc
+
+    def adopt(self, key: str, name: str | None = None) -> str:
+        """Record ownership of an existing object without changing it (`reconciler import`)."""
+        raise ReconcilerError(f"{self.kind.name} does not support import on the {self.backend} backend")
+
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,70 @@
+"""The `query_sla_policies` row shape, shared by every policy store (SQLite, Databricks SQL).
+
+Columns follow the warehouse SLA framework's table (policy_id, policy_hash, warehouse_ids,
+sla_seconds, query_statuses, policy_mode) plus ownership: who manages the row, under which spec
+name, whether it is protected, and when it was last applied.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from reconciler.kinds.base import LiveObject, Resource
+from reconciler.kinds.sla_policy import normalise_policy
+
+TABLE = "query_sla_policies"
+
+# Column order used by reads and writes.
+COLUMNS = (
+    "policy_id",
+    "policy_hash",
+    "warehouse_ids",
+    "sla_seconds",
+    "query_statuses",
+    "policy_mode",
+    "managed_by",
+    "spec_name",
+    "prevent_destroy",
+    "applied_at",
+)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def row_values(resource: Resource, owner: str) -> dict[str, Any]:
+    """The column values reconciler writes for a declared policy (lists as Python lists)."""
+    state = resource.state
+    return {
+        "policy_hash": resource.key,
+        "warehouse_ids": list(state["warehouse_ids"]),
+        "sla_seconds": state["sla_seconds"],
+        "query_statuses": list(state["included_statuses"]),
+        "policy_mode": state["policy_mode"],
+        "managed_by": owner,
+        "spec_name": resource.name,
+        "prevent_destroy": bool(resource.lifecycle.prevent_destroy),
+        "applied_at": now_iso(),
+    }
+
+
+def row_to_live(row: Mapping[str, Any], owner: str) -> LiveObject:
+    """A row (lists already decoded) as the planner sees it."""
+    managed = row.get("managed_by") == owner
+    return LiveObject(
+        kind="SlaPolicy",
+        key=str(row["policy_hash"]),
+        state=normalise_policy(
+            row.get("warehouse_ids") or [],
+            row.get("sla_seconds"),
+            row.get("policy_mode"),
+            row.get("query_statuses") or [],
+        ),
+        managed=managed,
+        name=row.get("spec_name") if managed else None,
+        raw={k: row.get(k) for k in COLUMNS},
+        info={"managed_by": row.get("managed_by"), "applied_at": row.get("applied_at")},
+        prevent_destroy=bool(row.get("prevent_destroy")) if managed else False,
+    )

@@ -1,0 +1,30 @@
+"""Which provider serves which kind on which backend.
+
+Adding a backend or a kind: one provider module, one line here. The target decides the backend
+(`Kind.backend(target)`), this table maps (kind, backend) to the provider class.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reconciler.errors import ReconcilerError
+from reconciler.kinds.base import Kind
+
+from .base import Provider
+from .sqlite_policies import SqlitePolicyProvider
+
+if TYPE_CHECKING:
+    from reconciler.targets import TargetContext
+
+PROVIDERS: dict[tuple[str, str], type[Provider]] = {
+    ("SlaPolicy", "sqlite"): SqlitePolicyProvider,
+}
+
+
+def provider_for(kind: Kind, context: "TargetContext") -> Provider:
+    backend = kind.backend(context.config)
+    cls = PROVIDERS.get((kind.name, backend))
+    if cls is None:
+        raise ReconcilerError(f"no provider for {kind.name} on backend '{backend}' (target '{context.name}')")
+    return cls(kind, context)

@@ -1,0 +1,1 @@
+"""Spec files: loading with line numbers, variables, validation into Resources."""

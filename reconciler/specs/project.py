@@ -1,0 +1,80 @@
+"""The project file `reconciler.yaml`: targets and their variables and connections.
+
+A target says where live objects are (which policy store, which Databricks workspace, which
+Grafana). Connection settings never hold secrets: tokens come from the environment or from the
+Databricks SDK's profiles.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROJECT_FILE = "reconciler.yaml"
+LOCAL_TARGET = "local"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SqlitePolicyStore(_Strict):
+    """SLA policies in a SQLite file (the embedded default)."""
+
+    type: Literal["sqlite"] = "sqlite"
+    path: str | None = Field(
+        default=None,
+        description="SQLite file; relative paths are relative to the spec directory. "
+        "Default: .reconciler/<target>/policies.db next to the specs.",
+    )
+
+
+PolicyStore = Annotated[SqlitePolicyStore, Field(discriminator="type")]
+
+
+class DatabricksConnection(_Strict):
+    """How to reach a Databricks workspace, through databricks-sdk's own configuration.
+
+    Unset fields fall back to the SDK's usual sources (DATABRICKS_HOST / DATABRICKS_TOKEN / ...
+    environment variables, ~/.databrickscfg profiles); tokens are never written here.
+    """
+
+    profile: str | None = Field(default=None, description="Profile in ~/.databrickscfg.")
+    host: str | None = Field(default=None, description="Workspace URL; default from the profile or DATABRICKS_HOST.")
+    retry_timeout_seconds: int = Field(
+        default=120,
+        gt=0,
+        description="Upper bound on the SDK's retries of 429/503 answers (the SDK's own default is 300 s).",
+    )
+    http_timeout_seconds: int = Field(default=60, gt=0, description="Timeout of one HTTP request.")
+
+
+class TargetConfig(_Strict):
+    """One place the specs are applied to."""
+
+    description: str | None = None
+    embedded: bool = Field(
+        default=False,
+        description="Use the embedded SQLite store and the in-process sandbox for every system "
+        "this target does not configure. The built-in 'local' target is embedded.",
+    )
+    variables: dict[str, Any] = Field(default_factory=dict)
+    policy_store: PolicyStore | None = None
+    databricks: DatabricksConnection | None = None
+
+
+class ProjectFile(_Strict):
+    """Contents of reconciler.yaml."""
+
+    project: str | None = Field(default=None, description="A name for this set of specs.")
+    default_target: str = LOCAL_TARGET
+    variables: dict[str, Any] = Field(default_factory=dict, description="Variables shared by every target.")
+    targets: dict[str, TargetConfig] = Field(default_factory=dict)
+
+    def target(self, name: str) -> TargetConfig | None:
+        if name in self.targets:
+            return self.targets[name]
+        if name == LOCAL_TARGET:
+            return TargetConfig(embedded=True, description="embedded sandbox under .reconciler/")
+        return None

@@ -1,0 +1,98 @@
+"""A target at run time: its configuration plus the connections providers share.
+
+For an embedded target (the built-in `local`) this starts the sandbox in-process on a loopback
+port the first time a provider asks for it, so the README's first command plans every example
+kind with no workspace, no Grafana and no network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler.specs.loader import SpecSet
+from reconciler.specs.project import TargetConfig
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
+
+    from reconciler.sandbox import SandboxServer
+
+# The sandbox answers at once; a short retry bound keeps a broken local run from hanging.
+SANDBOX_RETRY_TIMEOUT_SECONDS = 10
+
+
+class TargetContext:
+    def __init__(self, specs: SpecSet) -> None:
+        self.specs = specs
+        self.name = specs.target_name
+        self.config: TargetConfig = specs.target
+        self.root = specs.root
+        self._sandbox: "SandboxServer | None" = None
+        self._workspace: "WorkspaceClient | None" = None
+
+    @property
+    def owner(self) -> str:
+        """The ownership marker this project writes on the live side."""
+        return f"reconciler/{self.specs.project.project or 'default'}"
+
+    @property
+    def state_dir(self) -> Path:
+        """Where embedded state lives: `.reconciler/<target>/` inside the spec directory."""
+        path = self.root / ".reconciler" / self.name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else self.root / path
+
+    def sandbox(self) -> "SandboxServer":
+        """The in-process sandbox of an embedded target, started on first use."""
+        if self._sandbox is None:
+            from reconciler.sandbox import SandboxServer, SandboxSettings
+
+            self._sandbox = SandboxServer(self.state_dir / "sandbox.db", SandboxSettings()).start()
+        return self._sandbox
+
+    @property
+    def has_databricks(self) -> bool:
+        return self.config.databricks is not None or self.config.embedded
+
+    def workspace_client(self) -> "WorkspaceClient":
+        """The target's Databricks workspace client (the sandbox's, for an embedded target).
+
+        Every Databricks call goes through this one client so auth, retries and their bound are
+        configured in one place.
+        """
+        if self._workspace is None:
+            from databricks.sdk import WorkspaceClient
+            from databricks.sdk.core import Config
+
+            conn = self.config.databricks
+            if conn is not None:
+                config = Config(
+                    profile=conn.profile,
+                    host=conn.host,
+                    retry_timeout_seconds=conn.retry_timeout_seconds,
+                    http_timeout_seconds=conn.http_timeout_seconds,
+                )
+                self._workspace = WorkspaceClient(config=config)
+            elif self.config.embedded:
+                config = Config(
+                    host=self.sandbox().url,
+                    token="sandbox-token",
+                    auth_type="pat",
+                    retry_timeout_seconds=SANDBOX_RETRY_TIMEOUT_SECONDS,
+                )
+                self._workspace = WorkspaceClient(config=config)
+            else:
+                from reconciler.errors import ReconcilerError
+
+                raise ReconcilerError(f"target '{self.name}' has no `databricks:` connection configured")
+        return self._workspace
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None

@@ -1,0 +1,66 @@
+"""Renderers, schemas and the example specs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import REPO, Project, copy_examples, policy, run
+
+from reconciler.specs.schemas import generate_schemas
+
+
+def test_checked_in_schemas_match_the_models() -> None:
+    for name, text in generate_schemas().items():
+        path = REPO / "schemas" / name
+        assert path.exists(), f"schemas/{name} missing: run `reconciler schema`"
+        assert path.read_text() == text, f"schemas/{name} is out of date: run `reconciler schema`"
+
+
+def test_example_specs_point_editors_at_the_schemas() -> None:
+    for path in (REPO / "specs").rglob("*.yaml"):
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        schema = (path.parent / first.split("=", 1)[1]).resolve()
+        assert schema.exists(), f"{path}: {schema} does not exist"
+
+
+def test_examples_plan_cleanly_on_a_fresh_clone(tmp_path: Path) -> None:
+    specs = copy_examples(tmp_path)
+    plan = run("plan", specs, "--format", "json")
+    assert plan.exit_code == 0, plan.output
+    data = json.loads(plan.stdout)
+    assert data["summary"]["create"] >= 4 and data["summary"]["delete"] == 0
+    modes = {c["after"] for op in data["operations"] for c in op["changes"] if c["path"] == "policy_mode"}
+    assert modes >= {"SLA_BURST", "ERROR", "ALL"}
+    assert run("apply", specs, "--auto-approve").exit_code == 0
+    again = run("plan", specs, "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes" in again.stdout
+
+
+def test_markdown_plan_puts_summary_and_destructive_first(project: Project) -> None:
+    project.write("p.yaml", policy("keep", ["w1"], 10) + "---\n" + policy("gone", ["w2"], 20))
+    project.cli("apply", "--auto-approve")
+    project.write("p.yaml", policy("keep", ["w1"], 11) + "---\n" + policy("new", ["w3"], 30))
+    md = project.cli("plan", "--format", "markdown").stdout
+    assert md.startswith("**reconciler plan** for target `local`: 1 to create, 1 to update, 0 to replace, 1 to delete")
+    assert "[!CAUTION]" in md
+    assert md.index("SlaPolicy/gone") < md.index("SlaPolicy/keep") < md.rindex("SlaPolicy/new")
+    assert "<details>" in md and "| `sla_seconds` | `10` | `11` |" in md
+
+
+def test_markdown_plan_stays_under_githubs_limit_and_says_so(project: Project) -> None:
+    docs = [policy(f"p{i:04d}", [f"warehouse-{i:04d}-" + "x" * 40, f"second-{i:04d}-" + "y" * 40], 100 + i) for i in range(600)]
+    project.write("many.yaml", "---\n".join(docs))
+    md = project.cli("plan", "--format", "markdown").stdout
+    assert len(md) < 65_536
+    assert "Truncated:" in md and "of 600 operation(s) are not shown" in md
+
+
+def test_python_dash_m_and_help() -> None:
+    out = subprocess.run([sys.executable, "-m", "reconciler", "--help"], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0
+    for command in ("validate", "plan", "apply", "drift", "schema", "import", "sandbox"):
+        assert command in out.stdout

@@ -95,3 +95,16 @@ def _value(text: str, low: int, high: int, names: dict[str, int]) -> int | None:
     if text.isdigit() and low <= int(text) <= high:
         return int(text)
     return None
+
+
+# Java short zone ids Quartz (java.util.TimeZone) accepts besides the IANA names.
+_JAVA_SHORT_ZONES = {"UTC", "GMT", "PST", "EST", "CST", "MST", "IST", "JST", "CET", "EET", "ECT", "AET", "BST"}
+
+
+def timezone_error(zone: str) -> str | None:
+    """None when `zone` is a time zone id a Quartz schedule accepts (IANA name or Java short id)."""
+    from zoneinfo import available_timezones
+
+    if zone in _JAVA_SHORT_ZONES or zone in available_timezones():
+        return None
+    return f"'{zone}' is not a time zone id (use an IANA name such as 'UTC' or 'Europe/Berlin')"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from .base import Kind
+from .quality_monitor import QualityMonitorKind
 from .sla_policy import SlaPolicyKind
 
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         SlaPolicyKind(),
+        QualityMonitorKind(),
     )
 }
 

@@ -56,16 +56,15 @@ The same operations are available as functions on a `SandboxState` (`monitor_rec
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 import uuid
 from typing import Any
-from zoneinfo import available_timezones
 
 from flask import Flask, jsonify, request
 
-from ..quartz import quartz_error
+from ..quartz import quartz_error, timezone_error
+from ..sqlexpr import expression_columns
 from . import dbx_http
 from .databricks_catalog import (
     drop_table,
@@ -129,8 +128,6 @@ METRIC_TYPES = {"CUSTOM_METRIC_TYPE_AGGREGATE", "CUSTOM_METRIC_TYPE_DERIVED", "C
 PROBLEM_TYPES = {"PROBLEM_TYPE_CLASSIFICATION", "PROBLEM_TYPE_REGRESSION"}
 PAUSE_STATUSES = {"PAUSED", "UNPAUSED", "UNSPECIFIED"}
 PROFILE_TYPES = ("time_series", "snapshot", "inference_log")
-# Java short zone ids Quartz accepts besides the IANA names.
-_JAVA_SHORT_ZONES = {"UTC", "GMT", "PST", "EST", "CST", "MST", "IST", "JST", "CET", "EET", "ECT", "AET", "BST"}
 
 # Configuration fields kept in `config`. Order is the MonitorInfo dataclass order.
 CONFIG_FIELDS = (
@@ -236,33 +233,6 @@ class _Clock:
 
 
 # ---- validation -------------------------------------------------------------------------------------
-
-_KEYWORDS = {
-    "and", "or", "not", "in", "is", "null", "true", "false", "like", "ilike", "rlike", "between",
-    "case", "when", "then", "else", "end", "cast", "as", "distinct", "interval", "date", "timestamp",
-    "int", "bigint", "smallint", "tinyint", "string", "double", "float", "decimal", "boolean",
-    "day", "days", "hour", "hours", "minute", "minutes", "second", "seconds", "month", "months",
-    "year", "years", "week", "weeks", "escape", "div", "exists",
-}
-_TOKEN = re.compile(
-    r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`([^`]+)`|([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(\s*\()?"""
-)
-
-
-def expression_columns(expression: str) -> list[str]:
-    """Column names a SQL boolean/scalar expression refers to (literals, keywords, functions and
-    struct field access `col.field` are skipped/folded); enough to check slicing expressions."""
-    names: list[str] = []
-    for match in _TOKEN.finditer(expression):
-        quoted, ident, call = match.group(1), match.group(2), match.group(3)
-        if quoted:
-            names.append(quoted)
-        elif ident and not call:
-            head = ident.split(".")[0]
-            if head.lower() not in _KEYWORDS:
-                names.append(head)
-    return names
-
 
 def _require_str(body: dict[str, Any], field: str, where: str) -> str:
     value = body.get(field)
@@ -376,7 +346,7 @@ def _validate_config(conn: sqlite3.Connection, table: dict[str, Any], body: dict
         if problem:
             invalid(f"Invalid quartz_cron_expression '{cron}': {problem}.")
         zone = _require_str(schedule, "timezone_id", "schedule.")
-        if zone not in _JAVA_SHORT_ZONES and zone not in available_timezones():
+        if timezone_error(zone):
             invalid(f"Invalid timezone_id '{zone}'.")
         pause = schedule.get("pause_status")
         if pause is not None and pause not in PAUSE_STATUSES:

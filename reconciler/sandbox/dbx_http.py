@@ -50,6 +50,7 @@ def install(app: Flask, settings: SandboxSettings, prefixes: tuple[str, ...]) ->
     if not app.config.get("DBX_ERROR_HANDLER"):
         app.register_error_handler(ApiError, error_response)
         app.config["DBX_ERROR_HANDLER"] = True
+        _install_faults(app)
 
     @app.before_request
     def _check_token():  # type: ignore[no-untyped-def]
@@ -77,3 +78,50 @@ def json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         fail(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request - expected a map")
     return body
+
+
+def _install_faults(app: Flask) -> None:
+    """Test control: make the next matching request(s) fail with a given error.
+
+    `POST /sandbox/databricks/faults` with `{"method": "POST", "path": "<regex>", "status": 400,
+    "error_code": "...", "message": "...", "times": 1}` queues a fault; `DELETE` clears them.
+    Lets tests reproduce failures between two calls (e.g. a replace whose create fails after the
+    delete) without mocking the client.
+    """
+    import re
+    import threading
+
+    faults: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    @app.post("/sandbox/databricks/faults")
+    def sandbox_add_fault():  # type: ignore[no-untyped-def]
+        fault = json_body()
+        fault.setdefault("times", 1)
+        fault.setdefault("status", 500)
+        fault.setdefault("error_code", "INTERNAL_ERROR")
+        fault.setdefault("message", "injected failure")
+        with lock:
+            faults.append(fault)
+        return jsonify({})
+
+    @app.delete("/sandbox/databricks/faults")
+    def sandbox_clear_faults():  # type: ignore[no-untyped-def]
+        with lock:
+            faults.clear()
+        return jsonify({})
+
+    @app.before_request
+    def _inject_fault():  # type: ignore[no-untyped-def]
+        if request.path.startswith("/sandbox/"):
+            return None
+        with lock:
+            for fault in faults:
+                if fault.get("method", request.method).upper() == request.method and re.search(
+                    fault.get("path", ""), request.path
+                ):
+                    fault["times"] -= 1
+                    if fault["times"] <= 0:
+                        faults.remove(fault)
+                    return error_response(ApiError(int(fault["status"]), fault["error_code"], fault["message"]))
+        return None

@@ -50,6 +50,16 @@ class DatabricksConnection(_Strict):
     http_timeout_seconds: int = Field(default=60, gt=0, description="Timeout of one HTTP request.")
 
 
+class QualityMonitorSettings(_Strict):
+    """How reconciler keeps track of the lakehouse monitors it manages on this target."""
+
+    ledger_path: str | None = Field(
+        default=None,
+        description="Workspace file of the ownership ledger (which monitors reconciler manages, and the "
+        "create-only values it applied). Default: /Shared/.reconciler/<project>/<target>/ledger.json.",
+    )
+
+
 class TargetConfig(_Strict):
     """One place the specs are applied to."""
 
@@ -62,6 +72,7 @@ class TargetConfig(_Strict):
     variables: dict[str, Any] = Field(default_factory=dict)
     policy_store: PolicyStore | None = None
     databricks: DatabricksConnection | None = None
+    quality_monitors: QualityMonitorSettings | None = None
 
 
 class ProjectFile(_Strict):

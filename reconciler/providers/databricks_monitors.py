@@ -367,7 +367,7 @@ class DatabricksMonitorProvider(Provider):
                 return
             if time.monotonic() + delay > deadline:
                 raise ReconcilerError(
-                    f"timed out after {timeout:g}s waiting for {len(pending)} monitor(s) to be ready: "
+                    f"timed out after {round(timeout, 1):g}s waiting for {len(pending)} monitor(s) to be ready: "
                     + "; ".join(last.get(k, k) for k in sorted(pending))
                 )
             time.sleep(delay)

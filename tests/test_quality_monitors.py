@@ -614,3 +614,37 @@ def test_examples_apply_and_replan_cleanly_on_the_local_target(tmp_path: Path) -
     assert run("apply", specs, "--auto-approve", "--wait").exit_code == 0
     again = run("plan", specs, "--detailed-exitcode")
     assert again.exit_code == 0, again.output
+
+
+# ---- saved plans, README ---------------------------------------------------------------------------
+
+
+def test_saved_plan_survives_activation_but_not_an_edit(mon: Monitors) -> None:
+    mon.write(monitor_doc())
+    mon.apply()
+    assert mon.api()["status"] == "MONITOR_STATUS_PENDING"
+    mon.write(monitor_doc(change(BASE, "slicing_exprs: [region]", "slicing_exprs: [channel]")))
+    plan_file = mon.project.root.parent / "plan.json"
+    assert mon.cli("plan", "--out", plan_file).exit_code == 0
+    mon.wait_active()  # status and dashboard move on their own: not a reason to refuse the plan
+    assert mon.cli("apply", "--plan", plan_file, "--auto-approve").exit_code == 0
+    assert mon.api()["slicing_exprs"] == ["channel"]
+
+    mon.write(monitor_doc(change(BASE, "slicing_exprs: [region]", "slicing_exprs: [status]")))
+    assert mon.cli("plan", "--out", plan_file).exit_code == 0
+    edit_monitor(mon.server.state, ORDERS, {"schedule": None})  # someone edits it in the UI
+    stale = mon.cli("apply", "--plan", plan_file, "--auto-approve")
+    assert stale.exit_code == 1 and "plan is stale" in stale.output
+    assert mon.api()["slicing_exprs"] == ["channel"]
+
+
+def test_readme_documents_the_field_table_and_its_example_validates(tmp_path: Path) -> None:
+    from helpers import REPO
+
+    readme = (REPO / "README.md").read_text()
+    assert QualityMonitorKind().fields.to_markdown() in readme
+    example = readme.split("```yaml\n# yaml-language-server: $schema=../schemas/quality-monitor.schema.json\n", 1)[1]
+    example = example.split("```", 1)[0]
+    (tmp_path / "m.yaml").write_text(example)
+    result = run("validate", tmp_path)
+    assert result.exit_code == 0, result.output

@@ -648,3 +648,15 @@ def test_readme_documents_the_field_table_and_its_example_validates(tmp_path: Pa
     (tmp_path / "m.yaml").write_text(example)
     result = run("validate", tmp_path)
     assert result.exit_code == 0, result.output
+
+
+def test_workspace_errors_are_messages_not_tracebacks(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with SandboxServer(tmp_path / "ws.db", SandboxSettings(token="dapi-right")) as server:
+        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong-secret")
+        mon = Monitors(project, server)
+        mon.write(monitor_doc())
+        result = mon.cli("plan")
+        assert result.exit_code == 1
+        assert "Invalid access token" in result.output
+        assert "dapi-wrong-secret" not in result.output
+        assert "Traceback" not in result.output

@@ -13,7 +13,8 @@ returns (`warehouse_id`, `skip_builtin_dashboard`) come from the ledger.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 from databricks.sdk.errors import NotFound
 from databricks.sdk.service.catalog import (
@@ -66,6 +67,18 @@ def sdk_arguments(body: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+@contextmanager
+def live_errors(what: str) -> Iterator[None]:
+    """Turn the SDK's failures (API errors, and the TimeoutError its retries end in; all OSErrors)
+    into one clear message instead of a traceback. Tokens never appear in SDK error texts."""
+    try:
+        yield
+    except ReconcilerError:
+        raise
+    except OSError as exc:
+        raise ReconcilerError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
+
+
 class DatabricksMonitorProvider(Provider):
     backend = "databricks"
 
@@ -110,6 +123,10 @@ class DatabricksMonitorProvider(Provider):
     # --- reading -------------------------------------------------------------------------------
 
     def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        with live_errors(f"reading lakehouse monitors on target '{self.context.name}'"):
+            return self._read(desired)
+
+    def _read(self, desired: Sequence[Resource]) -> list[LiveObject]:
         entries = self.ledger.entries(KIND)
         declared = {r.key: r for r in desired}
         keys = list(dict.fromkeys([*declared, *entries]))
@@ -186,8 +203,9 @@ class DatabricksMonitorProvider(Provider):
 
     def check(self, desired: Sequence[Resource]) -> list[SpecError]:
         errors: list[SpecError] = []
-        for res in desired:
-            errors.extend(self._check_one(res))
+        with live_errors(f"checking monitor specs against the catalog of target '{self.context.name}'"):
+            for res in desired:
+                errors.extend(self._check_one(res))
         return errors
 
     def _check_one(self, res: Resource) -> list[SpecError]:
@@ -322,7 +340,10 @@ class DatabricksMonitorProvider(Provider):
             ) from exc
 
     def adopt(self, key: str, name: str | None = None) -> str:
-        key = key.lower()
+        with live_errors(f"importing the monitor on {key}"):
+            return self._adopt(key.lower(), name)
+
+    def _adopt(self, key: str, name: str | None) -> str:
         try:
             self.client.quality_monitors.get(key)
         except NotFound as exc:
@@ -338,6 +359,10 @@ class DatabricksMonitorProvider(Provider):
     def wait_ready(self, resources: Sequence[Resource], timeout: float, progress: Callable[[str], None]) -> None:
         """Wait for ACTIVE *and* for both metric tables to exist: the tables appear minutes after
         the monitor turns ACTIVE, and grants on them in the same pipeline would fail before."""
+        with live_errors("waiting for lakehouse monitors"):
+            self._wait(resources, timeout, progress)
+
+    def _wait(self, resources: Sequence[Resource], timeout: float, progress: Callable[[str], None]) -> None:
         deadline = time.monotonic() + timeout
         pending = {r.key for r in resources}
         last: dict[str, str] = {}

@@ -28,8 +28,9 @@ Test controls (under /sandbox/, never real API paths):
 - `GET|POST /sandbox/sql/config` {"chunk_row_limit": int, "running_polls": int}: read / change.
   Defaults come from `SandboxSettings.extra` keys `sql_chunk_row_limit`, `sql_running_polls`.
 - `POST /sandbox/sql/faults` {"statement_contains": str?, "parameter": {"name","value"}?,
-  "message": str, "error_code": str?, "times": int?}: matching statements end FAILED with that
-  message instead of running (a warehouse-side failure); `DELETE` clears them.
+  "message": str, "error_code": str?, "state": "FAILED"|"CANCELED"?, "times": int?}: matching
+  statements end FAILED with that message (or CANCELED) instead of running (a warehouse-side
+  failure); `DELETE` clears them.
 - `GET /sandbox/sql/statements`: every statement received (text, parameters, state), oldest first.
 """
 
@@ -213,6 +214,9 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
         """Execute the statement now and record its terminal state."""
         fault = store.take_fault(doc)
         if fault is not None:
+            if fault.get("state") == "CANCELED":
+                doc["state"] = "CANCELED"  # cancelled by someone else (an admin, a warehouse stop)
+                return
             doc.update(
                 state="FAILED",
                 error={"error_code": fault.get("error_code") or "BAD_REQUEST", "message": fault["message"]},

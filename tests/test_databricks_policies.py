@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import pytest
 from helpers import policy
-from policy_stores import DBX_TOKEN, DatabricksTable, StoreProject, control, databricks_project_file, make_store_project
+from policy_stores import DBX_TOKEN, StoreProject, control, databricks_project_file, make_store_project
 
 from reconciler.sandbox import SandboxServer, SandboxSettings
 from reconciler.uc_names import InvalidName, quote_table_name

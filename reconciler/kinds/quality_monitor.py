@@ -36,8 +36,10 @@ Granularity = Literal[
 ]
 PROFILE_TYPES = ("time_series", "snapshot", "inference_log")
 PROFILE_LABELS = {"time_series": "time series", "snapshot": "snapshot", "inference_log": "inference log"}
-TABLE_NAME = r"^[^.\s]+\.[^.\s]+\.[^.\s]+$"
-SCHEMA_NAME = r"^[^.\s]+\.[^.\s]+$"
+# The SDK puts table names into URL paths unencoded: '/', '?', '#' and '%' would corrupt the path.
+_PART = r"[^.\s/?#%`]+"
+TABLE_NAME = rf"^{_PART}\.{_PART}\.{_PART}$"
+SCHEMA_NAME = rf"^{_PART}\.{_PART}$"
 METRIC_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 REINITIALISATION = "re-initialisation typically takes 15-20 minutes"
 # Jinja variables a metric definition may use, and the metric types / profiles they belong to

@@ -27,6 +27,7 @@ def emulator_modules() -> list[ModuleType]:
 
 EMULATORS: list[str] = [
     "common",
+    "databricks_sql",
     "databricks_catalog",
     "databricks_monitors",
     "databricks_workspace",

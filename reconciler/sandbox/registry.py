@@ -27,4 +27,5 @@ def emulator_modules() -> list[ModuleType]:
 
 EMULATORS: list[str] = [
     "common",
+    "grafana",
 ]

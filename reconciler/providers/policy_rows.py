@@ -7,6 +7,7 @@ name, whether it is protected, and when it was last applied.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -28,6 +29,32 @@ COLUMNS = (
     "prevent_destroy",
     "applied_at",
 )
+
+
+# Columns holding lists of strings (JSON text in SQLite, ARRAY<STRING> in Delta).
+LIST_COLUMNS = ("warehouse_ids", "query_statuses")
+
+# The table's own comment in stores that keep one (a constant: no value is ever put into SQL text).
+TABLE_COMMENT = (
+    "SLA policies of the warehouse SLA framework. Rows whose managed_by starts with reconciler/ are "
+    "managed by reconciler from specs in git: change those through the specs, not here."
+)
+
+
+def decode_list(value: Any) -> list[str]:
+    """A list column as read: a list already, JSON text, or (hand-written rows) comma-separated text,
+    read as the framework would."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    try:
+        decoded = json.loads(value)
+    except (TypeError, json.JSONDecodeError):
+        decoded = None
+    if isinstance(decoded, list):
+        return [str(v) for v in decoded]
+    return [p.strip() for p in str(value).split(",") if p.strip()]
 
 
 def now_iso() -> str:

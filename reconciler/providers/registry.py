@@ -12,6 +12,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Kind
 
 from .base import Provider
+from .databricks_policies import DatabricksPolicyProvider
 from .sqlite_policies import SqlitePolicyProvider
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 PROVIDERS: dict[tuple[str, str], type[Provider]] = {
     ("SlaPolicy", "sqlite"): SqlitePolicyProvider,
+    ("SlaPolicy", "databricks"): DatabricksPolicyProvider,
 }
 
 

@@ -27,5 +27,6 @@ def emulator_modules() -> list[ModuleType]:
 
 EMULATORS: list[str] = [
     "common",
+    "databricks_sql",
     "grafana",
 ]

@@ -84,6 +84,18 @@ def validation_errors(
     for err in exc.errors(include_url=False):
         # Drop union/tag markers pydantic inserts into locations (e.g. function-after[...]).
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p and "]" in p)))
-        path = prefix + loc
+        path = _drop_union_tags(prefix + loc, doc)
         out.append(SpecError(doc.file, doc.line_for(path), dotted_path(path), _message(err, model)))
+    return out
+
+
+def _drop_union_tags(path: PathKey, doc: Document) -> PathKey:
+    """Without the tag a discriminated union inserts (`policy_store.databricks.table` is
+    `policy_store.table` in the file): a part that is no key in the document, followed by one that is."""
+    out: PathKey = ()
+    for i, part in enumerate(path):
+        nxt = path[i + 1] if i + 1 < len(path) else None
+        if nxt is not None and out + (part,) not in doc.lines and out + (nxt,) in doc.lines:
+            continue
+        out += (part,)
     return out

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from reconciler.uc_names import split_table_name
 
 PROJECT_FILE = "reconciler.yaml"
 LOCAL_TARGET = "local"
@@ -30,7 +32,31 @@ class SqlitePolicyStore(_Strict):
     )
 
 
-PolicyStore = Annotated[SqlitePolicyStore, Field(discriminator="type")]
+class DatabricksPolicyStore(_Strict):
+    """SLA policies in a Unity Catalog (Delta) table, read and written through a SQL warehouse
+    with the target's `databricks:` connection (its auth and retry bound)."""
+
+    type: Literal["databricks"]
+    table: str = Field(
+        description="Three-part table name, catalog.schema.table (e.g. main.sla_monitoring.query_sla_policies). "
+        "Created by `apply` when missing; its schema must exist.",
+        examples=["main.sla_monitoring.query_sla_policies"],
+    )
+    warehouse_id: str = Field(min_length=1, description="SQL warehouse that runs the statements.")
+    statement_timeout_seconds: int = Field(
+        default=300,
+        gt=0,
+        description="How long to wait for one statement (polling) before cancelling it and failing.",
+    )
+
+    @field_validator("table")
+    @classmethod
+    def _three_part_name(cls, value: str) -> str:
+        split_table_name(value)  # raises with the reason
+        return value
+
+
+PolicyStore = Annotated[SqlitePolicyStore | DatabricksPolicyStore, Field(discriminator="type")]
 
 
 class DatabricksConnection(_Strict):

@@ -1,0 +1,140 @@
+"""SLA policies in a Unity Catalog (Delta) table, through a Databricks SQL warehouse.
+
+Same semantics as the SQLite store (`policy_store.PolicyStoreProvider`): the whole table is read
+with one SELECT (paged through its result chunks), each create/update is one MERGE keyed by
+policy_hash that leaves rows of other owners alone, each delete one DELETE by policy_hash and
+owner. The table is created (CREATE TABLE IF NOT EXISTS ... USING DELTA) by the first write of
+an apply, never by a plan; a plan against a missing table says it will be created.
+
+SQL text is built from constants and the table name only, and the table name is validated as a
+three-part identifier and back-quoted (`reconciler.uc_names`). Every value travels as a named
+parameter bound by the warehouse; lists as JSON text turned into ARRAY<STRING> by `from_json`
+(the API takes no ARRAY-typed parameters).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.uc_names import quote_table_name
+
+from .policy_rows import COLUMNS, LIST_COLUMNS, TABLE_COMMENT
+from .policy_store import PolicyStoreProvider
+from .sql_warehouse import Param, SqlWarehouse, StatementError
+
+# Delta column types; lists are ARRAY<STRING>. policy_id is an identity column, as in the
+# framework's table, so rows written by hand get one too.
+_COLUMN_TYPES = {
+    "policy_id": "BIGINT GENERATED ALWAYS AS IDENTITY",
+    "policy_hash": "STRING NOT NULL",
+    "warehouse_ids": "ARRAY<STRING> NOT NULL",
+    "sla_seconds": "INT NOT NULL",
+    "query_statuses": "ARRAY<STRING> NOT NULL",
+    "policy_mode": "STRING NOT NULL",
+    "managed_by": "STRING",
+    "spec_name": "STRING",
+    "prevent_destroy": "BOOLEAN",
+    "applied_at": "TIMESTAMP",
+}
+# Parameter types of the written columns (lists are STRING parameters holding JSON).
+_PARAM_TYPES = {"sla_seconds": "INT", "prevent_destroy": "BOOLEAN", "applied_at": "TIMESTAMP"}
+_WRITTEN = [c for c in COLUMNS if c != "policy_id"]
+if "'" in TABLE_COMMENT or "\\" in TABLE_COMMENT:  # it is a constant literal in the DDL
+    raise RuntimeError("TABLE_COMMENT must not contain quotes or backslashes")
+
+
+def _source_expr(column: str) -> str:
+    marker = f":{column}"
+    return f"from_json({marker}, 'ARRAY<STRING>')" if column in LIST_COLUMNS else marker
+
+
+def create_table_sql(table: str) -> str:
+    columns = ",\n  ".join(f"{c} {_COLUMN_TYPES[c]}" for c in COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns}\n) USING DELTA COMMENT '{TABLE_COMMENT}'"
+
+
+def select_sql(table: str) -> str:
+    return f"SELECT {', '.join(COLUMNS)} FROM {table} ORDER BY policy_id"
+
+
+def merge_sql(table: str) -> str:
+    source = ", ".join(f"{_source_expr(c)} AS {c}" for c in _WRITTEN)
+    updates = ", ".join(f"{c} = s.{c}" for c in _WRITTEN if c != "policy_hash")
+    return (
+        f"MERGE INTO {table} AS t USING (SELECT {source}) AS s ON t.policy_hash = s.policy_hash "
+        f"WHEN MATCHED AND t.managed_by = s.managed_by THEN UPDATE SET {updates} "
+        f"WHEN NOT MATCHED THEN INSERT ({', '.join(_WRITTEN)}) VALUES ({', '.join('s.' + c for c in _WRITTEN)})"
+    )
+
+
+def delete_sql(table: str) -> str:
+    return f"DELETE FROM {table} WHERE policy_hash = :policy_hash AND managed_by = :owner"
+
+
+def adopt_sql(table: str) -> str:
+    return (
+        f"UPDATE {table} SET managed_by = :owner, spec_name = COALESCE(:name, spec_name, policy_hash) "
+        "WHERE policy_hash = :policy_hash AND managed_by IS NULL"
+    )
+
+
+class DatabricksPolicyProvider(PolicyStoreProvider):
+    backend = "databricks"
+
+    def __init__(self, kind: Any, context: Any) -> None:
+        super().__init__(kind, context)
+        self.store = context.config.policy_store
+        self.table = quote_table_name(self.store.table)
+        self._warehouse: SqlWarehouse | None = None
+        # None: not read yet; False: the last read found no table (apply creates it).
+        self._table_exists: bool | None = None
+
+    def configured(self) -> bool:
+        return bool(self.context.has_databricks)
+
+    @property
+    def warehouse(self) -> SqlWarehouse:
+        if self._warehouse is None:
+            self._warehouse = SqlWarehouse(
+                self.context.workspace_client(), self.store.warehouse_id, self.store.statement_timeout_seconds
+            )
+        return self._warehouse
+
+    def _read_rows(self) -> list[dict[str, Any]]:
+        try:
+            result = self.warehouse.run(select_sql(self.table))
+        except StatementError as exc:
+            if exc.table_not_found:
+                self._table_exists = False
+                return []
+            raise
+        self._table_exists = True
+        return result.rows
+
+    def notes(self) -> list[str]:
+        if self._table_exists is False:
+            return [
+                f"SlaPolicy table {self.table} does not exist: apply will create it "
+                f"(CREATE TABLE IF NOT EXISTS ... USING DELTA on warehouse {self.store.warehouse_id})"
+            ]
+        return []
+
+    def _ensure_table(self) -> None:
+        """Create the table before the first write of an apply (a no-op when it exists)."""
+        if self._table_exists:
+            return
+        self.warehouse.run(create_table_sql(self.table))
+        self._table_exists = True
+
+    def _upsert_row(self, values: dict[str, Any]) -> int:
+        self._ensure_table()
+        params = [Param(c, values[c], _PARAM_TYPES.get(c, "STRING")) for c in _WRITTEN]
+        return self.warehouse.run(merge_sql(self.table), params).first_int("num_affected_rows")
+
+    def _delete_row(self, policy_hash: str, owner: str) -> int:
+        params = [Param("policy_hash", policy_hash), Param("owner", owner)]
+        return self.warehouse.run(delete_sql(self.table), params).first_int("num_affected_rows")
+
+    def _adopt_row(self, policy_hash: str, owner: str, name: str | None) -> int:
+        params = [Param("owner", owner), Param("name", name), Param("policy_hash", policy_hash)]
+        return self.warehouse.run(adopt_sql(self.table), params).first_int("num_affected_rows")

@@ -1,0 +1,215 @@
+"""The two SLA policy stores as test fixtures: the same scenario runs against each.
+
+A `StoreProject` is a spec project whose default target keeps policies in one store; its
+`store` reads rows back in one normalised shape (lists as lists, booleans as bools) and edits the
+table behind the tool's back, each in the store's own way: SQLite through sqlite3, Databricks
+through the sandbox's SQL warehouse with the real SDK client (like a person in the SQL editor).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import requests
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service.sql import StatementParameterListItem, StatementState
+from helpers import Project
+
+from reconciler.sandbox import SandboxServer
+
+LIST_COLUMNS = ("warehouse_ids", "query_statuses")
+DBX_TABLE = "main.sla_monitoring.query_sla_policies"
+DBX_WAREHOUSE = "sandbox-warehouse"
+DBX_TOKEN = "dapi-scenario-token"
+
+
+class PolicyTable(Protocol):
+    name: str
+    table: str
+
+    def rows(self) -> list[dict[str, Any]]: ...
+    def execute(self, statement: str, **params: Any) -> None: ...
+    def insert_row(self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str) -> None: ...
+    def exists(self) -> bool: ...
+    def reject_writes(self, sla_seconds: int, message: str) -> None: ...
+    def accept_writes(self) -> None: ...
+
+
+def _normalise(row: dict[str, Any]) -> dict[str, Any]:
+    for col in LIST_COLUMNS:
+        if isinstance(row.get(col), str):
+            row[col] = json.loads(row[col])
+    if row.get("prevent_destroy") is not None:
+        row["prevent_destroy"] = bool(row["prevent_destroy"])
+    return row
+
+
+@dataclass
+class SqliteTable:
+    path: Path
+    name: str = "sqlite"
+    table: str = "query_sla_policies"
+
+    def rows(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with sqlite3.connect(self.path) as conn:
+            conn.row_factory = sqlite3.Row
+            return [_normalise(dict(r)) for r in conn.execute(f"SELECT * FROM {self.table} ORDER BY policy_id")]
+
+    def execute(self, statement: str, **params: Any) -> None:
+        with sqlite3.connect(self.path) as conn:
+            conn.execute(statement.format(table=self.table), params)
+
+    def insert_row(self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str) -> None:
+        self.execute(
+            "INSERT INTO {table} (policy_hash, warehouse_ids, sla_seconds, query_statuses, policy_mode) "
+            "VALUES (:h, :w, :s, :q, :m)",
+            h=policy_hash, w=json.dumps(warehouse_ids), s=sla_seconds, q=json.dumps(statuses), m=mode,
+        )
+
+    def exists(self) -> bool:
+        if not self.path.exists():
+            return False
+        with sqlite3.connect(self.path) as conn:
+            return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (self.table,)).fetchone() is not None
+
+    def reject_writes(self, sla_seconds: int, message: str) -> None:
+        # A trigger stands in for a database that refuses one write.
+        self.execute(
+            "CREATE TRIGGER reject BEFORE INSERT ON {table} WHEN NEW.sla_seconds = " + str(int(sla_seconds))
+            + " BEGIN SELECT RAISE(ABORT, '" + message.replace("'", "''") + "'); END"
+        )
+
+    def accept_writes(self) -> None:
+        self.execute("DROP TRIGGER reject")
+
+
+@dataclass
+class DatabricksTable:
+    sandbox: SandboxServer
+    name: str = "databricks"
+    table: str = DBX_TABLE
+    client: WorkspaceClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = WorkspaceClient(host=self.sandbox.url, token="dapi-someone-in-the-sql-editor")
+
+    def query(self, statement: str, **params: Any) -> list[dict[str, Any]]:
+        items = [StatementParameterListItem(name=k, value=None if v is None else str(v), type=_type(v)) for k, v in params.items()]
+        response = self.client.statement_execution.execute_statement(
+            statement.format(table=self.table), DBX_WAREHOUSE, parameters=items or None, wait_timeout="10s"
+        )
+        assert response.status is not None
+        if response.status.state != StatementState.SUCCEEDED:
+            raise AssertionError(f"{statement}: {response.status.error}")
+        schema = response.manifest.schema if response.manifest else None
+        columns = (schema.columns or []) if schema else []
+        data: list[list[Any]] = []
+        chunk = response.result
+        while chunk is not None:
+            data += chunk.data_array or []
+            if chunk.next_chunk_index is None:
+                break
+            chunk = self.client.statement_execution.get_statement_result_chunk_n(response.statement_id, chunk.next_chunk_index)
+        rows = []
+        for values in data:
+            row = {}
+            for column, value in zip(columns, values):
+                kind = column.type_name.value if column.type_name else "STRING"
+                if value is not None and kind in ("INT", "LONG"):
+                    value = int(value)
+                elif value is not None and kind == "BOOLEAN":
+                    value = value == "true"
+                row[column.name] = value
+            rows.append(_normalise(row))
+        return rows
+
+    def rows(self) -> list[dict[str, Any]]:
+        if not self.exists():
+            return []
+        return self.query("SELECT * FROM {table} ORDER BY policy_id")
+
+    def execute(self, statement: str, **params: Any) -> None:
+        self.query(statement, **params)
+
+    def insert_row(self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str) -> None:
+        self.execute(
+            "INSERT INTO {table} (policy_hash, warehouse_ids, sla_seconds, query_statuses, policy_mode) "
+            "VALUES (:h, from_json(:w, 'ARRAY<STRING>'), :s, from_json(:q, 'ARRAY<STRING>'), :m)",
+            h=policy_hash, w=json.dumps(warehouse_ids), s=sla_seconds, q=json.dumps(statuses), m=mode,
+        )
+
+    def exists(self) -> bool:
+        response = self.client.statement_execution.execute_statement(f"SELECT 1 FROM {self.table} LIMIT 1", DBX_WAREHOUSE)
+        return response.status is not None and response.status.state == StatementState.SUCCEEDED
+
+    def reject_writes(self, sla_seconds: int, message: str) -> None:
+        control(self.sandbox, "faults", {"statement_contains": "MERGE", "parameter": {"name": "sla_seconds", "value": str(sla_seconds)}, "message": message})
+
+    def accept_writes(self) -> None:
+        control(self.sandbox, "faults", method="DELETE")
+
+
+def _type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int):
+        return "INT"
+    return "STRING"
+
+
+def control(sandbox: SandboxServer, path: str, body: dict[str, Any] | None = None, method: str = "POST") -> dict[str, Any]:
+    reply = requests.request(method, f"{sandbox.url}/sandbox/sql/{path}", json=body, timeout=5)
+    reply.raise_for_status()
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def databricks_project_file(sandbox_url: str, table: str = DBX_TABLE, extra: str = "") -> str:
+    return (
+        "project: test\n"
+        "default_target: dbx\n"
+        "targets:\n"
+        "  dbx:\n"
+        "    databricks:\n"
+        f"      host: {sandbox_url}\n"
+        "      retry_timeout_seconds: 5\n"
+        "    policy_store:\n"
+        "      type: databricks\n"
+        f"      table: {table}\n"
+        f"      warehouse_id: {DBX_WAREHOUSE}\n" + extra
+    )
+
+
+@dataclass
+class StoreProject(Project):
+    """A spec project on one store; `rows()` / `sql()` read and edit that store."""
+
+    store: PolicyTable = None  # type: ignore[assignment]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.store.rows()
+
+    def sql(self, statement: str, **params: Any) -> None:  # type: ignore[override]
+        self.store.execute(statement, **params)
+
+
+def make_store_project(store: str, tmp_path: Path, monkeypatch: Any, sandbox_factory: Any) -> StoreProject:
+    """A project on `store` ("sqlite": the embedded default; "databricks": the sandbox's SQL
+    warehouse, reached through the target's `databricks:` connection with a token from the
+    environment, table in an existing schema)."""
+    root = tmp_path / "specs"
+    root.mkdir()
+    if store == "sqlite":
+        (root / "reconciler.yaml").write_text("project: test\n", encoding="utf-8")
+        return StoreProject(root, store=SqliteTable(root / ".reconciler" / "local" / "policies.db"))
+    sandbox = sandbox_factory()
+    monkeypatch.setenv("DATABRICKS_TOKEN", DBX_TOKEN)
+    (root / "reconciler.yaml").write_text(databricks_project_file(sandbox.url), encoding="utf-8")
+    table = DatabricksTable(sandbox)
+    table.query("CREATE SCHEMA IF NOT EXISTS main.sla_monitoring")
+    return StoreProject(root, store=table)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from .base import Kind
+from .grafana import GrafanaAlertRuleKind, GrafanaFolderKind, GrafanaRuleGroupKind
 from .sla_policy import SlaPolicyKind
 
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         SlaPolicyKind(),
+        GrafanaFolderKind(),
+        GrafanaRuleGroupKind(),
+        GrafanaAlertRuleKind(),
     )
 }
 

@@ -8,6 +8,8 @@ planner can compare them without knowing anything about the backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from reconciler.errors import ReconcilerError, SpecError
@@ -19,6 +21,15 @@ if TYPE_CHECKING:
 
 class ReplaceIncomplete(ReconcilerError):
     """A replace removed the old object but could not create the new one."""
+
+
+@dataclass
+class GeneratedSpecs:
+    """Spec files written from live objects (`reconciler import --generate-specs`)."""
+
+    files: dict[str, str] = field(default_factory=dict)  # path relative to the spec directory -> YAML
+    adopt: list[tuple[str, str]] = field(default_factory=list)  # (key, spec name) to adopt once written
+    notes: list[str] = field(default_factory=list)
 
 
 class Provider(ABC):
@@ -76,6 +87,11 @@ class Provider(ABC):
     def adopt(self, key: str, name: str | None = None) -> str:
         """Record ownership of an existing object without changing it (`reconciler import`)."""
         raise ReconcilerError(f"{self.kind.name} does not support import on the {self.backend} backend")
+
+    def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
+        """Spec files for the live objects whose key matches the glob `selector` (or, with
+        `source`, for the objects described in an export file of the live system)."""
+        raise ReconcilerError(f"{self.kind.name} does not support --generate-specs on the {self.backend} backend")
 
     def close(self) -> None:
         """Release connections."""

@@ -109,8 +109,8 @@ class GrafanaRuleGroupKind(Kind):
     description = "A Grafana alert rule group: folder, evaluation interval and rules."
     fields = FieldTable(
         [
-            FieldRule("folder", FieldBehaviour.IDENTITY, "part of the key folder/group; the rules move, the group is renamed"),
-            FieldRule("group", FieldBehaviour.IDENTITY, "part of the key folder/group (default metadata.name)"),
+            FieldRule("folder", FieldBehaviour.UPDATABLE, "part of the key folder/group; a change moves the rules (updates keeping their uids)"),
+            FieldRule("group", FieldBehaviour.UPDATABLE, "group name (default metadata.name), part of the key; a rename moves the rules"),
             FieldRule("interval", FieldBehaviour.UPDATABLE, "seconds, a multiple of 10; shared by every rule in the group"),
             FieldRule("rules", FieldBehaviour.UPDATABLE, "each rule is planned as a GrafanaAlertRule of its own"),
         ]

@@ -174,6 +174,8 @@ def _cross_checks(resources: list[Resource]) -> list[SpecError]:
     errors: list[SpecError] = []
     seen: dict[tuple[str, str], Resource] = {}
     for res in resources:
+        if not KINDS[res.kind].standalone:
+            continue  # named after their declaring document; their kind checks their identities
         first = seen.setdefault((res.kind, res.name), res)
         if first is not res:
             errors.append(

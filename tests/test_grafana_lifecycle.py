@@ -495,3 +495,16 @@ def test_a_single_rule_can_be_imported_by_uid(gp: GrafanaProject) -> None:
     (op,) = gp.plan_ops()
     assert (op["action"], op["key"]) == ("update", "visits-sync-stalled")
     _apply(gp)
+
+
+def test_nested_folders_are_created_parent_first(gp: GrafanaProject) -> None:
+    gp.write("folders.yaml", folder_doc("a-child", "Child", extra="parent: z-parent") + "---\n" + folder_doc("z-parent", "Parent"))
+    ops = gp.plan_ops()
+    assert [o["name"] for o in ops] == ["z-parent", "a-child"]
+    _apply(gp)
+    assert gp.folder("a-child")["parentUid"] == "z-parent"
+    # Grafana folders carry no metadata to record who made them: once their specs are gone,
+    # folders without reconciler's rules are left in place (never deleted on a guess).
+    gp.remove("folders.yaml")
+    assert gp.cli("plan", "--detailed-exitcode").exit_code == 0
+    assert gp.folder("z-parent") is not None

@@ -75,6 +75,9 @@ class GrafanaFolderKind(Kind):
     def desired_state(self, spec: GrafanaFolderSpec) -> dict[str, Any]:
         return {"title": spec.title, "parent": spec.parent}
 
+    def depends_on(self, spec: GrafanaFolderSpec) -> list[tuple[str, str]]:
+        return [(self.name, spec.parent)] if spec.parent else []
+
     def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
         return _duplicates(resources, lambda r: r.key, "spec.uid", "folder uid")
 
@@ -170,11 +173,14 @@ class GrafanaRuleGroupKind(Kind):
         return _duplicates(resources, lambda r: r.key, "spec.group", "rule group")
 
     def find_moved(self, desired: Resource, candidates: Sequence[LiveObject]) -> LiveObject | None:
-        # A renamed group (or one moved to another folder) declared by the same document.
+        # A renamed group (or one moved to another folder): recorded under the same document
+        # name, or else the one group holding reconciler's rules with this document's titles.
         for obj in candidates:
             if obj.name is not None and obj.name == desired.name:
                 return obj
-        return None
+        titles = {rule.title for rule in desired.spec.rules}  # type: ignore[attr-defined]
+        sharing = [o for o in candidates if titles & {r["title"] for r in o.info.get("rules", []) if r["managed"]}]
+        return sharing[0] if len(sharing) == 1 else None
 
     def move_in_place(self, desired: Resource, live: LiveObject) -> bool:
         # Its rules move one by one (updates that keep their uids); unmanaged rules stay behind.

@@ -114,7 +114,7 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
             )
         )
 
-    plan.operations = order_operations(plan.operations, inp.kinds)
+    plan.operations = order_operations(plan.operations, inp.kinds, {(r.kind, r.name): r.depends_on for r in inp.desired})
     if problems:
         if strict:
             raise PlanError("the plan cannot be made:\n" + "\n".join(f"  - {p}" for p in problems))
@@ -188,8 +188,38 @@ def _find_moved(
     return kind.find_moved(res, candidates) if candidates else None
 
 
-def order_operations(ops: list[Operation], kinds: Mapping[str, Kind]) -> list[Operation]:
-    """Creates/updates/replaces in kind rank order, then deletes in reverse rank order."""
+def order_operations(
+    ops: list[Operation],
+    kinds: Mapping[str, Kind],
+    depends_on: Mapping[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
+) -> list[Operation]:
+    """Creates/updates/replaces in kind rank order, then deletes in reverse rank order. Within
+    that order an object declared to depend on another of the plan (`Resource.depends_on`, by
+    kind and key, e.g. a nested folder on its parent) is built after it."""
     building = sorted((o for o in ops if o.action is not Action.DELETE), key=lambda o: (kinds[o.kind].rank, o.kind, o.name))
     deleting = sorted((o for o in ops if o.action is Action.DELETE), key=lambda o: (-kinds[o.kind].rank, o.kind, o.name))
+    if depends_on:
+        building = _after_dependencies(building, depends_on)
     return building + deleting
+
+
+def _after_dependencies(
+    ops: list[Operation], depends_on: Mapping[tuple[str, str], Sequence[tuple[str, str]]]
+) -> list[Operation]:
+    """A stable topological order: each operation as early as the given order allows, after the
+    operations on what it depends on. A cycle keeps the given order."""
+    by_key = {(o.kind, o.key): o for o in ops}
+    pending = list(ops)
+    done: set[int] = set()
+    out: list[Operation] = []
+    while pending:
+        for op in pending:
+            needs = [by_key[d] for d in depends_on.get((op.kind, op.name), ()) if d in by_key and by_key[d] is not op]
+            if all(id(n) in done for n in needs):
+                break
+        else:
+            op = pending[0]  # a cycle: keep the given order
+        pending.remove(op)
+        done.add(id(op))
+        out.append(op)
+    return out

@@ -285,8 +285,13 @@ class GrafanaFolderProvider(_GrafanaProvider):
 
     def delete(self, live: LiveObject) -> None:
         # Never forceDeleteRules: a rule added behind the plan's back makes Grafana refuse (400)
-        # instead of silently deleting it with the folder.
-        self.grafana.client.delete_folder(live.key)
+        # instead of silently deleting it with the folder. A nested folder may already be gone
+        # with its parent.
+        try:
+            self.grafana.client.delete_folder(live.key)
+        except GrafanaApiError as exc:
+            if exc.status != 404:
+                raise
 
 
 class GrafanaRuleGroupProvider(_GrafanaProvider):

@@ -324,6 +324,7 @@ def serve(host: str, port: int, state: Path, seed: Path | None, monitor_delay: f
     server = SandboxServer(state, SandboxSettings(monitor_active_delay_seconds=monitor_delay, seed_path=seed), host=host, port=port)
     click.echo(f"reconciler sandbox listening on {server.url} (state {state}); Ctrl-C to stop")
     click.echo(f"  Databricks: DATABRICKS_HOST={server.url} DATABRICKS_TOKEN=<any>")
+    click.echo(f"  Grafana:    GRAFANA_URL={server.url} GRAFANA_TOKEN=<any> (Grafana 11 alerting provisioning API)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -312,3 +312,19 @@ def test_client_errors_name_the_call_not_the_token(locked_sandbox: SandboxServer
     with pytest.raises(GrafanaApiError) as exc:
         client.list_rules()
     assert exc.value.status == 401 and "list alert rules" in str(exc.value) and "glsa_wrong" not in str(exc.value)
+
+
+def test_rule_field_table_matches_what_the_sandbox_fills_in(grafana: GrafanaApi) -> None:
+    from reconciler.kinds.fields import FieldBehaviour
+    from reconciler.kinds.grafana import GrafanaAlertRuleKind
+
+    table = GrafanaAlertRuleKind.fields
+    body = rule(uid="t1")
+    del body["for"]
+    created = grafana.alertingprovisioning.create_alertrule(body)
+    for field_rule in table.with_behaviour(FieldBehaviour.SERVER_DEFAULT):
+        _, _, key = field_rule.path.rpartition(".")
+        assert all(q["model"][key] == field_rule.default for q in created["data"]), field_rule.path
+    assert created["for"] == table.rule_for("for").default
+    for field_rule in table.with_behaviour(FieldBehaviour.SERVER_OWNED):
+        assert field_rule.path in created, field_rule.path

@@ -37,6 +37,8 @@ BACKEND = "grafana"
 
 
 def _counts(info: dict[str, Any]) -> str:
+    if info.get("state_known") is False:
+        return "its current alert state could not be read"
     firing, pending = info.get("firing", 0), info.get("pending", 0)
     if not firing and not pending:
         return "no alert instances are firing or pending now"

@@ -68,6 +68,7 @@ class GrafanaSnapshot:
     folders: dict[str, dict[str, Any] | None]
     scope_folders: set[str]
     notes: list[str] = field(default_factory=list)
+    states_known: bool = True
 
 
 class GrafanaBackend:
@@ -134,7 +135,14 @@ class GrafanaBackend:
             return GrafanaSnapshot([], {}, {}, {}, set())
         rules = self.client.list_rules()
         states: dict[str, dict[str, int]] = {}
-        for group in self.client.rule_states():
+        notes: list[str] = []
+        try:
+            state_groups = self.client.rule_states()
+        except GrafanaApiError as exc:
+            # Only the warnings depend on it: plan without the numbers, and say so.
+            state_groups = []
+            notes.append(f"alert state unavailable, update warnings carry no instance counts ({exc})")
+        for group in state_groups:
             for rule in group.get("rules") or []:
                 counts = {"firing": 0, "pending": 0}
                 for alert in rule.get("alerts") or []:
@@ -161,11 +169,13 @@ class GrafanaBackend:
         folders: dict[str, dict[str, Any] | None] = {}
         for uid in sorted(scope_folders):
             folders[uid] = self.client.get_folder(uid)
-        return GrafanaSnapshot(rules, states, intervals, folders, scope_folders)
+        return GrafanaSnapshot(rules, states, intervals, folders, scope_folders, notes, states_known=not notes)
 
     def rule_summary(self, rule: dict[str, Any]) -> dict[str, Any]:
-        counts = self.snapshot().states.get(rule.get("uid", ""), {"firing": 0, "pending": 0})
+        snap = self.snapshot()
+        counts = snap.states.get(rule.get("uid", ""), {"firing": 0, "pending": 0})
         return {
+            "state_known": snap.states_known,
             "uid": rule.get("uid"),
             "title": rule.get("title"),
             "managed": self.is_managed(rule),
@@ -389,6 +399,8 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
 
 
 class GrafanaAlertRuleProvider(_GrafanaProvider):
+    def notes(self) -> list[str]:
+        return list(self.grafana.snapshot().notes)
     def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
         snap = self.grafana.snapshot()
         wanted = {r.key for r in desired}

@@ -32,7 +32,8 @@ class GrafanaApiError(ReconcilerError):
         self.status = status
         self.body = body
         detail = body.get("message") if isinstance(body, dict) else body
-        super().__init__(f"Grafana {action}: HTTP {status}: {detail or 'no message'}")
+        text = " ".join(str(detail or "no message").split())  # an HTML error page becomes one short line
+        super().__init__(f"Grafana {action}: HTTP {status}: {text[:200]}")
 
 
 class GrafanaClient:

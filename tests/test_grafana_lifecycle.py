@@ -508,3 +508,18 @@ def test_nested_folders_are_created_parent_first(gp: GrafanaProject) -> None:
     gp.remove("folders.yaml")
     assert gp.cli("plan", "--detailed-exitcode").exit_code == 0
     assert gp.folder("z-parent") is not None
+
+
+def test_unreadable_alert_state_is_a_note_not_a_failure(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = SandboxSettings(token=TOKEN, extra={"grafana_rule_state_status": 403})
+    with SandboxServer(tmp_path / "denied.db", settings) as server:
+        monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
+        project.write("reconciler.yaml", f"project: test\ndefault_target: g\ntargets:\n  g:\n    grafana:\n      url: {server.url}\n")
+        gp = GrafanaProject(project, server)
+        _base(gp)
+        _apply(gp)
+        _base(gp, threshold="> 1")
+        plan = gp.project.plan_json()
+        assert any("alert state unavailable" in n and "HTTP 403" in n for n in plan["notes"])
+        (op,) = plan["operations"]
+        assert "could not be read" in op["warnings"][0]

@@ -13,7 +13,10 @@ JSON shapes and error bodies are Grafana's:
   `/api/folders/{uid}` GET / PUT (version check, 412) / DELETE (`?forceDeleteRules=true`);
   `/api/folders/{uid}/move`.
 - `/api/prometheus/grafana/api/v1/rules`: evaluation state per rule, set by tests through
-  `/sandbox/grafana/rules/{uid}/state`.
+  `/sandbox/grafana/rules/{uid}/state`. Other test controls (never real Grafana paths):
+  `PATCH /sandbox/grafana/rules/{uid}` (an edit made in the UI behind the tool's back) and
+  `PUT /sandbox/grafana/rules/{uid}/provenance` (e.g. mark a rule as provisioned from a file);
+  `SandboxSettings.extra["grafana_rule_state_status"]` makes the state API answer that status.
 
 Behaviour kept from Grafana 11 because clients depend on it:
 - error bodies: `{"message": ...}` for plain errors (400 validation, 500 with the generic
@@ -858,6 +861,9 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
     @app.get("/api/prometheus/grafana/api/v1/rules")
     @api
     def prometheus_rules() -> Any:
+        refused = settings.extra.get("grafana_rule_state_status")
+        if refused:  # a token without alert.rules:read on the state API (tests set this)
+            raise _message(int(refused), "Permission denied")  # type: ignore[call-overload]
         with state.connect() as conn:
             rules = store.rules(conn)
             groups: dict[tuple[str, str], list[dict[str, Any]]] = {}

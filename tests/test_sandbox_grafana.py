@@ -1,4 +1,9 @@
-"""The Grafana emulator answers grafana-client (the library the provider uses) like Grafana 11."""
+"""The Grafana emulator answers grafana-client like Grafana 11.
+
+grafana-client is the library the provider talks to Grafana with (why: it covers every
+provisioning and folder call cleanly, see reconciler/providers/grafana_client.py), so these tests
+drive the emulator through it, plus plain HTTP where status codes and raw bodies matter.
+"""
 
 from __future__ import annotations
 

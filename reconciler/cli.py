@@ -123,6 +123,8 @@ def _emit_plan(the_plan: Any, fmt: str, color: bool | None, title: str = "plan")
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Apply this saved plan exactly (refused if stale).")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-destructive", is_flag=True, help="Allow replace and delete operations.")
+@click.option("--wait", is_flag=True, help="After applying, wait until created/updated objects are ready (e.g. monitors ACTIVE with their metric tables).")
+@click.option("--wait-timeout", type=float, default=1800.0, show_default=True, help="Seconds --wait waits at most.")
 @format_option
 @color_option
 @_guard
@@ -132,11 +134,13 @@ def apply(
     plan_file: Path | None,
     auto_approve: bool,
     allow_destructive: bool,
+    wait: bool,
+    wait_timeout: float,
     fmt: str,
     color: bool | None,
 ) -> None:
     """Make the live state match the specs (plans first, or applies a saved plan)."""
-    from reconciler.apply.applier import check_destructive, check_fresh, execute
+    from reconciler.apply.applier import check_destructive, check_fresh, execute, wait_ready
     from reconciler.engine import Session
     from reconciler.plan.model import Plan
 
@@ -163,7 +167,12 @@ def apply(
             if answer.strip() != "yes":
                 _fail("apply cancelled; nothing was changed")
         report = execute(the_plan, session, live)
-    _emit_result(fmt, the_plan, report)
+        _emit_result(fmt, the_plan, report)
+        if wait and report.ok:
+            # Progress goes to stderr when stdout carries a machine-readable document.
+            wait_ready(report, session, wait_timeout, lambda line: click.echo(f"  waiting: {line}", err=fmt != "text"))
+            if fmt == "text":
+                click.echo("Ready.")
     sys.exit(EXIT_OK if report.ok else EXIT_ERROR)
 
 

@@ -8,11 +8,14 @@ every provider write is idempotent and keyed by identity.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Callable
 
 from reconciler.engine import LiveState, Session
 from reconciler.errors import PlanError, StalePlanError
+from reconciler.kinds.base import Resource
 from reconciler.plan.model import Action, Operation, Plan
 
 
@@ -133,3 +136,19 @@ def _run(op: Operation, session: Session, live: LiveState) -> None:
             provider.create(resource)
         else:
             provider.replace(resource, obj)
+
+
+def wait_ready(report: ApplyReport, session: Session, timeout: float, progress: Callable[[str], None]) -> None:
+    """`apply --wait`: block until every object created, updated or replaced is usable, per the
+    providers (e.g. a lakehouse monitor ACTIVE with its metric tables); raises on failure/timeout."""
+    by_kind: dict[str, list[Resource]] = {}
+    for result in report.results:
+        op = result.operation
+        if result.status is not OpStatus.SUCCEEDED or op.action is Action.DELETE:
+            continue
+        resource = session.resource(op.kind, op.name)
+        if resource is not None:
+            by_kind.setdefault(op.kind, []).append(resource)
+    deadline = time.monotonic() + timeout
+    for kind, resources in by_kind.items():
+        session.provider(kind).wait_ready(resources, max(deadline - time.monotonic(), 0.0), progress)

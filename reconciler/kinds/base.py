@@ -40,10 +40,22 @@ class Resource:
     labels: dict[str, str] = field(default_factory=dict)
     # (kind, key) pairs that must exist before this object is created.
     depends_on: list[tuple[str, str]] = field(default_factory=list)
+    # Line of each field of the document (path from the document root -> line), so plan-time
+    # checks against the live system can point at the offending field, not just the document.
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def lifecycle(self) -> Lifecycle:
         return self.spec.lifecycle
+
+    def spec_source(self, *path: str | int) -> SourceRef:
+        """file:line of the field at `spec.<path>` (the deepest part of it the file has)."""
+        full = ("spec", *path)
+        for end in range(len(full), 0, -1):
+            line = self.lines.get(full[:end])
+            if line is not None:
+                return SourceRef(self.source.file, line)
+        return self.source
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import Kind
 from .grafana import GrafanaAlertRuleKind, GrafanaFolderKind, GrafanaRuleGroupKind
+from .quality_monitor import QualityMonitorKind
 from .sla_policy import SlaPolicyKind
 
 KINDS: dict[str, Kind] = {
@@ -13,6 +14,7 @@ KINDS: dict[str, Kind] = {
         GrafanaFolderKind(),
         GrafanaRuleGroupKind(),
         GrafanaAlertRuleKind(),
+        QualityMonitorKind(),
     )
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import Kind, LiveObject, Resource
@@ -83,6 +83,11 @@ class Provider(ABC):
                 f"{resource.kind} '{resource.name}': the old object was deleted but creating the new one failed: "
                 f"{exc}. Nothing of it exists now; re-run `reconciler apply` to create it."
             ) from exc
+
+    def wait_ready(self, resources: Sequence[Resource], timeout: float, progress: Callable[[str], None]) -> None:
+        """Block until objects just created, updated or replaced are usable (`apply --wait`),
+        reporting progress lines; raise ReconcilerError on failure or after `timeout` seconds.
+        Most live systems are ready when the write returns, hence the default."""
 
     def adopt(self, key: str, name: str | None = None) -> str:
         """Record ownership of an existing object without changing it (`reconciler import`)."""

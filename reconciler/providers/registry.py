@@ -14,6 +14,7 @@ from reconciler.kinds.base import Kind
 from .base import Provider
 from .databricks_policies import DatabricksPolicyProvider
 from .grafana import GrafanaAlertRuleProvider, GrafanaFolderProvider, GrafanaRuleGroupProvider
+from .databricks_monitors import DatabricksMonitorProvider
 from .sqlite_policies import SqlitePolicyProvider
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ PROVIDERS: dict[tuple[str, str], type[Provider]] = {
     ("GrafanaFolder", "grafana"): GrafanaFolderProvider,
     ("GrafanaRuleGroup", "grafana"): GrafanaRuleGroupProvider,
     ("GrafanaAlertRule", "grafana"): GrafanaAlertRuleProvider,
+    ("QualityMonitor", "databricks"): DatabricksMonitorProvider,
 }
 
 

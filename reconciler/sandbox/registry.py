@@ -29,4 +29,7 @@ EMULATORS: list[str] = [
     "common",
     "databricks_sql",
     "grafana",
+    "databricks_catalog",
+    "databricks_monitors",
+    "databricks_workspace",
 ]

@@ -167,6 +167,7 @@ def _resource(doc: Document, variables: dict[str, Any], errors: list[SpecError])
         source=SourceRef(doc.file, doc.line_for(("metadata", "name"))),
         labels=dict(model.metadata.labels),
         depends_on=kind.depends_on(model.spec),
+        lines=dict(doc.lines),
     )
 
 

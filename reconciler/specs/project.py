@@ -99,6 +99,16 @@ class GrafanaConnection(_Strict):
     timeout_seconds: float = Field(default=30, gt=0, description="Timeout of one HTTP request.")
 
 
+class QualityMonitorSettings(_Strict):
+    """How reconciler keeps track of the lakehouse monitors it manages on this target."""
+
+    ledger_path: str | None = Field(
+        default=None,
+        description="Workspace file of the ownership ledger (which monitors reconciler manages, and the "
+        "create-only values it applied). Default: /Shared/.reconciler/<project>/<target>/ledger.json.",
+    )
+
+
 class TargetConfig(_Strict):
     """One place the specs are applied to."""
 
@@ -112,6 +122,7 @@ class TargetConfig(_Strict):
     policy_store: PolicyStore | None = None
     databricks: DatabricksConnection | None = None
     grafana: GrafanaConnection | None = None
+    quality_monitors: QualityMonitorSettings | None = None
 
 
 class ProjectFile(_Strict):

@@ -1,0 +1,677 @@
+"""Kind `QualityMonitor`: a Databricks lakehouse (quality) monitor on one Unity Catalog table.
+
+Identity is the monitored table's three-part name: the service allows one monitor per table. The
+spec covers every field `databricks-sdk` (0.162.0) `quality_monitors.create` / `update` accept, with
+their SDK names. The field table below is the single statement of what the service lets us change
+in place and what needs a new monitor (which loses the monitor's refresh history and rebuilds its
+metric tables: 15-20 minutes of re-initialisation). The planner reads it; monitor-specific rules
+that are not per-field (a renamed metric, a changed profile type) live in `decide`.
+
+Pure: no I/O. The provider (`reconciler.providers.databricks_monitors`) reads live monitors into
+the same normalised state `desired_state` builds, using `monitor_state` here for both sides.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any, Literal, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from reconciler.errors import SpecError
+from reconciler.quartz import quartz_error, timezone_error
+from reconciler.specs.envelope import KindSpec
+
+from .base import Decision, Kind, LiveObject, Resource
+from .fields import FieldBehaviour, FieldRule, FieldTable
+
+# Granularities the service accepts (SDK MonitorTimeSeries docstring: "5 minutes", "30 minutes",
+# "1 hour", "1 day", "<n> week(s)", "1 month", "1 year"; n is 1..4 per the data-quality API enum).
+Granularity = Literal[
+    "5 minutes", "30 minutes", "1 hour", "1 day", "1 week", "2 weeks", "3 weeks", "4 weeks", "1 month", "1 year"
+]
+PROFILE_TYPES = ("time_series", "snapshot", "inference_log")
+PROFILE_LABELS = {"time_series": "time series", "snapshot": "snapshot", "inference_log": "inference log"}
+TABLE_NAME = r"^[^.\s]+\.[^.\s]+\.[^.\s]+$"
+SCHEMA_NAME = r"^[^.\s]+\.[^.\s]+$"
+METRIC_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+REINITIALISATION = "re-initialisation typically takes 15-20 minutes"
+# Jinja variables a metric definition may use, and the metric types / profiles they belong to
+# (Databricks docs, "Use custom metrics": input_column, prediction_col, label_col, current_df, base_df).
+TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+class MetricType(StrEnum):
+    AGGREGATE = "aggregate"  # computed from the table's columns; stored in the profile metrics table
+    DERIVED = "derived"  # computed from aggregate metrics; profile metrics table
+    DRIFT = "drift"  # compares aggregate/derived metrics across windows or with the baseline
+
+    @property
+    def api(self) -> str:
+        return f"CUSTOM_METRIC_TYPE_{self.name}"
+
+
+class ProblemType(StrEnum):
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+
+    @property
+    def api(self) -> str:
+        return f"PROBLEM_TYPE_{self.name}"
+
+
+def _short_enum(prefix: str) -> Any:
+    """Accept the API's enum spelling (CUSTOM_METRIC_TYPE_DRIFT) as well as the short one (drift)."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, str) and value.upper().startswith(prefix):
+            return value[len(prefix) :].lower()
+        return value
+
+    return convert
+
+
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomMetric(_Block):
+    """A custom metric (MonitorMetric)."""
+
+    name: str = Field(pattern=METRIC_NAME, description="Column name of the metric in the metric tables.")
+    type: MetricType = Field(description="aggregate | derived | drift (or the API's CUSTOM_METRIC_TYPE_* names).")
+    input_columns: list[str] = Field(
+        min_length=1,
+        description="Columns of the monitored table the metric is computed for; [':table'] for a metric "
+        "over several columns. Compared as a set.",
+    )
+    definition: str = Field(
+        min_length=1,
+        description="Jinja template of a SQL expression, e.g. avg(`{{input_column}}`); "
+        "drift metrics use {{current_df}} / {{base_df}}.",
+    )
+    output_data_type: str = Field(
+        default="double",
+        min_length=1,
+        description="Spark data type of the result, as the API takes it (e.g. double, or a StructField JSON).",
+    )
+    renamed_from: str | None = Field(
+        default=None,
+        pattern=METRIC_NAME,
+        description="Previous name of this metric. Renaming needs a new monitor; this makes the plan say so "
+        "instead of showing a removed and an added metric.",
+    )
+
+    _type = field_validator("type", mode="before")(_short_enum("CUSTOM_METRIC_TYPE_"))
+
+    @model_validator(mode="after")
+    def _check(self) -> "CustomMetric":
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if ":table" in self.input_columns and len(self.input_columns) > 1:
+            problems.append((("input_columns",), "':table' stands for the whole table and cannot be combined with columns"))
+        seen: set[str] = set()
+        for i, column in enumerate(self.input_columns):
+            if column.lower() in seen:
+                problems.append((("input_columns", i), f"column '{column}' is listed twice"))
+            seen.add(column.lower())
+        for variable in TEMPLATE.findall(self.definition):
+            problem = _template_problem(variable, self)
+            if problem:
+                problems.append((("definition",), problem))
+        if self.renamed_from == self.name:
+            problems.append((("renamed_from",), "renamed_from names the metric itself"))
+        _raise(problems, self)
+        return self
+
+
+def _template_problem(variable: str, metric: CustomMetric) -> str | None:
+    if variable not in ("input_column", "prediction_col", "label_col", "current_df", "base_df"):
+        return (
+            f"'{{{{{variable}}}}}' is not a template variable "
+            "(known: input_column, prediction_col, label_col, current_df, base_df)"
+        )
+    if variable in ("current_df", "base_df") and metric.type is not MetricType.DRIFT:
+        return f"'{{{{{variable}}}}}' is only available in drift metrics"
+    if variable == "input_column":
+        if metric.type is not MetricType.AGGREGATE:
+            return "'{{input_column}}' is only available in aggregate metrics"
+        if metric.input_columns == [":table"]:
+            return "'{{input_column}}' needs input_columns naming columns, not ':table'"
+    return None
+
+
+class TimeSeries(_Block):
+    """Time series profile (MonitorTimeSeries)."""
+
+    timestamp_col: str = Field(min_length=1, description="Column holding the event time.")
+    granularities: list[Granularity] = Field(
+        min_length=1, description="Time windows to aggregate over. Compared as a set."
+    )
+
+    @field_validator("granularities")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        duplicates = sorted({g for g in value if value.count(g) > 1})
+        if duplicates:
+            raise ValueError(f"granularity {', '.join(repr(d) for d in duplicates)} is listed twice")
+        return value
+
+
+class Snapshot(_Block):
+    """Snapshot profile (MonitorSnapshot): no settings."""
+
+
+class InferenceLog(TimeSeries):
+    """Inference log profile (MonitorInferenceLog)."""
+
+    problem_type: ProblemType = Field(description="classification | regression.")
+    prediction_col: str = Field(min_length=1, description="Column holding the model's prediction.")
+    model_id_col: str = Field(min_length=1, description="Column holding the model id.")
+    label_col: str | None = Field(default=None, min_length=1, description="Column holding the ground-truth label.")
+    prediction_proba_col: str | None = Field(
+        default=None, min_length=1, description="Column holding prediction probabilities."
+    )
+
+    _problem = field_validator("problem_type", mode="before")(_short_enum("PROBLEM_TYPE_"))
+
+
+class Schedule(_Block):
+    """When the monitor refreshes (MonitorCronSchedule)."""
+
+    quartz_cron_expression: str = Field(description="Quartz cron, e.g. '0 0 4 * * ?' (seconds first).")
+    timezone_id: str = Field(description="Time zone the expression is evaluated in, e.g. UTC.")
+    pause_status: Literal["PAUSED", "UNPAUSED"] = Field(default="UNPAUSED")
+
+    @field_validator("quartz_cron_expression")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        problem = quartz_error(value)
+        if problem:
+            raise ValueError(f"not a Quartz cron expression: {problem}")
+        return value
+
+    @field_validator("timezone_id")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        problem = timezone_error(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class Destination(_Block):
+    email_addresses: list[str] = Field(default_factory=list, max_length=5, description="At most 5 addresses.")
+
+
+class Notifications(_Block):
+    """Who hears about the monitor (MonitorNotifications)."""
+
+    on_failure: Destination | None = None
+    on_new_classification_tag_detected: Destination | None = None
+
+
+class DataClassificationConfig(_Block):
+    enabled: bool = False
+
+
+class QualityMonitorSpec(KindSpec):
+    """A lakehouse monitor on one Unity Catalog table."""
+
+    table_name: str = Field(pattern=TABLE_NAME, description="Monitored table, catalog.schema.table. The identity.")
+    output_schema_name: str = Field(pattern=SCHEMA_NAME, description="Schema (catalog.schema) of the metric tables.")
+    assets_dir: str = Field(
+        pattern=r"^/", description="Absolute workspace folder for the dashboard and other assets. Create-only."
+    )
+    time_series: TimeSeries | None = None
+    snapshot: Snapshot | None = None
+    inference_log: InferenceLog | None = None
+    custom_metrics: list[CustomMetric] = Field(default_factory=list)
+    slicing_exprs: list[str] = Field(
+        default_factory=list, description="Column expressions to slice by, e.g. region or 'price > 100'. A set."
+    )
+    schedule: Schedule | None = None
+    notifications: Notifications | None = None
+    baseline_table_name: str | None = Field(
+        default=None, pattern=TABLE_NAME, description="Table (same schema) to compute drift against."
+    )
+    data_classification_config: DataClassificationConfig | None = None
+    warehouse_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="SQL warehouse that builds the dashboard. Create-only, and never returned by the service: "
+        "reconciler compares it with the value it last applied.",
+    )
+    skip_builtin_dashboard: bool | None = Field(
+        default=None, description="Do not create the built-in dashboard. Create-only, never returned by the service."
+    )
+    refresh_after_apply: bool = Field(
+        default=False, description="Start a metric refresh after reconciler creates or updates the monitor."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "QualityMonitorSpec":
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        present = [p for p in PROFILE_TYPES if getattr(self, p) is not None]
+        if not present:
+            problems.append(((), "exactly one profile type is required: time_series, snapshot or inference_log"))
+        for extra in present[1:]:
+            problems.append(((extra,), f"exactly one profile type is allowed; {present[0]} is already given"))
+        names: dict[str, int] = {}
+        for i, metric in enumerate(self.custom_metrics):
+            if metric.name in names:
+                problems.append(
+                    (("custom_metrics", i, "name"), f"metric name '{metric.name}' is already used by custom_metrics[{names[metric.name]}]")
+                )
+            names.setdefault(metric.name, i)
+        renamed: dict[str, int] = {}
+        for i, metric in enumerate(self.custom_metrics):
+            old = metric.renamed_from
+            if old is None:
+                continue
+            if old in names:
+                problems.append((("custom_metrics", i, "renamed_from"), f"'{old}' is still the name of another metric"))
+            elif old in renamed:
+                problems.append(
+                    (("custom_metrics", i, "renamed_from"), f"custom_metrics[{renamed[old]}] is already renamed from '{old}'")
+                )
+            renamed.setdefault(old, i)
+        for i, metric in enumerate(self.custom_metrics):
+            for variable in TEMPLATE.findall(metric.definition):
+                if variable in ("prediction_col", "label_col") and self.inference_log is None:
+                    problems.append(
+                        (("custom_metrics", i, "definition"), f"'{{{{{variable}}}}}' is only available with an inference_log profile")
+                    )
+                elif variable == "label_col" and self.inference_log is not None and self.inference_log.label_col is None:
+                    problems.append((("custom_metrics", i, "definition"), "'{{label_col}}' needs inference_log.label_col"))
+        seen: dict[str, int] = {}
+        for i, expression in enumerate(self.slicing_exprs):
+            if not expression.strip():
+                problems.append((("slicing_exprs", i), "must not be blank"))
+            elif expression.strip() in seen:
+                problems.append((("slicing_exprs", i), f"already listed as slicing_exprs[{seen[expression.strip()]}]"))
+            seen.setdefault(expression.strip(), i)
+        _raise(problems, self)
+        return self
+
+    @property
+    def profile_type(self) -> str:
+        return next(p for p in PROFILE_TYPES if getattr(self, p) is not None)
+
+
+def _raise(problems: list[tuple[tuple[str | int, ...], str]], model: BaseModel) -> None:
+    """Report cross-field problems at the exact field (pydantic prefixes the model's own path)."""
+    if problems:
+        raise ValidationError.from_exception_data(
+            type(model).__name__,
+            [
+                InitErrorDetails(type=PydanticCustomError("monitor_spec", message), loc=loc, input=None)
+                for loc, message in problems
+            ],
+        )
+
+
+# ---- the API shape and the normalised state ---------------------------------------------------------
+
+
+def spec_to_api(spec: QualityMonitorSpec) -> dict[str, Any]:
+    """The spec as the service's MonitorInfo JSON (plus the create-only fields), snake_case as the
+    SDK's `as_dict()` writes it. The provider builds its SDK calls from this."""
+    body: dict[str, Any] = {
+        "table_name": spec.table_name.lower(),
+        "output_schema_name": spec.output_schema_name.lower(),
+        "assets_dir": spec.assets_dir,
+    }
+    if spec.time_series is not None:
+        body["time_series"] = spec.time_series.model_dump()
+    if spec.snapshot is not None:
+        body["snapshot"] = {}
+    if spec.inference_log is not None:
+        inf = spec.inference_log.model_dump(exclude_none=True)
+        inf["problem_type"] = spec.inference_log.problem_type.api
+        body["inference_log"] = inf
+    if spec.custom_metrics:
+        body["custom_metrics"] = [
+            {
+                "name": m.name,
+                "type": m.type.api,
+                "input_columns": list(m.input_columns),
+                "definition": m.definition,
+                "output_data_type": m.output_data_type,
+            }
+            for m in spec.custom_metrics
+        ]
+    if spec.slicing_exprs:
+        body["slicing_exprs"] = [e.strip() for e in spec.slicing_exprs]
+    if spec.schedule is not None:
+        body["schedule"] = spec.schedule.model_dump()
+    if spec.notifications is not None:
+        body["notifications"] = spec.notifications.model_dump(exclude_none=True)
+    if spec.baseline_table_name is not None:
+        body["baseline_table_name"] = spec.baseline_table_name.lower()
+    if spec.data_classification_config is not None:
+        body["data_classification_config"] = spec.data_classification_config.model_dump()
+    if spec.warehouse_id is not None:
+        body["warehouse_id"] = spec.warehouse_id
+    if spec.skip_builtin_dashboard is not None:
+        body["skip_builtin_dashboard"] = spec.skip_builtin_dashboard
+    return body
+
+
+def _short(value: Any, prefix: str) -> Any:
+    return value[len(prefix) :].lower() if isinstance(value, str) and value.startswith(prefix) else value
+
+
+def monitor_state(api: dict[str, Any], write_only: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The comparable form of a monitor, from MonitorInfo JSON: what the planner diffs.
+
+    Server-owned fields are left out; lists whose order carries no meaning are sorted (set
+    semantics); custom metrics are keyed by name so a change reads `custom_metrics.<name>.<field>`;
+    the service's defaults are filled in (schedule unpaused, classification off, dashboard built).
+    `write_only` supplies `warehouse_id` / `skip_builtin_dashboard`, which the service never returns.
+    """
+    write_only = api if write_only is None else write_only
+    profile_type = next((p for p in PROFILE_TYPES if api.get(p) is not None), None)
+    state: dict[str, Any] = {
+        "table_name": str(api.get("table_name", "")).lower(),
+        "output_schema_name": str(api.get("output_schema_name", "")).lower(),
+        "assets_dir": api.get("assets_dir"),
+        "profile_type": profile_type,
+        "time_series": None,
+        "snapshot": None,
+        "inference_log": None,
+    }
+    ts = api.get("time_series")
+    if ts is not None:
+        state["time_series"] = {
+            "timestamp_col": ts.get("timestamp_col"),
+            "granularities": sorted(ts.get("granularities") or []),
+        }
+    if api.get("snapshot") is not None:
+        state["snapshot"] = {}
+    inf = api.get("inference_log")
+    if inf is not None:
+        state["inference_log"] = {
+            "problem_type": _short(inf.get("problem_type"), "PROBLEM_TYPE_"),
+            "timestamp_col": inf.get("timestamp_col"),
+            "granularities": sorted(inf.get("granularities") or []),
+            "prediction_col": inf.get("prediction_col"),
+            "model_id_col": inf.get("model_id_col"),
+            "label_col": inf.get("label_col"),
+            "prediction_proba_col": inf.get("prediction_proba_col"),
+        }
+    metrics = {
+        m["name"]: {
+            "type": _short(m.get("type"), "CUSTOM_METRIC_TYPE_"),
+            "input_columns": sorted(m.get("input_columns") or []),
+            "definition": m.get("definition"),
+            "output_data_type": m.get("output_data_type"),
+        }
+        for m in api.get("custom_metrics") or []
+    }
+    state["custom_metrics"] = metrics or None
+    state["slicing_exprs"] = sorted({e.strip() for e in api.get("slicing_exprs") or []}) or None
+    schedule = api.get("schedule")
+    state["schedule"] = (
+        None
+        if schedule is None
+        else {
+            "quartz_cron_expression": schedule.get("quartz_cron_expression"),
+            "timezone_id": schedule.get("timezone_id"),
+            "pause_status": schedule.get("pause_status"),
+        }
+    )
+    notifications = {
+        key: sorted((dest or {}).get("email_addresses") or [])
+        for key, dest in (api.get("notifications") or {}).items()
+        if (dest or {}).get("email_addresses")
+    }
+    state["notifications"] = notifications or None
+    baseline = api.get("baseline_table_name")
+    state["baseline_table_name"] = baseline.lower() if baseline else None
+    state["data_classification_config"] = {
+        "enabled": bool((api.get("data_classification_config") or {}).get("enabled", False))
+    }
+    state["warehouse_id"] = write_only.get("warehouse_id")
+    state["skip_builtin_dashboard"] = bool(write_only.get("skip_builtin_dashboard") or False)
+    return state
+
+
+# ---- the kind ---------------------------------------------------------------------------------------
+
+_RECREATE = "the update call cannot change it: the monitor must be recreated"
+_METRIC_MEANING = "the metric's history would no longer mean the same thing: the monitor must be recreated"
+
+
+class QualityMonitorKind(Kind):
+    name = "QualityMonitor"
+    spec_model = QualityMonitorSpec
+    rank = 50
+    default_backend = "databricks"
+    description = "A Databricks lakehouse (quality) monitor on one Unity Catalog table."
+    fields = FieldTable(
+        [
+            FieldRule("table_name", FieldBehaviour.IDENTITY, "one monitor per table", replace_reason="a monitor belongs to one table"),
+            FieldRule("output_schema_name", FieldBehaviour.UPDATABLE, "where the metric tables are written"),
+            FieldRule("assets_dir", FieldBehaviour.FORCES_REPLACE, "create-only", replace_reason=_RECREATE),
+            FieldRule(
+                "profile_type",
+                FieldBehaviour.FORCES_REPLACE,
+                "time_series, snapshot or inference_log: whichever block is set",
+                replace_reason="a monitor's profile type cannot be changed in place",
+            ),
+            FieldRule("time_series", FieldBehaviour.UPDATABLE, "settings within the same profile type"),
+            FieldRule("time_series.granularities", FieldBehaviour.UPDATABLE, "compared as a set"),
+            FieldRule("snapshot", FieldBehaviour.UPDATABLE, "no settings"),
+            FieldRule("inference_log", FieldBehaviour.UPDATABLE, "settings within the same profile type"),
+            FieldRule("inference_log.granularities", FieldBehaviour.UPDATABLE, "compared as a set"),
+            FieldRule(
+                "custom_metrics",
+                FieldBehaviour.UPDATABLE,
+                "keyed by name: adding or removing a metric is an update; renaming one "
+                "(renamed_from, or removed + added with the same type, input columns and definition) is a replace",
+            ),
+            FieldRule("custom_metrics.*.definition", FieldBehaviour.UPDATABLE),
+            FieldRule(
+                "custom_metrics.*.input_columns", FieldBehaviour.FORCES_REPLACE, "compared as a set", replace_reason=_METRIC_MEANING
+            ),
+            FieldRule("custom_metrics.*.type", FieldBehaviour.FORCES_REPLACE, replace_reason=_METRIC_MEANING),
+            FieldRule("custom_metrics.*.output_data_type", FieldBehaviour.FORCES_REPLACE, replace_reason=_METRIC_MEANING),
+            FieldRule("slicing_exprs", FieldBehaviour.UPDATABLE, "compared as a set"),
+            FieldRule("schedule", FieldBehaviour.UPDATABLE),
+            FieldRule("schedule.pause_status", FieldBehaviour.SERVER_DEFAULT, default="UNPAUSED"),
+            FieldRule("notifications", FieldBehaviour.UPDATABLE, "addresses compared as sets"),
+            FieldRule("baseline_table_name", FieldBehaviour.UPDATABLE),
+            FieldRule("data_classification_config", FieldBehaviour.UPDATABLE, "unset means disabled"),
+            FieldRule(
+                "warehouse_id",
+                FieldBehaviour.WRITE_ONLY,
+                "create-only and never returned: compared with the value recorded in the ledger at create; "
+                "a change forces a replace",
+                replace_reason=_RECREATE,
+            ),
+            FieldRule(
+                "skip_builtin_dashboard",
+                FieldBehaviour.WRITE_ONLY,
+                "create-only and never returned (unset means false): compared with the ledger; a change forces a replace",
+                replace_reason=_RECREATE,
+            ),
+            FieldRule("status", FieldBehaviour.SERVER_OWNED, "PENDING, then ACTIVE (or FAILED)"),
+            FieldRule("monitor_version", FieldBehaviour.SERVER_OWNED, "incremented by every update"),
+            FieldRule("dashboard_id", FieldBehaviour.SERVER_OWNED, "set once the monitor is ACTIVE"),
+            FieldRule("profile_metrics_table_name", FieldBehaviour.SERVER_OWNED, "{output_schema}.{table}_profile_metrics"),
+            FieldRule("drift_metrics_table_name", FieldBehaviour.SERVER_OWNED, "{output_schema}.{table}_drift_metrics"),
+            FieldRule("latest_monitor_failure_msg", FieldBehaviour.SERVER_OWNED, "shown by `apply --wait` on failure"),
+        ]
+    )
+
+    def key(self, name: str, spec: QualityMonitorSpec) -> str:
+        return spec.table_name.lower()
+
+    def desired_state(self, spec: QualityMonitorSpec) -> dict[str, Any]:
+        return monitor_state(spec_to_api(spec))
+
+    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+        by_table: dict[str, list[Resource]] = defaultdict(list)
+        for res in resources:
+            by_table[res.key].append(res)
+        errors = []
+        for group in by_table.values():
+            first = group[0]
+            for dup in group[1:]:
+                where = dup.spec_source("table_name")
+                errors.append(
+                    SpecError(
+                        where.file,
+                        where.line,
+                        "spec.table_name",
+                        f"QualityMonitor '{dup.name}' monitors the same table as '{first.name}' ({first.source}); "
+                        "a table can have only one monitor",
+                    )
+                )
+        return errors
+
+    # --- planning hooks ----------------------------------------------------------------------
+
+    def decide(self, desired: Resource, live: LiveObject, changed_paths: Sequence[str]) -> Decision:
+        reasons: list[str] = []
+        before_type, after_type = live.state.get("profile_type"), desired.state.get("profile_type")
+        if before_type != after_type:
+            reasons.append(
+                f"profile type changes from {PROFILE_LABELS.get(before_type or '', before_type)} to "
+                f"{PROFILE_LABELS.get(after_type or '', after_type)}: a monitor's profile type cannot be changed in place"
+            )
+        for old, new, how in metric_renames(desired, live):
+            reasons.append(f"metric `{old}` renamed to `{new}`{how}: renaming requires recreating the monitor")
+        for path in changed_paths:
+            rule = self.fields.rule_for(path)
+            if rule is None or rule.path == "profile_type" or not _forces_replace(rule):
+                continue
+            before, after = _at(live.state, path), _at(desired.state, path)
+            parts = path.split(".")
+            if parts[0] == "custom_metrics" and len(parts) == 3:
+                if before is None or after is None:
+                    continue  # a metric added or removed as a whole: handled above / an update
+                reason = f"metric `{parts[1]}`: {parts[2]} changes from {_show(before)} to {_show(after)}: {rule.replace_reason}"
+            else:
+                reason = f"{path} changes from {_show(before)} to {_show(after)}: {rule.replace_reason}"
+            if reason not in reasons:
+                reasons.append(reason)
+        return Decision(replace=bool(reasons), reasons=reasons)
+
+    def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
+        return (
+            f"table_name changes from {live.key} to {desired.key}: a monitor belongs to one table, so the monitor "
+            f"on {live.key} is deleted and a new one is created on {desired.key}"
+        )
+
+    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
+        info = live.info
+        history = _refresh_history(info)
+        profile = info.get("profile_metrics_table_name") or "the profile metrics table"
+        drift = info.get("drift_metrics_table_name") or "the drift metrics table"
+        if action == "replace":
+            return [
+                f"the monitor on {live.key} is deleted and recreated: {history}",
+                f"its metric tables {profile} and {drift} are dropped and rebuilt from scratch",
+                f"monitoring of {live.key} stops until the new monitor is ACTIVE; {REINITIALISATION}",
+            ]
+        return [
+            f"the monitor on {live.key} is deleted: {history}",
+            f"its metric tables {profile} and {drift} stay but are no longer refreshed",
+        ]
+
+    def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
+        warnings = []
+        before = live.state.get("custom_metrics") or {}
+        after = desired.state.get("custom_metrics") or {}
+        renamed = {old for old, _, _ in metric_renames(desired, live)}
+        for name in sorted(set(before) - set(after) - renamed):
+            warnings.append(f"metric `{name}` is no longer computed; its past values stay in the metric tables")
+        old_schema, new_schema = live.state.get("output_schema_name"), desired.state.get("output_schema_name")
+        if old_schema != new_schema:
+            table = desired.key.split(".")[-1]
+            warnings.append(
+                f"metric tables move from {old_schema} to {new_schema} ({new_schema}.{table}_profile_metrics, "
+                f"{new_schema}.{table}_drift_metrics); the tables in {old_schema} are not dropped"
+            )
+        return warnings
+
+    def describe(self, state: dict[str, Any]) -> str:
+        metrics = len(state.get("custom_metrics") or {})
+        profile = PROFILE_LABELS.get(state.get("profile_type") or "", "unknown profile")
+        return (
+            f"monitor on {state.get('table_name')} ({profile}, {metrics} custom metric(s), "
+            f"output schema {state.get('output_schema_name')})"
+        )
+
+
+def _forces_replace(rule: FieldRule) -> bool:
+    # A write-only field with a replace reason is create-only: the update call does not take it.
+    return rule.behaviour in (FieldBehaviour.FORCES_REPLACE, FieldBehaviour.IDENTITY) or (
+        rule.behaviour is FieldBehaviour.WRITE_ONLY and bool(rule.replace_reason)
+    )
+
+
+def metric_renames(desired: Resource, live: LiveObject) -> list[tuple[str, str, str]]:
+    """(old name, new name, how we know) for each metric renamed between live and desired.
+
+    A rename is declared (`renamed_from`) or recognised: one metric removed and one added with the
+    same type, input columns and definition.
+    """
+    before: dict[str, Any] = live.state.get("custom_metrics") or {}
+    after: dict[str, Any] = desired.state.get("custom_metrics") or {}
+    removed = [n for n in before if n not in after]
+    added = [n for n in after if n not in before]
+    renames: list[tuple[str, str, str]] = []
+    declared = {m.name: m.renamed_from for m in getattr(desired.spec, "custom_metrics", [])}
+    for new in list(added):
+        old = declared.get(new)
+        if old and old in removed:
+            renames.append((old, new, " (renamed_from)"))
+            removed.remove(old)
+            added.remove(new)
+    for new in list(added):
+        for old in removed:
+            same = all(before[old].get(f) == after[new].get(f) for f in ("type", "input_columns", "definition"))
+            if same:
+                renames.append((old, new, " (same type, input columns and definition)"))
+                removed.remove(old)
+                added.remove(new)
+                break
+    return renames
+
+
+def _at(state: dict[str, Any], path: str) -> Any:
+    node: Any = state
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return "(unset)" if value is None else f"'{value}'" if isinstance(value, str) else str(value)
+
+
+def _date(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def _refresh_history(info: dict[str, Any]) -> str:
+    """What is lost, with the numbers the refresh history gives (the service lists 25 at most)."""
+    count = info.get("refresh_count")
+    if count is None:
+        return "its refresh history is lost (it could not be read)"
+    if count == 0:
+        return "it has no refresh history yet"
+    at_least = "at least " if info.get("refresh_history_truncated") else ""
+    noun = "refresh" if count == 1 else "refreshes"
+    since = f" since {_date(info['first_refresh_ms'])}" if info.get("first_refresh_ms") else ""
+    return f"its refresh history is lost: {at_least}{count} {noun}{since}"

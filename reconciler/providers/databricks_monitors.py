@@ -1,0 +1,399 @@
+"""Lakehouse (quality) monitors through databricks-sdk's `w.quality_monitors`.
+
+Every call goes through the target's one `WorkspaceClient` (auth from the environment or a
+profile; the SDK's 429/503 retries bounded by the target's `retry_timeout_seconds`). The SDK calls
+are confined to this module so moving to the newer `data_quality` API touches nothing else.
+
+Reading: there is no list-all-monitors call, and scanning the catalog would be slow and
+presumptuous, so `get` is called for every declared table and every table in the ownership ledger
+(`workspace_ledger.py`). Ownership, `prevent_destroy` and the create-only values the service never
+returns (`warehouse_id`, `skip_builtin_dashboard`) come from the ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
+
+from databricks.sdk.errors import NotFound
+from databricks.sdk.service.catalog import (
+    MonitorCronSchedule,
+    MonitorDataClassificationConfig,
+    MonitorInferenceLog,
+    MonitorInfoStatus,
+    MonitorMetric,
+    MonitorNotifications,
+    MonitorSnapshot,
+    MonitorTimeSeries,
+)
+
+from reconciler.errors import ReconcilerError, SpecError
+from reconciler.kinds.base import LiveObject, Resource
+from reconciler.kinds.quality_monitor import QualityMonitorSpec, monitor_state, spec_to_api
+from reconciler.sqlexpr import expression_columns
+
+from .base import Provider, ReplaceIncomplete
+from .workspace_ledger import WorkspaceLedger
+
+KIND = "QualityMonitor"
+WRITE_ONLY = ("warehouse_id", "skip_builtin_dashboard")
+# list_refreshes returns the most recent refreshes only (SDK docstring: "up to 25").
+REFRESH_LIST_LIMIT = 25
+FAILED = (MonitorInfoStatus.MONITOR_STATUS_FAILED, MonitorInfoStatus.MONITOR_STATUS_ERROR)
+
+
+def sdk_arguments(body: dict[str, Any]) -> dict[str, Any]:
+    """SDK keyword arguments (typed dataclasses) for the configuration fields of `body`."""
+    args: dict[str, Any] = {}
+    if "time_series" in body:
+        args["time_series"] = MonitorTimeSeries.from_dict(body["time_series"])
+    if "snapshot" in body:
+        args["snapshot"] = MonitorSnapshot()
+    if "inference_log" in body:
+        args["inference_log"] = MonitorInferenceLog.from_dict(body["inference_log"])
+    if "custom_metrics" in body:
+        args["custom_metrics"] = [MonitorMetric.from_dict(m) for m in body["custom_metrics"]]
+    if "slicing_exprs" in body:
+        args["slicing_exprs"] = list(body["slicing_exprs"])
+    if "schedule" in body:
+        args["schedule"] = MonitorCronSchedule.from_dict(body["schedule"])
+    if "notifications" in body:
+        args["notifications"] = MonitorNotifications.from_dict(body["notifications"])
+    if "baseline_table_name" in body:
+        args["baseline_table_name"] = body["baseline_table_name"]
+    if "data_classification_config" in body:
+        args["data_classification_config"] = MonitorDataClassificationConfig.from_dict(body["data_classification_config"])
+    return args
+
+
+@contextmanager
+def live_errors(what: str) -> Iterator[None]:
+    """Turn the SDK's failures (API errors, and the TimeoutError its retries end in; all OSErrors)
+    into one clear message instead of a traceback. Tokens never appear in SDK error texts."""
+    try:
+        yield
+    except ReconcilerError:
+        raise
+    except OSError as exc:
+        raise ReconcilerError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
+
+
+class DatabricksMonitorProvider(Provider):
+    backend = "databricks"
+
+    def __init__(self, kind: Any, context: Any) -> None:
+        super().__init__(kind, context)
+        self._notes: list[str] = []
+        self._gone: set[str] = set()
+        self._ledger: WorkspaceLedger | None = None
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def configured(self) -> bool:
+        config = self.context.config
+        if config.databricks is not None:
+            return True
+        if not config.embedded:
+            return False
+        # Embedded: the sandbox only matters once something may live in it.
+        return bool(self.context.specs.by_kind(KIND)) or (self.context.state_dir / "sandbox.db").exists()
+
+    @property
+    def client(self) -> Any:
+        return self.context.workspace_client()
+
+    @property
+    def ledger_path(self) -> str:
+        settings = self.context.config.quality_monitors
+        if settings is not None and settings.ledger_path:
+            return settings.ledger_path
+        project = self.context.specs.project.project or "default"
+        return f"/Shared/.reconciler/{project}/{self.context.name}/ledger.json"
+
+    @property
+    def ledger(self) -> WorkspaceLedger:
+        if self._ledger is None:
+            self._ledger = WorkspaceLedger(self.client, self.ledger_path, self.context.owner, self.context.name)
+        return self._ledger
+
+    def _finish_command(self) -> str:
+        return f"reconciler apply {self.context.root} --target {self.context.name} --auto-approve"
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        with live_errors(f"reading lakehouse monitors on target '{self.context.name}'"):
+            return self._read(desired)
+
+    def _read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        entries = self.ledger.entries(KIND)
+        declared = {r.key: r for r in desired}
+        keys = list(dict.fromkeys([*declared, *entries]))
+        live: list[LiveObject] = []
+        for key in keys:
+            try:
+                info = self.client.quality_monitors.get(key)
+            except NotFound:
+                if key in entries:
+                    self._gone.add(key)  # deleted behind our back: the ledger entry is stale
+                continue
+            live.append(self._live_object(key, info, entries.get(key), declared.get(key)))
+        return live
+
+    def _live_object(self, key: str, info: Any, entry: dict[str, Any] | None, declared: Resource | None) -> LiveObject:
+        api = info.as_dict()
+        write_only = dict((entry or {}).get("write_only") or {})
+        for field in WRITE_ONLY:
+            if field not in write_only and declared is not None:
+                # Never applied by reconciler (an adopted monitor): the service cannot tell us the
+                # value, so take the spec's rather than invent a difference.
+                write_only[field] = declared.state[field]
+                if entry is not None and declared.state[field] not in (None, False):
+                    self._notes.append(
+                        f"QualityMonitor {key}: {field} was not applied by reconciler and the service does not "
+                        f"return it; assumed to be {declared.state[field]!r} as the spec says"
+                    )
+        state = monitor_state(api, write_only)
+        status = info.status.value if info.status else None
+        facts: dict[str, Any] = {
+            "status": status,
+            "monitor_version": info.monitor_version,
+            "dashboard_id": info.dashboard_id,
+            "profile_metrics_table_name": info.profile_metrics_table_name,
+            "drift_metrics_table_name": info.drift_metrics_table_name,
+            "latest_monitor_failure_msg": info.latest_monitor_failure_msg,
+        }
+        if info.status in FAILED:
+            self._notes.append(
+                f"QualityMonitor {key} is {status}: {info.latest_monitor_failure_msg or 'no failure message given'}"
+            )
+        if entry is not None:
+            facts.update(self._refresh_facts(key))
+        return LiveObject(
+            kind=KIND,
+            key=key,
+            state=state,
+            managed=entry is not None,
+            name=entry.get("spec_name") if entry else None,
+            # What a saved plan is checked against: the configuration and its version, not the
+            # status or dashboard, which move on their own.
+            raw={"state": state, "monitor_version": info.monitor_version},
+            info=facts,
+            prevent_destroy=bool(entry.get("prevent_destroy")) if entry else False,
+        )
+
+    def _refresh_facts(self, key: str) -> dict[str, Any]:
+        try:
+            refreshes = self.client.quality_monitors.list_refreshes(key).refreshes or []
+        except NotFound:
+            return {}
+        starts = [r.start_time_ms for r in refreshes if r.start_time_ms]
+        return {
+            "refresh_count": len(refreshes),
+            "refresh_history_truncated": len(refreshes) >= REFRESH_LIST_LIMIT,
+            "first_refresh_ms": min(starts) if starts else None,
+        }
+
+    def notes(self) -> list[str]:
+        notes, self._notes = self._notes, []
+        return notes
+
+    # --- plan-time checks against the catalog ----------------------------------------------------
+
+    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
+        errors: list[SpecError] = []
+        with live_errors(f"checking monitor specs against the catalog of target '{self.context.name}'"):
+            for res in desired:
+                errors.extend(self._check_one(res))
+        return errors
+
+    def _check_one(self, res: Resource) -> list[SpecError]:
+        spec: QualityMonitorSpec = res.spec  # type: ignore[assignment]
+        errors: list[SpecError] = []
+
+        def error(path: tuple[str | int, ...], message: str) -> None:
+            where = res.spec_source(*path)
+            dotted = "spec." + ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path)
+            errors.append(SpecError(where.file, where.line, dotted.replace(".[", "["), message))
+
+        try:
+            table = self.client.tables.get(res.key)
+        except NotFound:
+            error(("table_name",), f"table {res.key} does not exist in Unity Catalog")
+            return errors
+        columns = {c.name.lower(): c.name for c in table.columns or [] if c.name}
+        listing = ", ".join(columns.values())
+
+        def column(path: tuple[str | int, ...], name: str | None, what: str) -> None:
+            if name is not None and name.lower() not in columns:
+                error(path, f"{what} '{name}' is not a column of {res.key} (columns: {listing})")
+
+        if spec.time_series is not None:
+            column(("time_series", "timestamp_col"), spec.time_series.timestamp_col, "timestamp column")
+        if spec.inference_log is not None:
+            for field in ("timestamp_col", "prediction_col", "model_id_col", "label_col", "prediction_proba_col"):
+                column(("inference_log", field), getattr(spec.inference_log, field), field.replace("_col", " column"))
+        for i, metric in enumerate(spec.custom_metrics):
+            for j, name in enumerate(metric.input_columns):
+                if name != ":table":
+                    column(("custom_metrics", i, "input_columns", j), name, f"input column of metric `{metric.name}`")
+        for i, expression in enumerate(spec.slicing_exprs):
+            for name in dict.fromkeys(expression_columns(expression)):
+                column(("slicing_exprs", i), name, "slicing expression column")
+        if spec.baseline_table_name is not None:
+            try:
+                self.client.tables.get(spec.baseline_table_name.lower())
+            except NotFound:
+                error(("baseline_table_name",), f"baseline table {spec.baseline_table_name} does not exist in Unity Catalog")
+        try:
+            self.client.schemas.get(spec.output_schema_name.lower())
+        except NotFound:
+            error(("output_schema_name",), f"schema {spec.output_schema_name} does not exist in Unity Catalog")
+        return errors
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def create(self, resource: Resource) -> None:
+        body = spec_to_api(resource.spec)  # type: ignore[arg-type]
+        self.client.quality_monitors.create(
+            table_name=resource.key,
+            output_schema_name=body["output_schema_name"],
+            assets_dir=body["assets_dir"],
+            warehouse_id=body.get("warehouse_id"),
+            skip_builtin_dashboard=body.get("skip_builtin_dashboard"),
+            **sdk_arguments(body),
+        )
+        write_only = {field: resource.state[field] for field in WRITE_ONLY}
+        self._record(resource, write_only, created=True)
+        self._maybe_refresh(resource)
+
+    def update(self, resource: Resource, live: LiveObject) -> None:
+        if resource.state != live.state:
+            body = spec_to_api(resource.spec)  # type: ignore[arg-type]
+            args = sdk_arguments(body)
+            # Update replaces the whole configuration: say "no metrics / no classification"
+            # explicitly rather than rely on omission.
+            args.setdefault("custom_metrics", [])
+            args.setdefault("slicing_exprs", [])
+            args.setdefault("data_classification_config", MonitorDataClassificationConfig(enabled=False))
+            self.client.quality_monitors.update(
+                table_name=resource.key,
+                output_schema_name=body["output_schema_name"],
+                dashboard_id=live.info.get("dashboard_id"),  # keep the dashboard the monitor has
+                **args,
+            )
+        entry = self.ledger.entries(KIND).get(resource.key, {})
+        self._record(resource, dict(entry.get("write_only") or {}), created=False)
+        if resource.state != live.state:
+            self._maybe_refresh(resource)
+
+    def _record(self, resource: Resource, write_only: dict[str, Any], created: bool) -> None:
+        try:
+            self._forget_gone()
+            self.ledger.put(
+                KIND,
+                resource.key,
+                {
+                    "spec_name": resource.name,
+                    "prevent_destroy": bool(resource.lifecycle.prevent_destroy),
+                    "write_only": write_only,
+                },
+            )
+        except Exception as exc:
+            what = "created" if created else "updated"
+            raise ReconcilerError(
+                f"the monitor on {resource.key} was {what}, but recording it in the ownership ledger "
+                f"{self.ledger_path} failed: {exc}. Record it with: reconciler import {KIND} {resource.key} "
+                f"{self.context.root} --target {self.context.name}"
+            ) from exc
+
+    def _forget_gone(self) -> None:
+        if self._gone:
+            self.ledger.remove(KIND, *sorted(self._gone))
+            self._gone.clear()
+
+    def _maybe_refresh(self, resource: Resource) -> None:
+        if getattr(resource.spec, "refresh_after_apply", False):
+            self.client.quality_monitors.run_refresh(resource.key)
+
+    def delete(self, live: LiveObject) -> None:
+        try:
+            self.client.quality_monitors.delete(live.key)
+        except NotFound:
+            pass  # already gone: the desired outcome
+        self.ledger.remove(KIND, live.key, *sorted(self._gone))
+        self._gone.clear()
+
+    def replace(self, resource: Resource, live: LiveObject) -> None:
+        """Delete then create: a table has one monitor, so the old one must go first."""
+        if resource.key != live.key:
+            super().replace(resource, live)  # another table: create the new one, then delete the old
+            return
+        self.delete(live)
+        try:
+            self.create(resource)
+        except Exception as exc:
+            raise ReplaceIncomplete(
+                f"{KIND} '{resource.name}': the old monitor on {live.key} was deleted, but creating the new one "
+                f"failed: {exc}. The table has no monitor now. Finish the replace with: {self._finish_command()}"
+            ) from exc
+
+    def adopt(self, key: str, name: str | None = None) -> str:
+        with live_errors(f"importing the monitor on {key}"):
+            return self._adopt(key.lower(), name)
+
+    def _adopt(self, key: str, name: str | None) -> str:
+        try:
+            self.client.quality_monitors.get(key)
+        except NotFound as exc:
+            raise ReconcilerError(f"no monitor exists on table {key}: {exc}") from exc
+        if key in self.ledger.entries(KIND):
+            raise ReconcilerError(f"the monitor on {key} is already managed by {self.context.owner}")
+        # No write_only values: reconciler did not create it, so it cannot know them.
+        self.ledger.put(KIND, key, {"spec_name": name or key, "prevent_destroy": False, "write_only": {}})
+        return key
+
+    # --- after apply -----------------------------------------------------------------------------
+
+    def wait_ready(self, resources: Sequence[Resource], timeout: float, progress: Callable[[str], None]) -> None:
+        """Wait for ACTIVE *and* for both metric tables to exist: the tables appear minutes after
+        the monitor turns ACTIVE, and grants on them in the same pipeline would fail before."""
+        with live_errors("waiting for lakehouse monitors"):
+            self._wait(resources, timeout, progress)
+
+    def _wait(self, resources: Sequence[Resource], timeout: float, progress: Callable[[str], None]) -> None:
+        deadline = time.monotonic() + timeout
+        pending = {r.key for r in resources}
+        last: dict[str, str] = {}
+        delay = 0.1
+        while pending:
+            for key in sorted(pending):
+                info = self.client.quality_monitors.get(key)
+                status = info.status.value if info.status else "UNKNOWN"
+                if info.status in FAILED:
+                    raise ReconcilerError(
+                        f"the monitor on {key} is {status}: {info.latest_monitor_failure_msg or 'no failure message given'}"
+                    )
+                missing = []
+                if info.status == MonitorInfoStatus.MONITOR_STATUS_ACTIVE:
+                    for table in (info.profile_metrics_table_name, info.drift_metrics_table_name):
+                        if table and not self.client.tables.exists(table).table_exists:
+                            missing.append(table)
+                    if not missing:
+                        pending.discard(key)
+                        progress(f"{key}: ACTIVE, metric tables ready")
+                        continue
+                line = f"{key}: {status}" + (f", waiting for {', '.join(missing)}" if missing else "")
+                if last.get(key) != line:
+                    progress(line)
+                    last[key] = line
+            if not pending:
+                return
+            if time.monotonic() + delay > deadline:
+                raise ReconcilerError(
+                    f"timed out after {round(timeout, 1):g}s waiting for {len(pending)} monitor(s) to be ready: "
+                    + "; ".join(last.get(k, k) for k in sorted(pending))
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 10.0)

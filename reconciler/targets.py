@@ -46,6 +46,11 @@ class TargetContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    @property
+    def finish_command(self) -> str:
+        """The command that completes an interrupted apply on this target (re-plan and apply)."""
+        return f"reconciler apply {self.root} --target {self.name} --auto-approve"
+
     def resolve_path(self, value: str) -> Path:
         path = Path(value)
         return path if path.is_absolute() else self.root / path

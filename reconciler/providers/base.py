@@ -68,10 +68,13 @@ class Provider(ABC):
     @abstractmethod
     def delete(self, live: LiveObject) -> None: ...
 
+    # A replace whose new object has another key creates it first, so nothing is ever missing;
+    # set this when the live system allows only one of them at a time (one monitor per table,
+    # one rule title per folder), and the old object must go first.
+    replace_deletes_first: bool = False
+
     def replace(self, resource: Resource, live: LiveObject) -> None:
-        """Create-then-delete when the new object has another key (nothing is ever missing),
-        delete-then-create when both share one key (the system allows only one)."""
-        if resource.key != live.key:
+        if resource.key != live.key and not self.replace_deletes_first:
             self.create(resource)
             self.delete(live)
             return
@@ -80,9 +83,14 @@ class Provider(ABC):
             self.create(resource)
         except Exception as exc:
             raise ReplaceIncomplete(
-                f"{resource.kind} '{resource.name}': the old object was deleted but creating the new one failed: "
-                f"{exc}. Nothing of it exists now; re-run `reconciler apply` to create it."
+                f"{resource.kind} '{resource.name}': the old {self.describe_live(live)} was deleted, but creating "
+                f"the new one failed: {exc}. Nothing of it exists now. Finish the replace with: "
+                f"{self.context.finish_command}"
             ) from exc
+
+    def describe_live(self, live: LiveObject) -> str:
+        """How reports name a live object of this provider (e.g. 'monitor on main.sales.orders')."""
+        return f"{self.kind.name} {live.key}"
 
     def wait_ready(self, resources: Sequence[Resource], timeout: float, progress: Callable[[str], None]) -> None:
         """Block until objects just created, updated or replaced are usable (`apply --wait`),

@@ -44,7 +44,7 @@ from reconciler.kinds.grafana_model import (
     spec_rule_from_api,
 )
 
-from .base import GeneratedSpecs, Provider, ReplaceIncomplete
+from .base import GeneratedSpecs, Provider
 from .grafana_client import GrafanaApiError, GrafanaClient
 
 if TYPE_CHECKING:
@@ -399,8 +399,12 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
 
 
 class GrafanaAlertRuleProvider(_GrafanaProvider):
+    # Grafana allows one rule per title in a folder: the old rule goes first.
+    replace_deletes_first = True
+
     def notes(self) -> list[str]:
         return list(self.grafana.snapshot().notes)
+
     def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
         snap = self.grafana.snapshot()
         wanted = {r.key for r in desired}
@@ -467,16 +471,8 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
     def delete(self, live: LiveObject) -> None:
         self.grafana.client.delete_rule(live.key, disable_provenance=live.info.get("provenance", "") == "")
 
-    def replace(self, resource: Resource, live: LiveObject) -> None:
-        # The old rule goes first: Grafana allows one rule per title in a folder.
-        self.delete(live)
-        try:
-            self.create(resource)
-        except Exception as exc:
-            raise ReplaceIncomplete(
-                f"GrafanaAlertRule '{resource.name}': rule {live.key} was deleted but creating {resource.key} failed: {exc}. "
-                "Re-run `reconciler apply` to create it."
-            ) from exc
+    def describe_live(self, live: LiveObject) -> str:
+        return f"rule {live.key}"
 
     def adopt(self, key: str, name: str | None = None) -> str:
         try:

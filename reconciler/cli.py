@@ -232,12 +232,26 @@ def drift(specs_dir: Path, target: str | None, fmt: str, color: bool | None) -> 
 @click.argument("key")
 @click.argument("specs_dir", default="specs", type=click.Path(file_okay=False, path_type=Path))
 @target_option
+@click.option(
+    "--generate-specs",
+    is_flag=True,
+    help="Also write spec files (under SPECS_DIR) for what is imported; KEY may then be a glob, e.g. 'alerts/*' or '*'.",
+)
+@click.option(
+    "--from-file",
+    "from_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Convert an export file of the live system (Grafana's export / file-provisioning YAML or JSON) into specs; "
+    "implies --generate-specs. What of it exists live is adopted.",
+)
 @_guard
-def import_(kind: str, key: str, specs_dir: Path, target: str | None) -> None:
+def import_(kind: str, key: str, specs_dir: Path, target: str | None, generate_specs: bool, from_file: Path | None) -> None:
     """Adopt an existing live object (record ownership without changing it).
 
-    KIND is e.g. SlaPolicy, KEY its identity as shown by `plan` (a policy hash). The next plan
-    shows the differences between the object and its spec.
+    KIND is e.g. SlaPolicy or GrafanaRuleGroup, KEY its identity as shown by `plan` (a policy
+    hash; FOLDER_UID/GROUP for a rule group). The next plan shows the differences between the
+    object and its spec. With --generate-specs the spec files are written too, so the next plan
+    shows no changes.
     """
     from reconciler.engine import Session
     from reconciler.kinds.registry import KINDS
@@ -245,9 +259,27 @@ def import_(kind: str, key: str, specs_dir: Path, target: str | None) -> None:
     if kind not in KINDS:
         raise ReconcilerError(f"unknown kind '{kind}' (known: {', '.join(KINDS)})")
     with Session(specs_dir, target) as session:
-        declared = next((r for r in session.specs.by_kind(kind) if r.key == key), None)
-        adopted = session.provider(kind).adopt(key, declared.name if declared else None)
-    click.echo(f"Imported {kind} {adopted}: reconciler now manages it. Run `reconciler plan` to see its differences from the spec.")
+        provider = session.provider(kind)
+        if not (generate_specs or from_file):
+            declared = next((r for r in session.specs.by_kind(kind) if r.key == key), None)
+            adopted = provider.adopt(key, declared.name if declared else None)
+            click.echo(f"Imported {kind} {adopted}: reconciler now manages it. Run `reconciler plan` to see its differences from the spec.")
+            return
+        generated = provider.generate_specs(key, from_file)
+        existing = [name for name in generated.files if (specs_dir / name).exists()]
+        if existing:
+            raise ReconcilerError(f"not overwriting existing spec file(s): {', '.join(existing)}; move them away or pick other objects")
+        for name, text in sorted(generated.files.items()):
+            path = specs_dir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            click.echo(f"Wrote {path}")
+        for adopt_key, name in generated.adopt:
+            provider.adopt(adopt_key, name)
+            click.echo(f"Imported {kind} {adopt_key}: reconciler now manages it.")
+        for note in generated.notes:
+            click.echo(f"note: {note}")
+    click.echo("Run `reconciler plan` to check: it should show no changes for what was imported.")
 
 
 @cli.command()
@@ -301,6 +333,7 @@ def serve(host: str, port: int, state: Path, seed: Path | None, monitor_delay: f
     server = SandboxServer(state, SandboxSettings(monitor_active_delay_seconds=monitor_delay, seed_path=seed), host=host, port=port)
     click.echo(f"reconciler sandbox listening on {server.url} (state {state}); Ctrl-C to stop")
     click.echo(f"  Databricks: DATABRICKS_HOST={server.url} DATABRICKS_TOKEN=<any>")
+    click.echo(f"  Grafana:    GRAFANA_URL={server.url} GRAFANA_TOKEN=<any> (Grafana 11 alerting provisioning API)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

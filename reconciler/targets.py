@@ -8,7 +8,7 @@ kind with no workspace, no Grafana and no network.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from reconciler.specs.loader import SpecSet
 from reconciler.specs.project import TargetConfig
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
     from reconciler.sandbox import SandboxServer
+
+T = TypeVar("T")
 
 # The sandbox answers at once; a short retry bound keeps a broken local run from hanging.
 SANDBOX_RETRY_TIMEOUT_SECONDS = 10
@@ -30,6 +32,7 @@ class TargetContext:
         self.root = specs.root
         self._sandbox: "SandboxServer | None" = None
         self._workspace: "WorkspaceClient | None" = None
+        self._shared: dict[str, Any] = {}
 
     @property
     def owner(self) -> str:
@@ -43,16 +46,27 @@ class TargetContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    @property
+    def finish_command(self) -> str:
+        """The command that completes an interrupted apply on this target (re-plan and apply)."""
+        return f"reconciler apply {self.root} --target {self.name} --auto-approve"
+
     def resolve_path(self, value: str) -> Path:
         path = Path(value)
         return path if path.is_absolute() else self.root / path
+
+    @property
+    def sandbox_state_path(self) -> Path:
+        """The embedded sandbox's SQLite file. While it does not exist, the sandbox holds nothing
+        (providers may skip starting it just to find that out)."""
+        return self.state_dir / "sandbox.db"
 
     def sandbox(self) -> "SandboxServer":
         """The in-process sandbox of an embedded target, started on first use."""
         if self._sandbox is None:
             from reconciler.sandbox import SandboxServer, SandboxSettings
 
-            self._sandbox = SandboxServer(self.state_dir / "sandbox.db", SandboxSettings()).start()
+            self._sandbox = SandboxServer(self.sandbox_state_path, SandboxSettings()).start()
         return self._sandbox
 
     @property
@@ -92,7 +106,19 @@ class TargetContext:
                 raise ReconcilerError(f"target '{self.name}' has no `databricks:` connection configured")
         return self._workspace
 
+    def shared(self, key: str, factory: Callable[[], T]) -> T:
+        """One object per run shared by the providers of several kinds (e.g. one Grafana client
+        and one read of its rules for folders, groups and rules); closed with the context."""
+        if key not in self._shared:
+            self._shared[key] = factory()
+        return self._shared[key]  # type: ignore[no-any-return]
+
     def close(self) -> None:
+        for value in self._shared.values():
+            closer = getattr(value, "close", None)
+            if callable(closer):
+                closer()
+        self._shared.clear()
         if self._sandbox is not None:
             self._sandbox.stop()
             self._sandbox = None

@@ -64,3 +64,11 @@ def test_python_dash_m_and_help() -> None:
     assert out.returncode == 0
     for command in ("validate", "plan", "apply", "drift", "schema", "import", "sandbox"):
         assert command in out.stdout
+
+
+def test_readme_renders_every_kinds_field_table() -> None:
+    from reconciler.kinds.registry import KINDS
+
+    readme = (REPO / "README.md").read_text()
+    for kind in KINDS.values():
+        assert kind.fields.to_markdown() in readme, f"README's {kind.name} field table differs from `reconciler fields {kind.name}`"

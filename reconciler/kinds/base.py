@@ -8,7 +8,7 @@ are providers (`reconciler.providers`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 from pydantic import BaseModel
 
@@ -104,6 +104,9 @@ class Kind:
     # Which backend serves this kind unless the target picks another.
     default_backend: ClassVar[str]
     description: ClassVar[str] = ""
+    # False for kinds that only exist inside another kind's documents (see `expand`): they are
+    # planned like any kind but cannot be written as documents of their own.
+    standalone: ClassVar[bool] = True
 
     def backend(self, target: Any) -> str:
         """The backend serving this kind on `target` (a TargetConfig)."""
@@ -125,6 +128,17 @@ class Kind:
         """Checks across documents of this kind (duplicate identities, ...)."""
         return []
 
+    def spec_errors(self, name: str, spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
+        """Checks of one validated document that need a precise location: (path from the
+        document root, e.g. ("spec", "rules", 0, "condition"), message). The loader turns the
+        path into file:line."""
+        return []
+
+    def expand(self, resource: Resource, locate: Callable[[tuple[str | int, ...]], SourceRef]) -> list[Resource]:
+        """Further objects one document declares (e.g. the rules of a rule group), each planned
+        as an object of its own kind; `locate` gives the source of a path inside the document."""
+        return []
+
     # --- planning hooks -------------------------------------------------------------------
     def decide(self, desired: Resource, live: LiveObject, changed_paths: Sequence[str]) -> Decision:
         """Update in place unless a changed field forces a replace (per the field table)."""
@@ -136,6 +150,20 @@ class Kind:
                 if reason not in reasons:
                     reasons.append(reason)
         return Decision(replace=bool(reasons), reasons=reasons)
+
+    def find_moved(self, desired: Resource, candidates: Sequence[LiveObject]) -> LiveObject | None:
+        """The managed live object `desired` used to be when its key moved (its spec changed its
+        identity). `candidates` are managed live objects of this kind no spec claims by key.
+        Default: the one recorded under the same spec name."""
+        for obj in candidates:
+            if obj.name == desired.name:
+                return obj
+        return None
+
+    def move_in_place(self, desired: Resource, live: LiveObject) -> bool:
+        """Whether an identity move is an in-place update that keeps the live object (and its
+        key), rather than a replace. Default: a replace."""
+        return False
 
     def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
         """Why a spec whose identity moved (same name, new key) is a replace."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Kind
+from .grafana import GrafanaAlertRuleKind, GrafanaFolderKind, GrafanaRuleGroupKind
 from .quality_monitor import QualityMonitorKind
 from .sla_policy import SlaPolicyKind
 
@@ -10,6 +11,9 @@ KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         SlaPolicyKind(),
+        GrafanaFolderKind(),
+        GrafanaRuleGroupKind(),
+        GrafanaAlertRuleKind(),
         QualityMonitorKind(),
     )
 }

@@ -4,8 +4,10 @@ Pairing rules:
 - same kind and key, live object managed: diff, then unchanged / update / replace (the kind's
   field table and `decide` hook say which);
 - same kind and key, live object NOT managed: refused (never silently take over);
-- declared, no live object under its key, but a managed live object carries the same spec name
-  under another key: the identity moved (e.g. warehouse_ids changed) -> replace;
+- declared, no live object under its key, but the kind recognises a managed live object under
+  another key as the same object (`Kind.find_moved`; by default: the same spec name): the
+  identity moved (e.g. warehouse_ids changed) -> replace, or an in-place update of the live
+  object when the kind says so (`Kind.move_in_place`, e.g. a Grafana rule moved between groups);
 - declared only: create; managed live only: delete; unmanaged live only: listed, never touched.
 """
 
@@ -62,7 +64,15 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
             if op is not None:
                 plan.operations.append(op)
             continue
-        moved = _find_moved(res, inp.live, desired_keys, consumed)
+        moved = _find_moved(kind, res, inp.live, desired_keys, consumed)
+        if moved is not None and kind.move_in_place(res, moved):
+            # The kind keeps the live object under its old key and updates it (e.g. a Grafana
+            # rule moved to another group keeps its uid): an ordinary comparison.
+            consumed.add((moved.kind, moved.key))
+            op = _compare(kind, res, moved, plan, problems)
+            if op is not None:
+                plan.operations.append(op)
+            continue
         if moved is not None:
             consumed.add((moved.kind, moved.key))
             op = _replace(kind, res, moved, [kind.identity_change_reason(res, moved)], problems)
@@ -104,7 +114,7 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
             )
         )
 
-    plan.operations = order_operations(plan.operations, inp.kinds)
+    plan.operations = order_operations(plan.operations, inp.kinds, {(r.kind, r.name): r.depends_on for r in inp.desired})
     if problems:
         if strict:
             raise PlanError("the plan cannot be made:\n" + "\n".join(f"  - {p}" for p in problems))
@@ -118,7 +128,7 @@ def _compare(kind: Kind, res: Resource, live: LiveObject, plan: Plan, problems: 
         # Recorded on the live side (the spec may be gone when a delete is planned): an update.
         changes.append(Change("lifecycle.prevent_destroy", live.prevent_destroy, res.lifecycle.prevent_destroy))
     if not changes:
-        plan.unchanged.append(Unchanged(res.kind, res.name, res.key))
+        plan.unchanged.append(Unchanged(res.kind, res.name, live.key))
         return None
     if live.locked_reason:
         problems.append(f"{res.kind} '{res.name}' ({res.source}) differs from its spec but cannot be changed: {live.locked_reason}")
@@ -131,7 +141,7 @@ def _compare(kind: Kind, res: Resource, live: LiveObject, plan: Plan, problems: 
             Action.UPDATE,
             res.kind,
             res.name,
-            res.key,
+            live.key,  # the object updated; differs from res.key only for an in-place move
             reasons=decision.reasons,
             warnings=kind.update_warnings(res, live),
             live_fingerprint=live.fingerprint,
@@ -161,22 +171,55 @@ def _replace(kind: Kind, res: Resource, live: LiveObject, reasons: list[str], pr
 
 
 def _find_moved(
-    res: Resource, live: Iterable[LiveObject], desired_keys: set[tuple[str, str]], consumed: set[tuple[str, str]]
+    kind: Kind,
+    res: Resource,
+    live: Iterable[LiveObject],
+    desired_keys: set[tuple[str, str]],
+    consumed: set[tuple[str, str]],
 ) -> LiveObject | None:
-    for obj in live:
-        if (
-            obj.kind == res.kind
-            and obj.managed
-            and obj.name == res.name
-            and (obj.kind, obj.key) not in desired_keys
-            and (obj.kind, obj.key) not in consumed
-        ):
-            return obj
-    return None
+    candidates = [
+        obj
+        for obj in live
+        if obj.kind == res.kind
+        and obj.managed
+        and (obj.kind, obj.key) not in desired_keys
+        and (obj.kind, obj.key) not in consumed
+    ]
+    return kind.find_moved(res, candidates) if candidates else None
 
 
-def order_operations(ops: list[Operation], kinds: Mapping[str, Kind]) -> list[Operation]:
-    """Creates/updates/replaces in kind rank order, then deletes in reverse rank order."""
+def order_operations(
+    ops: list[Operation],
+    kinds: Mapping[str, Kind],
+    depends_on: Mapping[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
+) -> list[Operation]:
+    """Creates/updates/replaces in kind rank order, then deletes in reverse rank order. Within
+    that order an object declared to depend on another of the plan (`Resource.depends_on`, by
+    kind and key, e.g. a nested folder on its parent) is built after it."""
     building = sorted((o for o in ops if o.action is not Action.DELETE), key=lambda o: (kinds[o.kind].rank, o.kind, o.name))
     deleting = sorted((o for o in ops if o.action is Action.DELETE), key=lambda o: (-kinds[o.kind].rank, o.kind, o.name))
+    if depends_on:
+        building = _after_dependencies(building, depends_on)
     return building + deleting
+
+
+def _after_dependencies(
+    ops: list[Operation], depends_on: Mapping[tuple[str, str], Sequence[tuple[str, str]]]
+) -> list[Operation]:
+    """A stable topological order: each operation as early as the given order allows, after the
+    operations on what it depends on. A cycle keeps the given order."""
+    by_key = {(o.kind, o.key): o for o in ops}
+    pending = list(ops)
+    done: set[int] = set()
+    out: list[Operation] = []
+    while pending:
+        for op in pending:
+            needs = [by_key[d] for d in depends_on.get((op.kind, op.name), ()) if d in by_key and by_key[d] is not op]
+            if all(id(n) in done for n in needs):
+                break
+        else:
+            op = pending[0]  # a cycle: keep the given order
+        pending.remove(op)
+        done.add(id(op))
+        out.append(op)
+    return out

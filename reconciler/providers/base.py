@@ -8,6 +8,8 @@ planner can compare them without knowing anything about the backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from reconciler.errors import ReconcilerError, SpecError
@@ -19,6 +21,15 @@ if TYPE_CHECKING:
 
 class ReplaceIncomplete(ReconcilerError):
     """A replace removed the old object but could not create the new one."""
+
+
+@dataclass
+class GeneratedSpecs:
+    """Spec files written from live objects (`reconciler import --generate-specs`)."""
+
+    files: dict[str, str] = field(default_factory=dict)  # path relative to the spec directory -> YAML
+    adopt: list[tuple[str, str]] = field(default_factory=list)  # (key, spec name) to adopt once written
+    notes: list[str] = field(default_factory=list)
 
 
 class Provider(ABC):
@@ -57,10 +68,13 @@ class Provider(ABC):
     @abstractmethod
     def delete(self, live: LiveObject) -> None: ...
 
+    # A replace whose new object has another key creates it first, so nothing is ever missing;
+    # set this when the live system allows only one of them at a time (one monitor per table,
+    # one rule title per folder), and the old object must go first.
+    replace_deletes_first: bool = False
+
     def replace(self, resource: Resource, live: LiveObject) -> None:
-        """Create-then-delete when the new object has another key (nothing is ever missing),
-        delete-then-create when both share one key (the system allows only one)."""
-        if resource.key != live.key:
+        if resource.key != live.key and not self.replace_deletes_first:
             self.create(resource)
             self.delete(live)
             return
@@ -69,9 +83,14 @@ class Provider(ABC):
             self.create(resource)
         except Exception as exc:
             raise ReplaceIncomplete(
-                f"{resource.kind} '{resource.name}': the old object was deleted but creating the new one failed: "
-                f"{exc}. Nothing of it exists now; re-run `reconciler apply` to create it."
+                f"{resource.kind} '{resource.name}': the old {self.describe_live(live)} was deleted, but creating "
+                f"the new one failed: {exc}. Nothing of it exists now. Finish the replace with: "
+                f"{self.context.finish_command}"
             ) from exc
+
+    def describe_live(self, live: LiveObject) -> str:
+        """How reports name a live object of this provider (e.g. 'monitor on main.sales.orders')."""
+        return f"{self.kind.name} {live.key}"
 
     def wait_ready(self, resources: Sequence[Resource], timeout: float, progress: Callable[[str], None]) -> None:
         """Block until objects just created, updated or replaced are usable (`apply --wait`),
@@ -81,6 +100,11 @@ class Provider(ABC):
     def adopt(self, key: str, name: str | None = None) -> str:
         """Record ownership of an existing object without changing it (`reconciler import`)."""
         raise ReconcilerError(f"{self.kind.name} does not support import on the {self.backend} backend")
+
+    def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
+        """Spec files for the live objects whose key matches the glob `selector` (or, with
+        `source`, for the objects described in an export file of the live system)."""
+        raise ReconcilerError(f"{self.kind.name} does not support --generate-specs on the {self.backend} backend")
 
     def close(self) -> None:
         """Release connections."""

@@ -33,7 +33,7 @@ from reconciler.kinds.base import LiveObject, Resource
 from reconciler.kinds.quality_monitor import QualityMonitorSpec, monitor_state, spec_to_api
 from reconciler.sqlexpr import expression_columns
 
-from .base import Provider, ReplaceIncomplete
+from .base import Provider
 from .workspace_ledger import WorkspaceLedger
 
 KIND = "QualityMonitor"
@@ -116,9 +116,6 @@ class DatabricksMonitorProvider(Provider):
         if self._ledger is None:
             self._ledger = WorkspaceLedger(self.client, self.ledger_path, self.context.owner, self.context.name)
         return self._ledger
-
-    def _finish_command(self) -> str:
-        return f"reconciler apply {self.context.root} --target {self.context.name} --auto-approve"
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -325,19 +322,8 @@ class DatabricksMonitorProvider(Provider):
         self.ledger.remove(KIND, live.key, *sorted(self._gone))
         self._gone.clear()
 
-    def replace(self, resource: Resource, live: LiveObject) -> None:
-        """Delete then create: a table has one monitor, so the old one must go first."""
-        if resource.key != live.key:
-            super().replace(resource, live)  # another table: create the new one, then delete the old
-            return
-        self.delete(live)
-        try:
-            self.create(resource)
-        except Exception as exc:
-            raise ReplaceIncomplete(
-                f"{KIND} '{resource.name}': the old monitor on {live.key} was deleted, but creating the new one "
-                f"failed: {exc}. The table has no monitor now. Finish the replace with: {self._finish_command()}"
-            ) from exc
+    def describe_live(self, live: LiveObject) -> str:
+        return f"monitor on {live.key}"
 
     def adopt(self, key: str, name: str | None = None) -> str:
         with live_errors(f"importing the monitor on {key}"):

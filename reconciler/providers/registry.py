@@ -13,6 +13,7 @@ from reconciler.kinds.base import Kind
 
 from .base import Provider
 from .databricks_policies import DatabricksPolicyProvider
+from .grafana import GrafanaAlertRuleProvider, GrafanaFolderProvider, GrafanaRuleGroupProvider
 from .databricks_monitors import DatabricksMonitorProvider
 from .sqlite_policies import SqlitePolicyProvider
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 PROVIDERS: dict[tuple[str, str], type[Provider]] = {
     ("SlaPolicy", "sqlite"): SqlitePolicyProvider,
     ("SlaPolicy", "databricks"): DatabricksPolicyProvider,
+    ("GrafanaFolder", "grafana"): GrafanaFolderProvider,
+    ("GrafanaRuleGroup", "grafana"): GrafanaRuleGroupProvider,
+    ("GrafanaAlertRule", "grafana"): GrafanaAlertRuleProvider,
     ("QualityMonitor", "databricks"): DatabricksMonitorProvider,
 }
 

@@ -28,6 +28,7 @@ def emulator_modules() -> list[ModuleType]:
 EMULATORS: list[str] = [
     "common",
     "databricks_sql",
+    "grafana",
     "databricks_catalog",
     "databricks_monitors",
     "databricks_workspace",

@@ -38,8 +38,8 @@ class SandboxServer:
         return f"http://{host}:{port}"
 
     def start(self) -> "SandboxServer":
-        # A short poll interval: stop() waits up to one interval, and the embedded target starts
-        # and stops the sandbox in every CLI run.
+        # A short poll interval: stop() waits for the serving loop to notice, and every CLI run on
+        # the embedded target starts and stops the sandbox once.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox", daemon=True
         )

@@ -108,6 +108,8 @@ def load_specs(root: str | Path, target_name: str | None = None) -> SpecSet:
             resource = _resource(doc, variables, errors)
             if resource is not None:
                 resources.append(resource)
+                kind = KINDS[resource.kind]
+                resources.extend(kind.expand(resource, lambda p, d=doc: SourceRef(d.file, d.line_for(p))))
 
     errors.extend(_cross_checks(resources))
     if errors:
@@ -128,10 +130,9 @@ def _resource(doc: Document, variables: dict[str, Any], errors: list[SpecError])
         return None
     kind_name = data.get("kind")
     kind = KINDS.get(str(kind_name)) if kind_name is not None else None
-    if kind is None:
-        errors.append(
-            SpecError(doc.file, doc.line_for(("kind",)), "kind", f"{kind_name!r} is not one of {', '.join(KINDS)}")
-        )
+    if kind is None or not kind.standalone:
+        known = ", ".join(k.name for k in KINDS.values() if k.standalone)
+        errors.append(SpecError(doc.file, doc.line_for(("kind",)), "kind", f"{kind_name!r} is not one of {known}"))
         return None
 
     def on_error(path: tuple[str | int, ...], message: str) -> None:
@@ -147,6 +148,10 @@ def _resource(doc: Document, variables: dict[str, Any], errors: list[SpecError])
         errors.extend(validation_errors(exc, doc, model=document_model(kind)))
         return None
     name = model.metadata.name
+    located = kind.spec_errors(name, model.spec)
+    if located:
+        errors.extend(SpecError(doc.file, doc.line_for(path), dotted_path(path), message) for path, message in located)
+        return None
     try:
         key = kind.key(name, model.spec)
         state = kind.desired_state(model.spec)
@@ -170,6 +175,8 @@ def _cross_checks(resources: list[Resource]) -> list[SpecError]:
     errors: list[SpecError] = []
     seen: dict[tuple[str, str], Resource] = {}
     for res in resources:
+        if not KINDS[res.kind].standalone:
+            continue  # named after their declaring document; their kind checks their identities
         first = seen.setdefault((res.kind, res.name), res)
         if first is not res:
             errors.append(

@@ -76,6 +76,29 @@ class DatabricksConnection(_Strict):
     http_timeout_seconds: int = Field(default=60, gt=0, description="Timeout of one HTTP request.")
 
 
+class GrafanaConnection(_Strict):
+    """How to reach Grafana's HTTP API. The service-account token is read from the environment
+    variable named by `token_env`; it is never written in specs."""
+
+    url: str | None = Field(
+        default=None,
+        description="Grafana base URL (e.g. https://grafana.example.com). Default: GRAFANA_URL; "
+        "on an embedded target, the bundled sandbox.",
+    )
+    token_env: str = Field(
+        default="GRAFANA_TOKEN",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Environment variable holding the service-account token (sent as a Bearer token).",
+    )
+    org_id: int | None = Field(default=None, gt=0, description="Organization (X-Grafana-Org-Id); default the token's.")
+    provenance: Literal["provisioned", "editable"] = Field(
+        default="provisioned",
+        description="provisioned: rules are written with provenance 'api' and locked in Grafana's UI. "
+        "editable: written with X-Disable-Provenance, editable in the UI (then `drift` finds UI edits).",
+    )
+    timeout_seconds: float = Field(default=30, gt=0, description="Timeout of one HTTP request.")
+
+
 class QualityMonitorSettings(_Strict):
     """How reconciler keeps track of the lakehouse monitors it manages on this target."""
 
@@ -98,6 +121,7 @@ class TargetConfig(_Strict):
     variables: dict[str, Any] = Field(default_factory=dict)
     policy_store: PolicyStore | None = None
     databricks: DatabricksConnection | None = None
+    grafana: GrafanaConnection | None = None
     quality_monitors: QualityMonitorSettings | None = None
 
 

@@ -24,6 +24,8 @@ def _file_name(kind: str) -> str:
 def generate_schemas() -> dict[str, str]:
     files: dict[str, str] = {}
     for kind in KINDS.values():
+        if not kind.standalone:
+            continue
         schema = document_model(kind).model_json_schema()
         schema = {"$schema": SCHEMA_DRAFT, "title": f"reconciler {kind.name}", **schema}
         files[_file_name(kind.name)] = json.dumps(schema, indent=2, sort_keys=True) + "\n"

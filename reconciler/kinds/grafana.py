@@ -1,0 +1,324 @@
+"""Kinds `GrafanaFolder` and `GrafanaRuleGroup` (and the rules a group declares).
+
+A `GrafanaRuleGroup` document is Grafana's own unit (folder, group name, interval, rules), the
+same unit as file provisioning and Terraform's `grafana_rule_group`. The planner works one level
+finer: each rule of a group is planned as a `GrafanaAlertRule` object of its own (create, update
+field by field, delete), the group only for its interval. That is what lets a rule move between
+groups as an update of that rule (its uid is kept) instead of a delete and a create, and what
+keeps the evaluation-state warnings per rule.
+
+Identities: a folder is its uid; a group is `folderUid/group`; a rule is its uid (explicit, or
+derived from folder, group and title). Grafana-specific planning rules live in the hooks here;
+the planner stays generic.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Callable, Sequence
+
+from reconciler.errors import SpecError
+
+from .base import Kind, LiveObject, Resource, SourceRef
+from .fields import FieldBehaviour, FieldRule, FieldTable
+from .grafana_model import (
+    UID_PATTERN,
+    AlertRuleChild,
+    GrafanaFolderSpec,
+    GrafanaRuleGroupSpec,
+    desired_rule_state,
+    format_duration,
+    group_name_of,
+    rule_problems,
+    rule_uid,
+)
+
+BACKEND = "grafana"
+
+
+def _counts(info: dict[str, Any]) -> str:
+    if info.get("state_known") is False:
+        return "its current alert state could not be read"
+    firing, pending = info.get("firing", 0), info.get("pending", 0)
+    if not firing and not pending:
+        return "no alert instances are firing or pending now"
+    return f"{firing} alert instance(s) firing and {pending} pending now"
+
+
+class GrafanaFolderKind(Kind):
+    name = "GrafanaFolder"
+    spec_model = GrafanaFolderSpec
+    rank = 50
+    default_backend = BACKEND
+    description = "A Grafana folder (holds alert rule groups)."
+    fields = FieldTable(
+        [
+            FieldRule("uid", FieldBehaviour.IDENTITY, "folder uid (default metadata.name)", replace_reason="Grafana cannot change a folder's uid"),
+            FieldRule("title", FieldBehaviour.UPDATABLE, "a rename; changes the grafana_folder label of every rule in it"),
+            FieldRule("parent", FieldBehaviour.UPDATABLE, "moved with /api/folders/{uid}/move"),
+            FieldRule("id", FieldBehaviour.SERVER_OWNED, "numeric id"),
+            FieldRule("version", FieldBehaviour.SERVER_OWNED, "optimistic-locking version, sent back on updates"),
+            FieldRule("url", FieldBehaviour.SERVER_OWNED),
+        ]
+    )
+
+    def key(self, name: str, spec: GrafanaFolderSpec) -> str:
+        return spec.uid or name
+
+    def spec_errors(self, name: str, spec: GrafanaFolderSpec) -> list[tuple[tuple[str | int, ...], str]]:
+        import re
+
+        if spec.uid is None and not re.match(UID_PATTERN, name):
+            return [(("metadata", "name"), f"{name!r} is not a valid Grafana uid (1-40 letters, digits, '-', '_'); set spec.uid")]
+        if spec.parent is not None and spec.parent == (spec.uid or name):
+            return [(("spec", "parent"), "a folder cannot be its own parent")]
+        return []
+
+    def desired_state(self, spec: GrafanaFolderSpec) -> dict[str, Any]:
+        return {"title": spec.title, "parent": spec.parent}
+
+    def depends_on(self, spec: GrafanaFolderSpec) -> list[tuple[str, str]]:
+        return [(self.name, spec.parent)] if spec.parent else []
+
+    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+        return _duplicates(resources, lambda r: r.key, "spec.uid", "folder uid")
+
+    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
+        rules = live.info.get("rules", [])
+        if not rules:
+            return [f"folder '{live.state.get('title')}' ({live.key}) is deleted; it holds no alert rules"]
+        listing = "; ".join(
+            f"'{r['title']}' ({'managed' if r['managed'] else 'NOT managed by reconciler'}, {_counts(r)})" for r in rules
+        )
+        return [f"deleting folder '{live.state.get('title')}' ({live.key}) deletes every alert rule in it: {listing}"]
+
+    def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
+        rules = live.info.get("rules", [])
+        if desired.state["title"] == live.state.get("title") or not rules:
+            return []
+        firing = sum(r.get("firing", 0) for r in rules)
+        return [
+            f"renaming the folder changes the grafana_folder label of its {len(rules)} rule(s): their alert instances get new "
+            f"label sets, so {firing} firing instance(s) resolve and fire again (notifications are sent again)"
+        ]
+
+    def describe(self, state: dict[str, Any]) -> str:
+        return f"folder '{state.get('title')}'" + (f" in {state['parent']}" if state.get("parent") else "")
+
+
+class GrafanaRuleGroupKind(Kind):
+    name = "GrafanaRuleGroup"
+    spec_model = GrafanaRuleGroupSpec
+    rank = 60
+    default_backend = BACKEND
+    description = "A Grafana alert rule group: folder, evaluation interval and rules."
+    fields = FieldTable(
+        [
+            FieldRule("folder", FieldBehaviour.UPDATABLE, "part of the key folder/group; a change moves the rules (updates keeping their uids)"),
+            FieldRule("group", FieldBehaviour.UPDATABLE, "group name (default metadata.name), part of the key; a rename moves the rules"),
+            FieldRule("interval", FieldBehaviour.UPDATABLE, "seconds, a multiple of 10; shared by every rule in the group"),
+            FieldRule("rules", FieldBehaviour.UPDATABLE, "each rule is planned as a GrafanaAlertRule of its own"),
+        ]
+    )
+
+    def key(self, name: str, spec: GrafanaRuleGroupSpec) -> str:
+        return f"{spec.folder}/{group_name_of(name, spec)}"
+
+    def desired_state(self, spec: GrafanaRuleGroupSpec) -> dict[str, Any]:
+        # The group's own fields; its rules are objects of their own (see `expand`).
+        return {"folder": spec.folder, "group": spec.group or "", "interval": spec.interval}
+
+    def spec_errors(self, name: str, spec: GrafanaRuleGroupSpec) -> list[tuple[tuple[str | int, ...], str]]:
+        out: list[tuple[tuple[str | int, ...], str]] = []
+        if spec.group is None and "/" in name:
+            out.append((("metadata", "name"), "group names must not contain '/'; set spec.group"))
+        titles: dict[str, int] = {}
+        for index, rule in enumerate(spec.rules):
+            for path, message in rule_problems(rule):
+                out.append((("spec", "rules", index, *path), message))
+            if rule.title in titles:
+                out.append((("spec", "rules", index, "title"), f"title {rule.title!r} is already used by rules[{titles[rule.title]}]"))
+            titles.setdefault(rule.title, index)
+        return out
+
+    def expand(self, resource: Resource, locate: Callable[[tuple[str | int, ...]], SourceRef]) -> list[Resource]:
+        spec: GrafanaRuleGroupSpec = resource.spec  # type: ignore[assignment]
+        group = group_name_of(resource.name, spec)
+        # desired_state() sees only the spec; the group name may default to metadata.name.
+        resource.state["group"] = group
+        children = []
+        for index, rule in enumerate(spec.rules):
+            child = AlertRuleChild(
+                rule=rule,
+                folder=spec.folder,
+                group=group,
+                interval=spec.interval,
+                group_name=resource.name,
+                index=index,
+                lifecycle=spec.lifecycle,
+            )
+            children.append(
+                Resource(
+                    kind=GrafanaAlertRuleKind.name,
+                    name=f"{spec.folder}/{rule.title}",
+                    key=rule_uid(spec.folder, group, rule),
+                    spec=child,
+                    state=desired_rule_state(spec.folder, group, rule),
+                    source=locate(("spec", "rules", index, "title")),
+                    labels=dict(resource.labels),
+                    depends_on=[(self.name, resource.key), (GrafanaFolderKind.name, spec.folder)],
+                )
+            )
+        return children
+
+    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+        return _duplicates(resources, lambda r: r.key, "spec.group", "rule group")
+
+    def find_moved(self, desired: Resource, candidates: Sequence[LiveObject]) -> LiveObject | None:
+        # A renamed group (or one moved to another folder): recorded under the same document
+        # name, or else the one group holding reconciler's rules with this document's titles.
+        for obj in candidates:
+            if obj.name is not None and obj.name == desired.name:
+                return obj
+        titles = {rule.title for rule in desired.spec.rules}  # type: ignore[attr-defined]
+        sharing = [o for o in candidates if titles & {r["title"] for r in o.info.get("rules", []) if r["managed"]}]
+        return sharing[0] if len(sharing) == 1 else None
+
+    def move_in_place(self, desired: Resource, live: LiveObject) -> bool:
+        # Its rules move one by one (updates that keep their uids); unmanaged rules stay behind.
+        return True
+
+    def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
+        if desired.state["interval"] == live.state.get("interval") or desired.key != live.key:
+            return []
+        rules = live.info.get("rules", [])
+        listing = "; ".join(f"'{r['title']}' ({_counts(r)})" for r in rules)
+        unmanaged = [r for r in rules if not r["managed"]]
+        text = (
+            f"the interval ({format_duration(live.state.get('interval') or 0)} -> {format_duration(desired.state['interval'])}) "
+            f"belongs to the group: Grafana rewrites all {len(rules)} rule(s) in it and resets their evaluation state: {listing}"
+        )
+        if unmanaged:
+            text += (
+                f". {len(unmanaged)} of them are not managed by reconciler; their definitions are carried over unchanged but "
+                "they take the new interval and the write's provenance"
+            )
+        return [text]
+
+    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
+        unmanaged = [r["title"] for r in live.info.get("rules", []) if not r["managed"]]
+        if unmanaged:
+            return [
+                f"only reconciler's rules are deleted; the group stays in Grafana with {len(unmanaged)} rule(s) reconciler does "
+                f"not manage: {', '.join(repr(t) for t in unmanaged)}"
+            ]
+        return [f"the group disappears from Grafana with its last rule"]
+
+    def describe(self, state: dict[str, Any]) -> str:
+        return f"group '{state.get('group')}' in folder {state.get('folder')}, interval {format_duration(state.get('interval') or 0)}"
+
+
+class GrafanaAlertRuleKind(Kind):
+    """A rule of a GrafanaRuleGroup document, planned on its own (never a document itself)."""
+
+    name = "GrafanaAlertRule"
+    spec_model = AlertRuleChild
+    rank = 70
+    default_backend = BACKEND
+    standalone = False
+    description = "An alert rule, declared inside a GrafanaRuleGroup."
+    fields = FieldTable(
+        [
+            FieldRule("uid", FieldBehaviour.IDENTITY, "explicit, or derived from folder, group and title", replace_reason="Grafana cannot change a rule's uid"),
+            FieldRule("title", FieldBehaviour.UPDATABLE, "unique within the folder"),
+            FieldRule("folder", FieldBehaviour.UPDATABLE, "a move to another folder keeps the rule (and its uid)"),
+            FieldRule("group", FieldBehaviour.UPDATABLE, "a move to another group keeps the rule (and its uid)"),
+            FieldRule("condition", FieldBehaviour.UPDATABLE),
+            FieldRule("data", FieldBehaviour.UPDATABLE, "nodes keyed by refId; compared down to each model field"),
+            FieldRule("data.*.model.intervalMs", FieldBehaviour.SERVER_DEFAULT, "filled in by Grafana", default=1000),
+            FieldRule("data.*.model.maxDataPoints", FieldBehaviour.SERVER_DEFAULT, "filled in by Grafana", default=43200),
+            FieldRule("for", FieldBehaviour.UPDATABLE, "compared in Grafana's form (300s = 5m)", default="0s"),
+            FieldRule("labels", FieldBehaviour.UPDATABLE, "empty and missing are the same"),
+            FieldRule("annotations", FieldBehaviour.UPDATABLE, "reconciler_* keys are the ownership marker, never diffed"),
+            FieldRule("no_data_state", FieldBehaviour.UPDATABLE, default="NoData"),
+            FieldRule("exec_err_state", FieldBehaviour.UPDATABLE, default="Error"),
+            FieldRule("is_paused", FieldBehaviour.UPDATABLE, default=False),
+            FieldRule("notification_settings", FieldBehaviour.UPDATABLE),
+            FieldRule("id", FieldBehaviour.SERVER_OWNED),
+            FieldRule("updated", FieldBehaviour.SERVER_OWNED),
+            FieldRule("provenance", FieldBehaviour.SERVER_OWNED, "api (locked in the UI), none (editable) or file"),
+            FieldRule("orgID", FieldBehaviour.SERVER_OWNED),
+        ]
+    )
+
+    def key(self, name: str, spec: AlertRuleChild) -> str:
+        return rule_uid(spec.folder, spec.group, spec.rule)
+
+    def desired_state(self, spec: AlertRuleChild) -> dict[str, Any]:
+        return desired_rule_state(spec.folder, spec.group, spec.rule)
+
+    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+        errors = _duplicates(resources, lambda r: r.key, "uid", "rule uid")
+        by_title: dict[tuple[str, str], list[Resource]] = defaultdict(list)
+        for res in resources:
+            by_title[(res.state["folder"], res.state["title"])].append(res)
+        for (folder, title), group in by_title.items():
+            first = group[0]
+            for dup in group[1:]:
+                if dup.spec.group_name == first.spec.group_name:  # type: ignore[attr-defined]
+                    continue  # reported by the document's own check
+                errors.append(
+                    SpecError(
+                        dup.source.file,
+                        dup.source.line,
+                        "title",
+                        f"rule title {title!r} is already used in folder {folder} ({first.source}); titles are unique per folder",
+                    )
+                )
+        return errors
+
+    def find_moved(self, desired: Resource, candidates: Sequence[LiveObject]) -> LiveObject | None:
+        # Same folder and title: moved to another group. Otherwise the one rule with that title.
+        for obj in candidates:
+            if obj.name == desired.name:
+                return obj
+        same_title = [o for o in candidates if o.state.get("title") == desired.state["title"]]
+        return same_title[0] if len(same_title) == 1 else None
+
+    def move_in_place(self, desired: Resource, live: LiveObject) -> bool:
+        # A derived uid follows the rule's place; the live rule keeps its uid when it moves.
+        # An explicit uid that changed is a new identity: a replace.
+        return desired.spec.rule.uid is None  # type: ignore[attr-defined]
+
+    def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
+        return f"uid changed ({live.key} -> {desired.key}): Grafana cannot change a rule's uid, the rule is recreated"
+
+    def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
+        title = live.state.get("title")
+        text = f"Grafana resets the evaluation state of rule '{title}' when it is updated: {_counts(live.info)}"
+        if live.info.get("firing"):
+            text += "; firing alerts are evaluated afresh and may notify again"
+        return [text]
+
+    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
+        title = live.state.get("title")
+        what = "recreated under a new uid" if action == "replace" else "deleted"
+        return [
+            f"rule '{title}' (uid {live.key}) is {what}: its alert state and state history are lost, and silences, "
+            f"dashboards or links that reference uid {live.key} no longer match; {_counts(live.info)}"
+        ]
+
+    def describe(self, state: dict[str, Any]) -> str:
+        return f"rule '{state.get('title')}' in {state.get('folder')}/{state.get('group')}"
+
+
+def _duplicates(resources: Sequence[Resource], key: Callable[[Resource], str], path: str, what: str) -> list[SpecError]:
+    seen: dict[str, Resource] = {}
+    errors = []
+    for res in resources:
+        first = seen.setdefault(key(res), res)
+        if first is not res:
+            errors.append(
+                SpecError(res.source.file, res.source.line, path, f"{what} {key(res)!r} is already declared at {first.source}")
+            )
+    return errors

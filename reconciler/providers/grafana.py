@@ -1,0 +1,625 @@
+"""Grafana folders, rule groups and alert rules over Grafana's HTTP API.
+
+One `GrafanaBackend` per run (shared by the three providers through `TargetContext.shared`)
+holds the client and reads Grafana once: every rule with the one list call (a 404 or 401 there
+is an error, never "nothing exists"), each in-scope group's interval, rule state from the
+Prometheus-style rule API (for the alert-state warnings), and the in-scope folders.
+
+Writes go through the rule-group endpoint: a rule is created, updated or moved by re-reading its
+target group and writing it back with only that rule changed. Grafana replaces a group's rule
+list on such a write, so every other rule (including ones reconciler does not manage) is sent
+back exactly as read: Grafana sees no difference for them and leaves them, and their evaluation
+state, alone. The group write also carries the interval, keeps rules in a moved rule's new group
+consistent, and may turn provenance `api` into none when the target asks for editable rules
+(a single-rule PUT may not). Deletes use the single-rule DELETE with the provenance the rule has.
+
+Ownership is recorded in Grafana itself: reconciler's rules carry the annotation
+`reconciler_managed_by: reconciler/<project>` (and `reconciler_spec`, the declaring document's
+name). Folders cannot carry metadata in Grafana, so a folder counts as managed when a spec
+declares it, or when it holds reconciler's rules and no declared group still uses it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import yaml
+
+from reconciler.errors import ReconcilerError, SpecError
+from reconciler.kinds.base import LiveObject, Resource
+from reconciler.kinds.grafana_model import (
+    OWNER_ANNOTATION,
+    PREVENT_DESTROY_ANNOTATION,
+    AlertRuleChild,
+    api_rule,
+    format_duration,
+    live_rule_state,
+    parse_duration,
+    spec_rule_from_api,
+)
+
+from .base import GeneratedSpecs, Provider
+from .grafana_client import GrafanaApiError, GrafanaClient
+
+if TYPE_CHECKING:
+    from reconciler.targets import TargetContext
+
+SPEC_ANNOTATION = "reconciler_spec"
+SANDBOX_TOKEN = "sandbox-token"
+
+
+def grafana_configured(context: "TargetContext") -> bool:
+    return context.config.grafana is not None or context.config.embedded
+
+
+@dataclass
+class GrafanaSnapshot:
+    """What one run knows about Grafana, read once."""
+
+    rules: list[dict[str, Any]]
+    states: dict[str, dict[str, int]]
+    intervals: dict[tuple[str, str], int]
+    folders: dict[str, dict[str, Any] | None]
+    scope_folders: set[str]
+    notes: list[str] = field(default_factory=list)
+    states_known: bool = True
+
+
+class GrafanaBackend:
+    """The target's Grafana: connection, provenance mode and the run's one read."""
+
+    def __init__(self, context: "TargetContext") -> None:
+        self.context = context
+        conn = context.config.grafana
+        self.editable = conn is not None and conn.provenance == "editable"
+        self._client: GrafanaClient | None = None
+        self._snapshot: GrafanaSnapshot | None = None
+
+    @property
+    def owner(self) -> str:
+        return self.context.owner
+
+    @property
+    def client(self) -> GrafanaClient:
+        if self._client is None:
+            conn = self.context.config.grafana
+            url = (conn.url if conn else None) or None
+            if url is None and self.context.config.embedded:
+                url, token = self.context.sandbox().url, SANDBOX_TOKEN
+            else:
+                url = url or os.environ.get("GRAFANA_URL")
+                if not url:
+                    raise ReconcilerError(
+                        f"target '{self.context.name}' has no Grafana URL: set grafana.url in reconciler.yaml or GRAFANA_URL"
+                    )
+                token_env = conn.token_env if conn else "GRAFANA_TOKEN"
+                token = os.environ.get(token_env)
+                if not token:
+                    raise ReconcilerError(f"the Grafana service-account token is not set: export {token_env}")
+            self._client = GrafanaClient(
+                url, token, timeout=conn.timeout_seconds if conn else 30.0, org_id=conn.org_id if conn else None
+            )
+        return self._client
+
+    def markers(self, spec_name: str, prevent_destroy: bool) -> dict[str, str]:
+        out = {OWNER_ANNOTATION: self.owner, SPEC_ANNOTATION: spec_name}
+        if prevent_destroy:
+            out[PREVENT_DESTROY_ANNOTATION] = "true"
+        return out
+
+    def is_managed(self, rule: dict[str, Any]) -> bool:
+        return (rule.get("annotations") or {}).get(OWNER_ANNOTATION) == self.owner
+
+    # --- the one read --------------------------------------------------------------------------
+    def snapshot(self) -> GrafanaSnapshot:
+        if self._snapshot is None:
+            self._snapshot = self._read()
+        return self._snapshot
+
+    def _uses_sandbox(self) -> bool:
+        conn = self.context.config.grafana
+        return self.context.config.embedded and (conn is None or not conn.url)
+
+    def _read(self) -> GrafanaSnapshot:
+        specs = self.context.specs
+        grafana_declared = any(specs.by_kind(k) for k in ("GrafanaFolder", "GrafanaRuleGroup"))
+        if self._uses_sandbox() and not grafana_declared and not self.context.sandbox_state_path.exists():
+            # A fresh embedded target: nothing can exist yet, and starting the sandbox to find
+            # that out would cost every SLA-only run.
+            return GrafanaSnapshot([], {}, {}, {}, set())
+        rules = self.client.list_rules()
+        states: dict[str, dict[str, int]] = {}
+        notes: list[str] = []
+        try:
+            state_groups = self.client.rule_states()
+        except GrafanaApiError as exc:
+            # Only the warnings depend on it: plan without the numbers, and say so.
+            state_groups = []
+            notes.append(f"alert state unavailable, update warnings carry no instance counts ({exc})")
+        for group in state_groups:
+            for rule in group.get("rules") or []:
+                counts = {"firing": 0, "pending": 0}
+                for alert in rule.get("alerts") or []:
+                    state = str(alert.get("state", "")).lower()
+                    if state in ("alerting", "firing") or state.startswith("alerting"):
+                        counts["firing"] += 1
+                    elif state == "pending":
+                        counts["pending"] += 1
+                if rule.get("uid"):
+                    states[rule["uid"]] = counts
+        declared_groups = {(r.state["folder"], r.state["group"]) for r in specs.by_kind("GrafanaRuleGroup")}
+        managed_groups = {(r["folderUID"], r["ruleGroup"]) for r in rules if self.is_managed(r)}
+        scope_folders = (
+            {r.key for r in specs.by_kind("GrafanaFolder")}
+            | {f for f, _ in declared_groups}
+            | {r["folderUID"] for r in rules if self.is_managed(r)}
+        )
+        existing_groups = {(r["folderUID"], r["ruleGroup"]) for r in rules}
+        intervals: dict[tuple[str, str], int] = {}
+        for folder_uid, group in sorted((declared_groups | managed_groups) & existing_groups):
+            answer = self.client.get_group(folder_uid, group)
+            if answer is not None:
+                intervals[(folder_uid, group)] = int(answer.get("interval") or 0)
+        folders: dict[str, dict[str, Any] | None] = {}
+        for uid in sorted(scope_folders):
+            folders[uid] = self.client.get_folder(uid)
+        return GrafanaSnapshot(rules, states, intervals, folders, scope_folders, notes, states_known=not notes)
+
+    def rule_summary(self, rule: dict[str, Any]) -> dict[str, Any]:
+        snap = self.snapshot()
+        counts = snap.states.get(rule.get("uid", ""), {"firing": 0, "pending": 0})
+        return {
+            "state_known": snap.states_known,
+            "uid": rule.get("uid"),
+            "title": rule.get("title"),
+            "managed": self.is_managed(rule),
+            "provenance": rule.get("provenance") or "",
+            **counts,
+        }
+
+    # --- writes ---------------------------------------------------------------------------------
+    def write_rule(self, resource: Resource, uid: str) -> None:
+        """Create, update or move one rule by writing its (target) group back with only this
+        rule changed; every other rule is carried over exactly as Grafana returned it."""
+        spec: AlertRuleChild = resource.spec  # type: ignore[assignment]
+        body = api_rule(resource.state, uid, self.markers(spec.group_name, spec.lifecycle.prevent_destroy))
+        current = self.client.get_group(spec.folder, spec.group)
+        interval = int(current["interval"]) if current else spec.interval
+        rules = list((current or {}).get("rules") or [])
+        for index, existing in enumerate(rules):
+            if existing.get("uid") == uid:
+                rules[index] = body
+                break
+        else:
+            rules.append(body)
+        self.put_group(spec.folder, spec.group, interval, rules)
+
+    def put_group(self, folder: str, group: str, interval: int, rules: list[dict[str, Any]]) -> None:
+        self.client.put_group(
+            folder, group, {"title": group, "folderUid": folder, "interval": interval, "rules": rules}, disable_provenance=self.editable
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def backend_for(context: "TargetContext") -> GrafanaBackend:
+    return context.shared("grafana", lambda: GrafanaBackend(context))
+
+
+class _GrafanaProvider(Provider):
+    backend = "grafana"
+
+    def __init__(self, kind: Any, context: "TargetContext") -> None:
+        super().__init__(kind, context)
+        self.grafana = backend_for(context)
+
+    def configured(self) -> bool:
+        return grafana_configured(self.context)
+
+    def declared(self, kind: str) -> list[Resource]:
+        return self.context.specs.by_kind(kind)
+
+
+class GrafanaFolderProvider(_GrafanaProvider):
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        snap = self.grafana.snapshot()
+        declared = {r.key: r for r in desired}
+        group_folders = {r.state["folder"] for r in self.declared("GrafanaRuleGroup")}
+        out = []
+        for uid, folder in sorted(snap.folders.items()):
+            if folder is None:
+                continue
+            inside = [r for r in snap.rules if r.get("folderUID") == uid]
+            summaries = [self.grafana.rule_summary(r) for r in inside]
+            has_ours = any(s["managed"] for s in summaries)
+            spec = declared.get(uid)
+            managed = spec is not None or (has_ours and uid not in group_folders)
+            unmanaged = [s["title"] for s in summaries if not s["managed"]]
+            locked = None
+            if managed and spec is None and unmanaged:
+                locked = (
+                    f"it holds {len(unmanaged)} alert rule(s) reconciler does not manage "
+                    f"({', '.join(repr(t) for t in unmanaged)}); deleting the folder would delete them"
+                )
+            out.append(
+                LiveObject(
+                    kind=self.kind.name,
+                    key=uid,
+                    state={"title": folder.get("title"), "parent": folder.get("parentUid") or None},
+                    managed=managed,
+                    name=spec.name if spec is not None else None,
+                    raw={k: folder.get(k) for k in ("uid", "title", "parentUid", "version")},
+                    info={"rules": summaries, "version": folder.get("version")},
+                    locked_reason=locked,
+                    prevent_destroy=(
+                        spec.lifecycle.prevent_destroy
+                        if spec is not None
+                        else any((r.get("annotations") or {}).get(PREVENT_DESTROY_ANNOTATION) == "true" for r in inside if self.grafana.is_managed(r))
+                    ),
+                )
+            )
+        return out
+
+    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
+        snap = self.grafana.snapshot()
+        declared = {r.key for r in desired}
+        errors = []
+        for res in desired:
+            parent = res.state.get("parent")
+            if parent and parent not in declared and snap.folders.get(parent) is None and self._missing(parent):
+                errors.append(SpecError(res.source.file, res.source.line, "spec.parent", f"parent folder {parent!r} does not exist in Grafana and no GrafanaFolder declares it"))
+        return errors
+
+    def _missing(self, uid: str) -> bool:
+        return self.grafana.client.get_folder(uid) is None
+
+    def create(self, resource: Resource) -> None:
+        self.grafana.client.create_folder(resource.state["title"], resource.key, resource.state.get("parent"))
+
+    def update(self, resource: Resource, live: LiveObject) -> None:
+        if resource.key != live.key:
+            raise ReconcilerError(f"folder {live.key}: a folder's uid cannot change in place")
+        if resource.state["title"] != live.state.get("title"):
+            current = self.grafana.client.get_folder(live.key) or {}
+            self.grafana.client.update_folder(live.key, resource.state["title"], int(current.get("version") or 0))
+        if resource.state.get("parent") != live.state.get("parent"):
+            self.grafana.client.move_folder(live.key, resource.state.get("parent"))
+
+    def delete(self, live: LiveObject) -> None:
+        # Never forceDeleteRules: a rule added behind the plan's back makes Grafana refuse (400)
+        # instead of silently deleting it with the folder. A nested folder may already be gone
+        # with its parent.
+        try:
+            self.grafana.client.delete_folder(live.key)
+        except GrafanaApiError as exc:
+            if exc.status != 404:
+                raise
+
+
+class GrafanaRuleGroupProvider(_GrafanaProvider):
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        snap = self.grafana.snapshot()
+        out = []
+        for (folder_uid, group), interval in sorted(snap.intervals.items()):
+            members = [r for r in snap.rules if r.get("folderUID") == folder_uid and r.get("ruleGroup") == group]
+            ours = [r for r in members if self.grafana.is_managed(r)]
+            names = {(r.get("annotations") or {}).get(SPEC_ANNOTATION) for r in ours} - {None}
+            out.append(
+                LiveObject(
+                    kind=self.kind.name,
+                    key=f"{folder_uid}/{group}",
+                    state={"folder": folder_uid, "group": group, "interval": interval},
+                    managed=bool(ours),
+                    name=names.pop() if len(names) == 1 else None,
+                    raw={"interval": interval, "rules": [r.get("uid") for r in members]},
+                    info={"rules": [self.grafana.rule_summary(r) for r in members]},
+                    prevent_destroy=bool(ours)
+                    and all((r.get("annotations") or {}).get(PREVENT_DESTROY_ANNOTATION) == "true" for r in ours),
+                )
+            )
+        return out
+
+    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
+        snap = self.grafana.snapshot()
+        declared_folders = {r.key for r in self.declared("GrafanaFolder")}
+        errors = []
+        for res in desired:
+            folder = res.state["folder"]
+            if folder not in declared_folders and snap.folders.get(folder) is None:
+                errors.append(
+                    SpecError(res.source.file, res.source.line, "spec.folder", f"folder {folder!r} does not exist in Grafana and no GrafanaFolder declares it")
+                )
+            live_interval = snap.intervals.get((folder, res.state["group"]))
+            if live_interval is not None and live_interval != res.state["interval"]:
+                locked = [
+                    r.get("title")
+                    for r in snap.rules
+                    if r.get("folderUID") == folder and r.get("ruleGroup") == res.state["group"] and r.get("provenance") == "file"
+                ]
+                if locked:
+                    errors.append(
+                        SpecError(
+                            res.source.file,
+                            res.source.line,
+                            "spec.interval",
+                            f"the group holds rules provisioned from files ({', '.join(repr(t) for t in locked)}): Grafana refuses to "
+                            "rewrite them, so the interval cannot be changed through the API",
+                        )
+                    )
+        return errors
+
+    def create(self, resource: Resource) -> None:
+        # A group exists in Grafana only through its rules; their writes create it with this interval.
+        return None
+
+    def update(self, resource: Resource, live: LiveObject) -> None:
+        if resource.key != live.key:
+            return None  # renamed or moved: its rules move one by one (updates of those rules)
+        folder, group = resource.state["folder"], resource.state["group"]
+        current = self.grafana.client.get_group(folder, group)
+        if current is None:
+            return None
+        self.grafana.put_group(folder, group, resource.state["interval"], list(current.get("rules") or []))
+
+    def delete(self, live: LiveObject) -> None:
+        # Reconciler's rules in it are deleted one by one; rules it does not manage stay.
+        return None
+
+    def adopt(self, key: str, name: str | None = None) -> str:
+        folder, _, group = key.partition("/")
+        current = self.grafana.client.get_group(folder, group)
+        if current is None:
+            raise ReconcilerError(f"no rule group {key!r} in Grafana (expected FOLDER_UID/GROUP)")
+        spec_name = name or slug(group)
+        rules = list(current.get("rules") or [])
+        changed = 0
+        for rule in rules:
+            annotations = dict(rule.get("annotations") or {})
+            owner = annotations.get(OWNER_ANNOTATION)
+            if owner and owner != self.grafana.owner:
+                raise ReconcilerError(f"rule '{rule.get('title')}' in {key} is managed by {owner}; not taken over")
+            if owner is None:
+                annotations.update(self.grafana.markers(spec_name, False))
+                rule["annotations"] = annotations
+                changed += 1
+        if changed:
+            self.grafana.put_group(folder, group, int(current["interval"]), rules)
+        return key
+
+    def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
+        return SpecGenerator(self.grafana, self.context).generate(selector, source)
+
+
+class GrafanaAlertRuleProvider(_GrafanaProvider):
+    # Grafana allows one rule per title in a folder: the old rule goes first.
+    replace_deletes_first = True
+
+    def notes(self) -> list[str]:
+        return list(self.grafana.snapshot().notes)
+
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        snap = self.grafana.snapshot()
+        wanted = {r.key for r in desired}
+        out = []
+        for rule in snap.rules:
+            managed = self.grafana.is_managed(rule)
+            if not (managed or rule.get("uid") in wanted or rule.get("folderUID") in snap.scope_folders):
+                continue
+            summary = self.grafana.rule_summary(rule)
+            annotations = rule.get("annotations") or {}
+            provenance = rule.get("provenance") or ""
+            out.append(
+                LiveObject(
+                    kind=self.kind.name,
+                    key=rule["uid"],
+                    state=live_rule_state(rule),
+                    managed=managed,
+                    name=f"{rule.get('folderUID')}/{rule.get('title')}" if managed else None,
+                    raw={k: v for k, v in rule.items() if k != "updated"},
+                    info=summary,
+                    locked_reason=(
+                        "it is provisioned from a file (provenance 'file'): Grafana refuses changes to it through the API; "
+                        "change it in the provisioning files instead"
+                        if provenance == "file"
+                        else None
+                    ),
+                    prevent_destroy=managed and annotations.get(PREVENT_DESTROY_ANNOTATION) == "true",
+                )
+            )
+        return out
+
+    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
+        snap = self.grafana.snapshot()
+        wanted = {r.key for r in desired}
+        errors = []
+        for res in desired:
+            for rule in snap.rules:
+                if (
+                    rule.get("folderUID") == res.state["folder"]
+                    and rule.get("title") == res.state["title"]
+                    and rule.get("uid") != res.key
+                    and not self.grafana.is_managed(rule)
+                    and rule.get("uid") not in wanted
+                ):
+                    errors.append(
+                        SpecError(
+                            res.source.file,
+                            res.source.line,
+                            "title",
+                            f"folder {res.state['folder']} already has a rule titled {res.state['title']!r} (uid {rule.get('uid')}, "
+                            f"group {rule.get('ruleGroup')}) that reconciler does not manage; adopt it with `reconciler import "
+                            f"GrafanaRuleGroup {rule.get('folderUID')}/{rule.get('ruleGroup')}` (and give the spec its uid) or "
+                            "choose another title",
+                        )
+                    )
+        return errors
+
+    def create(self, resource: Resource) -> None:
+        self.grafana.write_rule(resource, resource.key)
+
+    def update(self, resource: Resource, live: LiveObject) -> None:
+        self.grafana.write_rule(resource, live.key)
+
+    def delete(self, live: LiveObject) -> None:
+        self.grafana.client.delete_rule(live.key, disable_provenance=live.info.get("provenance", "") == "")
+
+    def describe_live(self, live: LiveObject) -> str:
+        return f"rule {live.key}"
+
+    def adopt(self, key: str, name: str | None = None) -> str:
+        try:
+            rule = self.grafana.client.get_rule(key)
+        except GrafanaApiError as exc:
+            if exc.status == 404:
+                raise ReconcilerError(f"no alert rule with uid {key!r} in Grafana") from None
+            raise
+        declared = next((r for r in self.declared(self.kind.name) if r.key == key), None)
+        spec_name = declared.spec.group_name if declared is not None else slug(rule.get("ruleGroup") or key)  # type: ignore[attr-defined]
+        current = self.grafana.client.get_group(rule["folderUID"], rule["ruleGroup"]) or {}
+        rules = list(current.get("rules") or [])
+        for item in rules:
+            if item.get("uid") == key:
+                owner = (item.get("annotations") or {}).get(OWNER_ANNOTATION)
+                if owner and owner != self.grafana.owner:
+                    raise ReconcilerError(f"rule {key} is managed by {owner}; not taken over")
+                item["annotations"] = {**(item.get("annotations") or {}), **self.grafana.markers(spec_name, False)}
+        self.grafana.put_group(rule["folderUID"], rule["ruleGroup"], int(current.get("interval") or 60), rules)
+        return key
+
+
+# --- spec generation (`reconciler import --generate-specs`) ------------------------------------------
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def slug(text: str) -> str:
+    """A metadata.name from a Grafana name ("SLA checks" -> "SLA-checks")."""
+    out = _SLUG.sub("-", text).strip("-._")
+    return out or "group"
+
+
+class SpecGenerator:
+    """Spec files from live Grafana or from Grafana's export / file-provisioning YAML."""
+
+    def __init__(self, grafana: GrafanaBackend, context: "TargetContext") -> None:
+        self.grafana = grafana
+        self.context = context
+
+    def generate(self, selector: str, source: Path | None) -> GeneratedSpecs:
+        groups = self._from_file(source) if source is not None else self._from_live()
+        chosen = [g for g in groups if fnmatch.fnmatchcase(f"{g['folderUid']}/{g['name']}", selector)]
+        if not chosen:
+            where = str(source) if source is not None else "Grafana"
+            raise ReconcilerError(f"no rule group in {where} matches {selector!r} (groups are named FOLDER_UID/GROUP)")
+        declared_groups = {r.key for r in self.context.specs.by_kind("GrafanaRuleGroup")}
+        declared_names = {r.name for r in self.context.specs.by_kind("GrafanaRuleGroup")}
+        declared_folders = {r.key for r in self.context.specs.by_kind("GrafanaFolder")}
+        result = GeneratedSpecs()
+        by_folder: dict[str, list[dict[str, Any]]] = {}
+        for group in chosen:
+            key = f"{group['folderUid']}/{group['name']}"
+            if key in declared_groups:
+                result.notes.append(f"GrafanaRuleGroup {key} is already declared in the specs; skipped")
+                continue
+            by_folder.setdefault(group["folderUid"], []).append(group)
+        for folder_uid, groups_in_folder in sorted(by_folder.items()):
+            docs = []
+            if folder_uid not in declared_folders:
+                folder = self._folder(folder_uid, groups_in_folder[0].get("folderTitle"))
+                docs.append(
+                    {
+                        "apiVersion": "reconciler/v1",
+                        "kind": "GrafanaFolder",
+                        "metadata": {"name": folder_uid},
+                        "spec": {"title": folder["title"], **({"parent": folder["parentUid"]} if folder.get("parentUid") else {})},
+                    }
+                )
+            for group in groups_in_folder:
+                name = slug(group["name"])
+                while name in declared_names:
+                    name += "-imported"
+                declared_names.add(name)
+                spec: dict[str, Any] = {"folder": folder_uid}
+                if name != group["name"]:
+                    spec["group"] = group["name"]
+                spec["interval"] = format_duration(group["interval"])
+                spec["rules"] = [spec_rule_from_api(r) for r in group["rules"]]
+                docs.append({"apiVersion": "reconciler/v1", "kind": "GrafanaRuleGroup", "metadata": {"name": name}, "spec": spec})
+                if group.get("live"):
+                    result.adopt.append((f"{folder_uid}/{group['name']}", name))
+            header = "# Generated by `reconciler import --generate-specs` from " + (
+                "Grafana export" if groups_in_folder[0].get("from_file") else "live Grafana"
+            ) + ". Edit freely: this file is now the source of truth.\n"
+            body = "---\n".join(yaml.safe_dump(d, sort_keys=False, allow_unicode=True, default_flow_style=False, width=120) for d in docs)
+            result.files[f"grafana/{folder_uid}.yaml"] = header + body
+        return result
+
+    def _from_live(self) -> list[dict[str, Any]]:
+        client = self.grafana.client
+        rules = client.list_rules()
+        keys = sorted({(r["folderUID"], r["ruleGroup"]) for r in rules})
+        groups = []
+        for folder_uid, name in keys:
+            answer = client.get_group(folder_uid, name)
+            if answer is None:
+                continue
+            members = [r for r in rules if r["folderUID"] == folder_uid and r["ruleGroup"] == name]
+            groups.append({"folderUid": folder_uid, "name": name, "interval": int(answer["interval"]), "rules": members, "live": True})
+        return groups
+
+    def _from_file(self, path: Path) -> list[dict[str, Any]]:
+        try:
+            text = path.read_text(encoding="utf-8")
+            doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise ReconcilerError(f"{path}: cannot read a Grafana export: {exc}") from None
+        if not isinstance(doc, dict) or doc.get("apiVersion") != 1 or not isinstance(doc.get("groups"), list):
+            raise ReconcilerError(f"{path}: not a Grafana alerting export (expected `apiVersion: 1` and `groups:`)")
+        out = []
+        for index, group in enumerate(doc["groups"]):
+            if not isinstance(group, dict) or not group.get("name") or not isinstance(group.get("rules"), list):
+                raise ReconcilerError(f"{path}: groups[{index}] needs a name and rules")
+            folder_uid = group.get("folderUid") or self._folder_uid_for(str(group.get("folder") or ""))
+            try:
+                interval = parse_duration(group.get("interval", "1m"))
+            except ValueError as exc:
+                raise ReconcilerError(f"{path}: groups[{index}].interval: {exc}") from None
+            live = self.grafana.client.get_group(folder_uid, group["name"]) is not None
+            out.append(
+                {
+                    "folderUid": folder_uid,
+                    "folderTitle": group.get("folder"),
+                    "name": group["name"],
+                    "interval": interval,
+                    "rules": group["rules"],
+                    "live": live,
+                    "from_file": True,
+                }
+            )
+        return out
+
+    def _folder_uid_for(self, path: str) -> str:
+        """The uid of the folder an export names by its title path ("Parent/Child")."""
+        parts = [p.replace("\\/", "/") for p in re.split(r"(?<!\\)/", path) if p]
+        parent = None
+        uid = None
+        for title in parts:
+            match = next((f for f in self.grafana.client.list_folders(parent) if f.get("title") == title), None)
+            if match is None:
+                return slug(parts[-1]).lower()[:40] or "alerts"
+            uid = parent = match["uid"]
+        return uid or slug(path).lower()[:40]
+
+    def _folder(self, uid: str, title: str | None) -> dict[str, Any]:
+        live = self.grafana.client.get_folder(uid)
+        if live is not None:
+            return live
+        leaf = re.split(r"(?<!\\)/", title or uid)[-1].replace("\\/", "/")
+        return {"uid": uid, "title": leaf}

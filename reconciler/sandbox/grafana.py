@@ -1,0 +1,1110 @@
+"""Emulator of the Grafana HTTP API subset reconciler uses: alerting provisioning, folders, rule state.
+
+Follows **Grafana 11.x** (read in grafana/grafana: `pkg/services/ngalert/api/api_provisioning.go`,
+`pkg/services/ngalert/provisioning/alert_rules.go`, `pkg/services/ngalert/models/alert_rule.go`,
+`models/alert_query.go`, `models/errors.go`, `pkg/util/shortid_generator.go`,
+`pkg/api/apierrors/folder.go`) with nested folders enabled (the 11.x default). Paths, status codes,
+JSON shapes and error bodies are Grafana's:
+
+- `/api/v1/provisioning/alert-rules` GET (list) / POST (201); `/alert-rules/{uid}` GET / PUT /
+  DELETE (204, idempotent); `/alert-rules/export`, `/alert-rules/{uid}/export`;
+  `/api/v1/provisioning/folder/{folderUid}/rule-groups/{group}` GET / PUT (+ `/export`).
+- `/api/folders` GET (top-level folders, or the children of `?parentUid=`) / POST;
+  `/api/folders/{uid}` GET / PUT (version check, 412) / DELETE (`?forceDeleteRules=true`);
+  `/api/folders/{uid}/move`.
+- `/api/prometheus/grafana/api/v1/rules`: evaluation state per rule, set by tests through
+  `/sandbox/grafana/rules/{uid}/state`. Other test controls (never real Grafana paths):
+  `PATCH /sandbox/grafana/rules/{uid}` (an edit made in the UI behind the tool's back) and
+  `PUT /sandbox/grafana/rules/{uid}/provenance` (e.g. mark a rule as provisioned from a file);
+  `SandboxSettings.extra["grafana_rule_state_status"]` makes the state API answer that status.
+
+Behaviour kept from Grafana 11 because clients depend on it:
+- error bodies: `{"message": ...}` for plain errors (400 validation, 500 with the generic
+  "Internal Server Error"), Grafana's errutil shape `{"statusCode", "messageId", "message"}` for
+  typed ones (group not found 404, duplicate uid 409, invalid relative time range 400), folder
+  404 `{"status": "not-found", "message": "folder not found"}`, `{"message": "bad request data"}`
+  when the body does not decode; GET/PUT of a missing rule answer 404 with an empty body;
+- the server fills query models with `intervalMs: 1000` and `maxDataPoints: 43200` and copies a
+  model's `queryType` to the query; `for` is returned in Prometheus duration form (`300s` -> `5m`);
+  empty labels/annotations and empty provenance are omitted; `notification_settings` and
+  `record` are `null` when unset; GET of a group does not carry provenance;
+- a single-rule POST ignores the submitted interval and uses the group's (or the 60 s default); a
+  single-rule PUT keeps the rule's stored interval; a group PUT replaces the group's rule list
+  (rules missing from it are deleted, rules whose uid lives in another group move into it, a body
+  without `rules` changes only the interval) and updates only rules that differ, so unchanged
+  rules keep their evaluation state; any updated rule's state is reset;
+- intervals must be positive multiples of the 10 s base interval; uids at most 40 characters of
+  letters, digits, `-`, `_`; titles unique per folder; the folder must exist;
+- provenance: writes without `X-Disable-Provenance` record `api`, with it none. A single-rule PUT
+  or DELETE whose stored provenance is neither none nor the caller's fails (500 in Grafana 11); a
+  group write may also turn `api` into none; `file` rules cannot be changed through the API;
+- a folder holding rules is only deleted with `forceDeleteRules=true` (400 otherwise).
+
+Not emulated: the condition is not checked against the refIds (Grafana 11's provisioning API does
+not either), datasources and contact points are not checked, recording rules are stored as given.
+Auth: `Authorization: Bearer <settings.token>` when a token is set (401 otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import string
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import yaml
+from flask import Flask, Response, request
+
+from .settings import SandboxSettings
+from .state import SandboxState
+
+ORG_ID = 1
+BASE_INTERVAL_SECONDS = 10
+DEFAULT_INTERVAL_SECONDS = 60
+MAX_UID_LENGTH = 40
+MAX_TITLE_LENGTH = 190
+EXPR_DATASOURCES = ("__expr__", "-100")
+NO_DATA_STATES = ("Alerting", "NoData", "OK", "KeepLast")
+EXEC_ERR_STATES = ("Alerting", "Error", "OK", "KeepLast")
+RESERVED_LABELS = ("__alert_rule_uid__", "__alert_rule_namespace_uid__")
+_UID_RE = re.compile(r"^[a-zA-Z0-9\-_]*$")
+
+DDL = """
+CREATE TABLE IF NOT EXISTS grafana_folders (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    parent_uid TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grafana_rules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid TEXT NOT NULL UNIQUE,
+    folder_uid TEXT NOT NULL,
+    rule_group TEXT NOT NULL,
+    group_index INTEGER NOT NULL DEFAULT 0,
+    interval_seconds INTEGER NOT NULL,
+    provenance TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grafana_rule_state (
+    uid TEXT PRIMARY KEY,
+    instances TEXT NOT NULL
+);
+"""
+
+
+class ApiError(Exception):
+    """An error answered with Grafana's status code and body."""
+
+    def __init__(self, status: int, body: Any = None) -> None:
+        super().__init__(str(body))
+        self.status = status
+        self.body = body
+
+
+def _message(status: int, message: str) -> ApiError:
+    return ApiError(status, {"message": message})
+
+
+def _errutil(status: int, message_id: str, message: str) -> ApiError:
+    return ApiError(status, {"statusCode": status, "messageId": message_id, "message": message})
+
+
+def _internal() -> ApiError:
+    # response.Error(500, "", err): Grafana hides the cause behind the generic message.
+    return _message(500, "Internal Server Error")
+
+
+def _bad_request_data() -> ApiError:
+    return _message(400, "bad request data")
+
+
+def _invalid_rule(detail: str) -> ApiError:
+    return _message(400, f"invalid alert rule: {detail}")
+
+
+# --- Prometheus durations (github.com/prometheus/common/model.Duration), as Grafana uses them for
+# `for` and export intervals. Kept here rather than shared with the kinds so a bug in one side's
+# parsing cannot hide itself in tests.
+_PROM_DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
+_PROM_UNITS_MS = (("y", 365 * 86_400_000), ("w", 7 * 86_400_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
+
+
+def parse_prom_duration(text: str) -> int:
+    """Milliseconds of a Prometheus duration string; ValueError like model.ParseDuration."""
+    if text == "":
+        raise ValueError("empty duration string")
+    if text == "0":
+        return 0
+    match = _PROM_DURATION.match(text)
+    if not match:
+        raise ValueError(f'not a valid duration string: "{text}"')
+    total = 0
+    for index, (_, mult) in enumerate(_PROM_UNITS_MS):
+        value = match.group(2 + 2 * index)
+        if value:
+            total += int(value) * mult
+    return total
+
+
+def format_prom_duration(ms: int) -> str:
+    """model.Duration.String(): years and weeks only when exact."""
+    if ms == 0:
+        return "0s"
+    out = ""
+    for unit, mult in _PROM_UNITS_MS:
+        if unit in ("y", "w") and ms % mult != 0:
+            continue
+        value = ms // mult
+        if value > 0:
+            out += f"{value}{unit}"
+            ms -= value * mult
+    return out
+
+
+def go_duration(seconds: int) -> str:
+    """time.Duration.String() for whole seconds (as in Grafana's interval error message)."""
+    if seconds == 0:
+        return "0s"
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{sign}{minutes}m{secs}s"
+    return f"{sign}{secs}s"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def generate_short_uid() -> str:
+    """Grafana 11's GenerateShortUID: a letter followed by 13 base-36 characters."""
+    alphabet = string.ascii_lowercase + string.digits
+    return random.choice(string.ascii_lowercase) + "".join(random.choice(alphabet) for _ in range(13))
+
+
+def validate_uid(uid: str) -> str | None:
+    """util.ValidateUID: the error text, or None."""
+    if not uid:
+        return "UID is empty"
+    if len(uid) > MAX_UID_LENGTH:
+        return f"UID is longer than {MAX_UID_LENGTH} symbols"
+    if not _UID_RE.match(uid):
+        return "invalid format of UID. Only letters, numbers, '-' and '_' are allowed"
+    return None
+
+
+def _go_number(value: Any) -> Any:
+    """JSON numbers go through float64 in Go: integral floats come back as integers."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _go_number(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_go_number(v) for v in value]
+    return value
+
+
+# --- decoding request bodies the way Go's encoding/json would ------------------------------------
+def _expect(value: Any, kind: type | tuple[type, ...]) -> Any:
+    """`value` if it decodes into a Go field of type `kind` (null is the zero value)."""
+    if value is None:
+        return None
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+        raise _bad_request_data()
+    return value
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    value = _expect(value, dict) or {}
+    if not all(isinstance(v, str) for v in value.values()):
+        raise _bad_request_data()
+    return dict(value)
+
+
+def _seconds(value: Any) -> int:
+    # models.Duration.UnmarshalJSON: a number of seconds, truncated like time.Duration(float).
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _bad_request_data()
+    return int(value)
+
+
+def decode_rule(body: Any) -> dict[str, Any]:
+    """A ProvisionedAlertRule body as the server stores it (before validation)."""
+    if not isinstance(body, dict):
+        raise _bad_request_data()
+    for_text = _expect(body.get("for"), str)
+    try:
+        for_ms = parse_prom_duration(for_text) if for_text is not None else 0
+    except ValueError:
+        raise _bad_request_data() from None
+    data = []
+    for item in _expect(body.get("data"), list) or []:
+        if not isinstance(item, dict):
+            raise _bad_request_data()
+        rtr = _expect(item.get("relativeTimeRange"), dict) or {}
+        data.append(
+            {
+                "refId": _expect(item.get("refId"), str) or "",
+                "queryType": _expect(item.get("queryType"), str) or "",
+                "relativeTimeRange": {"from": _seconds(rtr.get("from")), "to": _seconds(rtr.get("to"))},
+                "datasourceUid": _expect(item.get("datasourceUid"), str) or "",
+                "model": item.get("model"),
+            }
+        )
+    settings = _expect(body.get("notification_settings"), dict)
+    return {
+        "uid": _expect(body.get("uid"), str) or "",
+        "folderUID": _expect(body.get("folderUID"), str) or "",
+        "ruleGroup": _expect(body.get("ruleGroup"), str) or "",
+        "title": _expect(body.get("title"), str) or "",
+        "condition": _expect(body.get("condition"), str) or "",
+        "data": data,
+        "noDataState": _expect(body.get("noDataState"), str) or "",
+        "execErrState": _expect(body.get("execErrState"), str) or "",
+        "for_ms": for_ms,
+        "annotations": _string_map(body.get("annotations")),
+        "labels": _string_map(body.get("labels")),
+        "isPaused": bool(_expect(body.get("isPaused"), bool)),
+        "notification_settings": _decode_notification_settings(settings),
+        "record": _expect(body.get("record"), dict),
+    }
+
+
+def _decode_notification_settings(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    out: dict[str, Any] = {"receiver": _expect(value.get("receiver"), str) or ""}
+    group_by = _expect(value.get("group_by"), list)
+    if group_by:
+        out["group_by"] = [str(v) for v in group_by]
+    for key in ("group_wait", "group_interval", "repeat_interval"):
+        text = _expect(value.get(key), str)
+        if text is not None:
+            try:
+                out[key] = format_prom_duration(parse_prom_duration(text))
+            except ValueError:
+                raise _bad_request_data() from None
+    mute = _expect(value.get("mute_time_intervals"), list)
+    if mute:
+        out["mute_time_intervals"] = [str(v) for v in mute]
+    return out
+
+
+def presave_queries(rule: dict[str, Any]) -> None:
+    """AlertQuery.PreSave: queryType from the model, model defaults, relative time range check."""
+    for query in rule["data"]:
+        model = query["model"]
+        if not isinstance(model, dict):
+            raise _message(400, f"invalid alert query {query['refId']}: failed to unmarshal query model")
+        model = _go_number(dict(model))
+        if isinstance(model.get("queryType"), str):
+            query["queryType"] = model["queryType"]
+        for key, default in (("maxDataPoints", 43200), ("intervalMs", 1000)):
+            value = model.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value == 0:
+                model[key] = default
+        query["model"] = model
+        rtr = query["relativeTimeRange"]
+        if query["datasourceUid"] not in EXPR_DATASOURCES and not rtr["from"] > rtr["to"]:
+            raise _errutil(
+                400,
+                "alerting.alert-rule.invalidRelativeTime",
+                f"Invalid alert rule query {query['refId']}: invalid relative time range "
+                f"[From: {go_duration(rtr['from'])}, To: {go_duration(rtr['to'])}]",
+            )
+
+
+def validate_rule(rule: dict[str, Any], interval: int) -> None:
+    """AlertRule.ValidateAlertRule plus the store's length limits (Grafana 11)."""
+    problem = validate_uid(rule["uid"])
+    if problem:
+        raise _message(400, f"invalid alert rule\ncannot create rule with UID '{rule['uid']}': {problem}")
+    if not rule["data"]:
+        raise _invalid_rule("no queries or expressions are found")
+    if not rule["title"]:
+        raise _invalid_rule("title is empty")
+    validate_interval(interval)
+    if rule.get("record") is None:
+        if rule["execErrState"] not in EXEC_ERR_STATES:
+            raise _invalid_rule(f"unknown Error state option {rule['execErrState']}")
+        if rule["noDataState"] not in NO_DATA_STATES:
+            raise _invalid_rule(f"unknown NoData state option {rule['noDataState']}")
+    if rule["for_ms"] < 0:
+        raise _invalid_rule("field `for` cannot be negative")
+    for label in rule["labels"]:
+        if label in RESERVED_LABELS:
+            raise _invalid_rule(f"system reserved label {label} cannot be defined")
+    settings = rule.get("notification_settings")
+    if settings is not None:
+        if not settings.get("receiver"):
+            raise _message(400, "invalid alert rule\ninvalid notification settings: receiver name is not specified")
+        group_by = settings.get("group_by")
+        if group_by and not ({"alertname", "grafana_folder"} <= set(group_by) or "..." in group_by):
+            raise _message(
+                400,
+                "invalid alert rule\ninvalid notification settings: group_by must contain 'alertname' and 'grafana_folder'",
+            )
+    if len(rule["title"]) > MAX_TITLE_LENGTH:
+        raise _invalid_rule(f"name length should not be greater than {MAX_TITLE_LENGTH}")
+    if len(rule["ruleGroup"]) > MAX_TITLE_LENGTH:
+        raise _invalid_rule(f"rule group name length should not be greater than {MAX_TITLE_LENGTH}")
+
+
+def validate_interval(seconds: int) -> None:
+    if seconds <= 0 or seconds % BASE_INTERVAL_SECONDS != 0:
+        raise _invalid_rule(
+            f"interval ({go_duration(seconds)}) should be non-zero and divided exactly by scheduler interval: "
+            f"{BASE_INTERVAL_SECONDS}"
+        )
+
+
+class GrafanaStore:
+    """Folders, rules and rule state in the shared SQLite file."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    # --- folders ----------------------------------------------------------------------------
+    def folder(self, conn: Any, uid: str) -> dict[str, Any] | None:
+        row = conn.execute("SELECT * FROM grafana_folders WHERE uid = ?", (uid,)).fetchone()
+        return dict(row) if row else None
+
+    def require_folder(self, conn: Any, uid: str) -> dict[str, Any]:
+        folder = self.folder(conn, uid)
+        if folder is None:
+            raise ApiError(404, {"status": "not-found", "message": "folder not found"})
+        return folder
+
+    def folder_json(self, conn: Any, folder: dict[str, Any]) -> dict[str, Any]:
+        slug = re.sub(r"[^a-z0-9]+", "-", folder["title"].lower()).strip("-")
+        out: dict[str, Any] = {
+            "id": folder["id"],
+            "uid": folder["uid"],
+            "orgId": ORG_ID,
+            "title": folder["title"],
+            "url": f"/dashboards/f/{folder['uid']}/{slug}",
+            "hasAcl": False,
+            "canSave": True,
+            "canEdit": True,
+            "canAdmin": True,
+            "canDelete": True,
+            "createdBy": "admin",
+            "created": folder["created"],
+            "updatedBy": "admin",
+            "updated": folder["updated"],
+            "version": folder["version"],
+        }
+        if folder["parent_uid"]:
+            out["parentUid"] = folder["parent_uid"]
+            parents = []
+            parent = self.folder(conn, folder["parent_uid"])
+            while parent is not None:
+                parents.insert(0, {"id": parent["id"], "uid": parent["uid"], "orgId": ORG_ID, "title": parent["title"]})
+                parent = self.folder(conn, parent["parent_uid"]) if parent["parent_uid"] else None
+            out["parents"] = parents
+        return out
+
+    def folder_path(self, conn: Any, uid: str) -> str:
+        """The folder's full path of titles (what exports call `folder`)."""
+        titles = []
+        folder = self.folder(conn, uid)
+        while folder is not None:
+            titles.insert(0, folder["title"].replace("/", "\\/"))
+            folder = self.folder(conn, folder["parent_uid"]) if folder["parent_uid"] else None
+        return "/".join(titles)
+
+    # --- rules -------------------------------------------------------------------------------
+    def rules(self, conn: Any, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM grafana_rules" + (f" WHERE {where}" if where else "") + " ORDER BY folder_uid, rule_group, group_index, id"
+        return [self._row(r) for r in conn.execute(sql, params).fetchall()]
+
+    def rule(self, conn: Any, uid: str) -> dict[str, Any] | None:
+        found = self.rules(conn, "uid = ?", (uid,))
+        return found[0] if found else None
+
+    @staticmethod
+    def _row(row: Any) -> dict[str, Any]:
+        rule = json.loads(row["doc"])
+        rule.update(
+            id=row["id"],
+            uid=row["uid"],
+            folderUID=row["folder_uid"],
+            ruleGroup=row["rule_group"],
+            interval=row["interval_seconds"],
+            provenance=row["provenance"],
+            version=row["version"],
+            group_index=row["group_index"],
+        )
+        return rule
+
+    def insert(self, conn: Any, rule: dict[str, Any], interval: int, provenance: str, index: int) -> dict[str, Any]:
+        self._check_title_unique(conn, rule)
+        if self.rule(conn, rule["uid"]) is not None:
+            raise _errutil(
+                409,
+                "alerting.alert-rule.conflict",
+                f"Failed to save alert rule '{rule['uid']}' in organization {ORG_ID} due to conflict: "
+                "rule UID under the same organisation should be unique",
+            )
+        rule["updated"] = _now()
+        conn.execute(
+            "INSERT INTO grafana_rules (uid, folder_uid, rule_group, group_index, interval_seconds, provenance, version, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+            (rule["uid"], rule["folderUID"], rule["ruleGroup"], index, interval, provenance, json.dumps(self._doc(rule))),
+        )
+        return self.rule(conn, rule["uid"])  # type: ignore[return-value]
+
+    def update(self, conn: Any, existing: dict[str, Any], rule: dict[str, Any], interval: int, provenance: str, index: int) -> None:
+        self._check_title_unique(conn, rule)
+        rule["updated"] = _now()
+        conn.execute(
+            "UPDATE grafana_rules SET folder_uid = ?, rule_group = ?, group_index = ?, interval_seconds = ?, provenance = ?, "
+            "version = version + 1, doc = ? WHERE uid = ?",
+            (rule["folderUID"], rule["ruleGroup"], index, interval, provenance, json.dumps(self._doc(rule)), existing["uid"]),
+        )
+        # Grafana restarts the rule's evaluation routine on a new version: its state starts over.
+        conn.execute("DELETE FROM grafana_rule_state WHERE uid = ?", (existing["uid"],))
+
+    def set_provenance(self, conn: Any, uid: str, provenance: str) -> None:
+        conn.execute("UPDATE grafana_rules SET provenance = ? WHERE uid = ?", (provenance, uid))
+
+    def delete(self, conn: Any, uid: str) -> None:
+        conn.execute("DELETE FROM grafana_rules WHERE uid = ?", (uid,))
+        conn.execute("DELETE FROM grafana_rule_state WHERE uid = ?", (uid,))
+
+    def _check_title_unique(self, conn: Any, rule: dict[str, Any]) -> None:
+        clash = [
+            r for r in self.rules(conn, "folder_uid = ?", (rule["folderUID"],)) if r["title"] == rule["title"] and r["uid"] != rule["uid"]
+        ]
+        if clash:
+            raise _message(
+                400,
+                f"[alerting.alert-rule.conflict] Failed to save alert rule '{rule['uid']}' in organization {ORG_ID} due to "
+                "conflict: a conflicting alert rule is found: rule title under the same organisation and folder should be unique",
+            )
+
+    @staticmethod
+    def _doc(rule: dict[str, Any]) -> dict[str, Any]:
+        keys = ("title", "condition", "data", "noDataState", "execErrState", "for_ms", "annotations", "labels", "isPaused",
+                "notification_settings", "record", "updated")
+        return {k: rule.get(k) for k in keys}
+
+    def instances(self, conn: Any, uid: str) -> list[dict[str, Any]]:
+        row = conn.execute("SELECT instances FROM grafana_rule_state WHERE uid = ?", (uid,)).fetchone()
+        return json.loads(row["instances"]) if row else []
+
+
+def rule_json(rule: dict[str, Any], *, with_provenance: bool = True) -> dict[str, Any]:
+    """ProvisionedAlertRule as Grafana 11 serialises it."""
+    out: dict[str, Any] = {
+        "id": rule.get("id", 0),
+        "uid": rule["uid"],
+        "orgID": ORG_ID,
+        "folderUID": rule["folderUID"],
+        "ruleGroup": rule["ruleGroup"],
+        "title": rule["title"],
+        "condition": rule["condition"],
+        "data": [dict(q) for q in rule["data"]],
+        "updated": rule.get("updated") or "0001-01-01T00:00:00Z",
+        "noDataState": rule["noDataState"],
+        "execErrState": rule["execErrState"],
+        "for": format_prom_duration(rule["for_ms"]),
+    }
+    if rule.get("annotations"):
+        out["annotations"] = dict(rule["annotations"])
+    if rule.get("labels"):
+        out["labels"] = dict(rule["labels"])
+    if with_provenance and rule.get("provenance"):
+        out["provenance"] = rule["provenance"]
+    out["isPaused"] = bool(rule.get("isPaused"))
+    out["notification_settings"] = rule.get("notification_settings")
+    out["record"] = rule.get("record")
+    return out
+
+
+def export_rule(rule: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """AlertRuleExport (file-provisioning shape)."""
+    data = []
+    for q in rule["data"]:
+        item: dict[str, Any] = {"refId": q["refId"]}
+        if q["queryType"]:
+            item["queryType"] = q["queryType"]
+        rtr = q["relativeTimeRange"]
+        if fmt == "json" or rtr["from"] or rtr["to"]:
+            item["relativeTimeRange"] = {"from": rtr["from"], "to": rtr["to"]}
+        item["datasourceUid"] = q["datasourceUid"]
+        item["model"] = q["model"]
+        data.append(item)
+    out: dict[str, Any] = {
+        "uid": rule["uid"],
+        "title": rule["title"],
+        "condition": rule["condition"],
+        "data": data,
+        "noDataState": rule["noDataState"],
+        "execErrState": rule["execErrState"],
+        "for": format_prom_duration(rule["for_ms"]),
+    }
+    if rule.get("annotations"):
+        out["annotations"] = rule["annotations"]
+    if rule.get("labels"):
+        out["labels"] = rule["labels"]
+    out["isPaused"] = bool(rule.get("isPaused"))
+    if rule.get("notification_settings"):
+        out["notification_settings"] = rule["notification_settings"]
+    if rule.get("record"):
+        out["record"] = rule["record"]
+    return out
+
+
+def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None:
+    state.init_schema(DDL)
+    store = GrafanaStore(state)
+
+    def api(fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Auth, JSON bodies and Grafana's error responses around one route."""
+
+        def wrapper(**kwargs: Any) -> Any:
+            try:
+                _authenticate(settings)
+                result = fn(**kwargs)
+            except ApiError as exc:
+                if exc.body is None:
+                    return Response(status=exc.status)
+                return _json(exc.body, exc.status)
+            return result
+
+        wrapper.__name__ = f"grafana_{fn.__name__}"
+        return wrapper
+
+    def body() -> Any:
+        try:
+            return json.loads(request.get_data(as_text=True) or "null")
+        except ValueError:
+            raise _bad_request_data() from None
+
+    def provenance_of_request() -> str:
+        return "" if "X-Disable-Provenance" in request.headers else "api"
+
+    # --- alert rules ---------------------------------------------------------------------------
+    @app.get("/api/v1/provisioning/alert-rules")
+    @api
+    def list_rules() -> Any:
+        with state.connect() as conn:
+            return _json([rule_json(r) for r in store.rules(conn)])
+
+    @app.get("/api/v1/provisioning/alert-rules/<uid>")
+    @api
+    def get_rule(uid: str) -> Any:
+        with state.connect() as conn:
+            rule = store.rule(conn, uid)
+        if rule is None:
+            raise ApiError(404)
+        return _json(rule_json(rule))
+
+    @app.post("/api/v1/provisioning/alert-rules")
+    @api
+    def create_rule() -> Any:
+        rule = decode_rule(body())
+        provenance = provenance_of_request()
+        with state.connect() as conn:
+            if not rule["uid"]:
+                rule["uid"] = generate_short_uid()
+            elif validate_uid(rule["uid"]):
+                raise _message(400, f"invalid alert rule\ncannot create rule with UID '{rule['uid']}': {validate_uid(rule['uid'])}")
+            _ensure_namespace(conn, store, rule["folderUID"])
+            group = store.rules(conn, "folder_uid = ? AND rule_group = ?", (rule["folderUID"], rule["ruleGroup"]))
+            interval = group[0]["interval"] if group else DEFAULT_INTERVAL_SECONDS
+            presave_queries(rule)
+            validate_rule(rule, interval)
+            index = max((r["group_index"] for r in group), default=0) + 1
+            created = store.insert(conn, rule, interval, provenance, index)
+        return _json(rule_json(created), 201)
+
+    @app.put("/api/v1/provisioning/alert-rules/<uid>")
+    @api
+    def update_rule(uid: str) -> Any:
+        rule = decode_rule(body())
+        rule["uid"] = uid
+        provenance = provenance_of_request()
+        with state.connect() as conn:
+            _ensure_namespace(conn, store, rule["folderUID"])
+            existing = store.rule(conn, uid)
+            if existing is None:
+                raise ApiError(404)
+            if existing["provenance"] not in ("", provenance):
+                raise _internal()  # "cannot change provenance from 'x' to 'y'"
+            presave_queries(rule)
+            validate_rule(rule, existing["interval"])
+            if _stored_fields(existing) != _stored_fields(rule):
+                store.update(conn, existing, rule, existing["interval"], provenance, existing["group_index"])
+            elif existing["provenance"] != provenance:
+                store.set_provenance(conn, uid, provenance)
+            updated = store.rule(conn, uid)
+        return _json(rule_json(updated))  # type: ignore[arg-type]
+
+    @app.delete("/api/v1/provisioning/alert-rules/<uid>")
+    @api
+    def delete_rule(uid: str) -> Any:
+        provenance = provenance_of_request()
+        with state.connect() as conn:
+            existing = store.rule(conn, uid)
+            if existing is not None:
+                if existing["provenance"] not in ("", provenance):
+                    raise _internal()  # "cannot delete with provided provenance 'x', needs 'y'"
+                store.delete(conn, uid)
+        return Response(status=204)
+
+    # --- rule groups ---------------------------------------------------------------------------
+    @app.get("/api/v1/provisioning/folder/<folder_uid>/rule-groups/<group>")
+    @api
+    def get_group(folder_uid: str, group: str) -> Any:
+        with state.connect() as conn:
+            rules = store.rules(conn, "folder_uid = ? AND rule_group = ?", (folder_uid, group))
+        if not rules:
+            raise _errutil(404, "alerting.alert-rule.notFound", "Not found")
+        return _json(
+            {
+                "title": group,
+                "folderUid": folder_uid,
+                "interval": rules[0]["interval"],
+                "rules": [rule_json(r, with_provenance=False) for r in rules],
+            }
+        )
+
+    @app.put("/api/v1/provisioning/folder/<folder_uid>/rule-groups/<group>")
+    @api
+    def put_group(folder_uid: str, group: str) -> Any:
+        payload = body()
+        if not isinstance(payload, dict):
+            raise _bad_request_data()
+        interval = payload.get("interval", 0)
+        if isinstance(interval, bool) or not isinstance(interval, int):
+            raise _bad_request_data()
+        submitted_raw = payload.get("rules")
+        submitted = None if submitted_raw is None else [decode_rule(r) for r in _expect(submitted_raw, list)]
+        provenance = provenance_of_request()
+        with state.connect() as conn:
+            validate_interval(interval)
+            _replace_group(conn, store, folder_uid, group, interval, submitted, provenance)
+        echo = [
+            rule_json({**r, "folderUID": folder_uid, "ruleGroup": group, "id": 0, "updated": None, "provenance": ""})
+            for r in (submitted or [])
+        ]
+        return _json({"title": group, "folderUid": folder_uid, "interval": interval, "rules": echo if submitted_raw is not None else None})
+
+    # --- exports -------------------------------------------------------------------------------
+    @app.get("/api/v1/provisioning/alert-rules/export")
+    @api
+    def export_all() -> Any:
+        uid = request.args.get("ruleUid")
+        group = request.args.get("group")
+        folders = request.args.getlist("folderUid")
+        if uid:
+            if group or folders:
+                raise _message(400, "group and folder should not be specified when a single rule is requested")
+            return export_one(uid=uid)
+        if group:
+            if len(folders) != 1 or not folders[0]:
+                raise _message(400, f"group name must be specified together with a single folder_uid parameter. Got {len(folders)}")
+            return export_group(folder_uid=folders[0], group=group)
+        with state.connect() as conn:
+            rules = store.rules(conn)
+            if folders:
+                rules = [r for r in rules if r["folderUID"] in folders]
+            if not rules:
+                raise ApiError(404)
+            return _export(conn, store, rules)
+
+    @app.get("/api/v1/provisioning/alert-rules/<uid>/export")
+    @api
+    def export_one(uid: str) -> Any:
+        with state.connect() as conn:
+            rule = store.rule(conn, uid)
+            if rule is None:
+                raise _message(404, "could not find alert rule")
+            return _export(conn, store, [rule])
+
+    @app.get("/api/v1/provisioning/folder/<folder_uid>/rule-groups/<group>/export")
+    @api
+    def export_group(folder_uid: str, group: str) -> Any:
+        with state.connect() as conn:
+            rules = store.rules(conn, "folder_uid = ? AND rule_group = ?", (folder_uid, group))
+            if not rules:
+                raise _errutil(404, "alerting.alert-rule.notFound", "Not found")
+            return _export(conn, store, rules)
+
+    # --- folders -------------------------------------------------------------------------------
+    @app.get("/api/folders")
+    @api
+    def list_folders() -> Any:
+        parent = request.args.get("parentUid") or None
+        limit = int(request.args.get("limit") or 1000)
+        page = max(int(request.args.get("page") or 1), 1)
+        with state.connect() as conn:
+            if parent is None:
+                rows = conn.execute("SELECT * FROM grafana_folders WHERE parent_uid IS NULL ORDER BY title, id").fetchall()
+            else:
+                store.require_folder(conn, parent)
+                rows = conn.execute("SELECT * FROM grafana_folders WHERE parent_uid = ? ORDER BY title, id", (parent,)).fetchall()
+        hits = []
+        for row in rows[(page - 1) * limit : page * limit]:
+            hit = {"id": row["id"], "uid": row["uid"], "title": row["title"]}
+            if row["parent_uid"]:
+                hit["parentUid"] = row["parent_uid"]
+            hits.append(hit)
+        return _json(hits)
+
+    @app.post("/api/folders")
+    @api
+    def create_folder() -> Any:
+        payload = body()
+        if not isinstance(payload, dict):
+            raise _bad_request_data()
+        title = _expect(payload.get("title"), str) or ""
+        uid = _expect(payload.get("uid"), str) or ""
+        parent = _expect(payload.get("parentUid"), str) or None
+        if not title.strip():
+            raise _message(400, "folder title cannot be empty")
+        if uid:
+            _check_folder_uid(uid)
+        else:
+            uid = generate_short_uid()
+        with state.connect() as conn:
+            if store.folder(conn, uid) is not None:
+                raise _message(409, "a folder/dashboard with the same uid already exists")
+            if parent is not None:
+                store.require_folder(conn, parent)
+            now = _now()
+            conn.execute(
+                "INSERT INTO grafana_folders (uid, title, parent_uid, version, created, updated) VALUES (?, ?, ?, 1, ?, ?)",
+                (uid, title, parent, now, now),
+            )
+            return _json(store.folder_json(conn, store.folder(conn, uid)))  # type: ignore[arg-type]
+
+    @app.get("/api/folders/<uid>")
+    @api
+    def get_folder(uid: str) -> Any:
+        with state.connect() as conn:
+            return _json(store.folder_json(conn, store.require_folder(conn, uid)))
+
+    @app.put("/api/folders/<uid>")
+    @api
+    def update_folder(uid: str) -> Any:
+        payload = body()
+        if not isinstance(payload, dict):
+            raise _bad_request_data()
+        with state.connect() as conn:
+            folder = store.require_folder(conn, uid)
+            if not payload.get("overwrite") and payload.get("version", 0) != folder["version"]:
+                raise ApiError(412, {"status": "version-mismatch", "message": "the folder has been changed by someone else"})
+            title = _expect(payload.get("title"), str)
+            if title is not None and not title.strip():
+                raise _message(400, "folder title cannot be empty")
+            conn.execute(
+                "UPDATE grafana_folders SET title = ?, version = version + 1, updated = ? WHERE uid = ?",
+                (title if title is not None else folder["title"], _now(), uid),
+            )
+            return _json(store.folder_json(conn, store.folder(conn, uid)))  # type: ignore[arg-type]
+
+    @app.post("/api/folders/<uid>/move")
+    @api
+    def move_folder(uid: str) -> Any:
+        payload = body()
+        if not isinstance(payload, dict):
+            raise _bad_request_data()
+        parent = _expect(payload.get("parentUid"), str) or None
+        with state.connect() as conn:
+            store.require_folder(conn, uid)
+            ancestor = parent
+            while ancestor is not None:
+                if ancestor == uid:
+                    raise _message(400, "folder cannot be parent of itself")
+                ancestor = store.require_folder(conn, ancestor)["parent_uid"]
+            conn.execute(
+                "UPDATE grafana_folders SET parent_uid = ?, version = version + 1, updated = ? WHERE uid = ?", (parent, _now(), uid)
+            )
+            return _json(store.folder_json(conn, store.folder(conn, uid)))  # type: ignore[arg-type]
+
+    @app.delete("/api/folders/<uid>")
+    @api
+    def delete_folder(uid: str) -> Any:
+        force = request.args.get("forceDeleteRules", "false").lower() == "true"
+        with state.connect() as conn:
+            folder = store.require_folder(conn, uid)
+            subtree = _subtree(conn, uid)
+            marks = ",".join("?" for _ in subtree)
+            rules = store.rules(conn, f"folder_uid IN ({marks})", tuple(subtree))
+            if rules and not force:
+                raise _message(400, "folder contains alert rules")
+            for rule in rules:
+                store.delete(conn, rule["uid"])
+            conn.execute(f"DELETE FROM grafana_folders WHERE uid IN ({marks})", tuple(subtree))
+        return _json({"title": folder["title"], "message": f"Folder {folder['title']} deleted", "id": folder["id"]})
+
+    # --- rule state ----------------------------------------------------------------------------
+    @app.get("/api/prometheus/grafana/api/v1/rules")
+    @api
+    def prometheus_rules() -> Any:
+        refused = settings.extra.get("grafana_rule_state_status")
+        if refused:  # a token without alert.rules:read on the state API (tests set this)
+            raise _message(int(refused), "Permission denied")  # type: ignore[call-overload]
+        with state.connect() as conn:
+            rules = store.rules(conn)
+            groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for rule in rules:
+                groups.setdefault((rule["folderUID"], rule["ruleGroup"]), []).append(rule)
+            out_groups = []
+            grand: dict[str, int] = {}
+            for (folder_uid, name), members in groups.items():
+                totals: dict[str, int] = {}
+                out_rules = []
+                for rule in members:
+                    out_rules.append(_rule_state(rule, store.instances(conn, rule["uid"]), totals))
+                for key, count in totals.items():
+                    grand[key] = grand.get(key, 0) + count
+                out_groups.append(
+                    {
+                        "name": name,
+                        "file": store.folder_path(conn, folder_uid),
+                        "folderUid": folder_uid,
+                        "rules": out_rules,
+                        "totals": totals,
+                        "interval": members[0]["interval"],
+                        "lastEvaluation": "0001-01-01T00:00:00Z",
+                        "evaluationTime": 0,
+                    }
+                )
+        return _json({"status": "success", "data": {"groups": out_groups, "totals": grand}})
+
+    # --- test controls (never real Grafana paths) ----------------------------------------------
+    @app.put("/sandbox/grafana/rules/<uid>/state")
+    def set_rule_state(uid: str) -> Any:
+        """Set a rule's alert instances: {"firing": 2, "pending": 1} or {"instances": [...]}."""
+        payload = request.get_json(force=True) or {}
+        instances = list(payload.get("instances") or [])
+        for state_name, grafana_state in (("firing", "Alerting"), ("pending", "Pending")):
+            for n in range(int(payload.get(state_name) or 0)):
+                instances.append({"state": grafana_state, "labels": {"instance": f"{state_name}-{n + 1}"}})
+        for item in instances:
+            item["state"] = {"firing": "Alerting", "pending": "Pending"}.get(item.get("state", ""), item.get("state", "Normal"))
+            item.setdefault("labels", {})
+            item.setdefault("activeAt", _now())
+            item.setdefault("value", "")
+        with state.connect() as conn:
+            if store.rule(conn, uid) is None:
+                return _json({"message": "rule not found"}, 404)
+            conn.execute("INSERT OR REPLACE INTO grafana_rule_state (uid, instances) VALUES (?, ?)", (uid, json.dumps(instances)))
+        return _json({"uid": uid, "instances": instances})
+
+    @app.patch("/sandbox/grafana/rules/<uid>")
+    def edit_rule(uid: str) -> Any:
+        """An edit made in Grafana's UI behind the tool's back: merge fields of a
+        ProvisionedAlertRule into the stored rule (provenance and interval unchanged)."""
+        patch = request.get_json(force=True) or {}
+        with state.connect() as conn:
+            existing = store.rule(conn, uid)
+            if existing is None:
+                return _json({"message": "rule not found"}, 404)
+            merged = {**rule_json(existing), **patch}
+            try:
+                rule = decode_rule(merged)
+                rule["uid"] = uid
+                presave_queries(rule)
+            except ApiError as exc:
+                return _json(exc.body, exc.status)
+            store.update(conn, existing, rule, existing["interval"], existing["provenance"], existing["group_index"])
+            return _json(rule_json(store.rule(conn, uid)))  # type: ignore[arg-type]
+
+    @app.put("/sandbox/grafana/rules/<uid>/provenance")
+    def set_provenance(uid: str) -> Any:
+        """Mark a rule as provisioned from a file (`file`), the API (`api`) or the UI (``)."""
+        provenance = str((request.get_json(force=True) or {}).get("provenance", ""))
+        with state.connect() as conn:
+            if store.rule(conn, uid) is None:
+                return _json({"message": "rule not found"}, 404)
+            conn.execute("UPDATE grafana_rules SET provenance = ? WHERE uid = ?", (provenance, uid))
+        return _json({"uid": uid, "provenance": provenance})
+
+
+def _stored_fields(rule: dict[str, Any]) -> dict[str, Any]:
+    """The fields AlertRule.Diff compares: ids, versions, timestamps and interval are not."""
+    keys = ("uid", "folderUID", "ruleGroup", "title", "condition", "data", "noDataState", "execErrState", "for_ms",
+            "annotations", "labels", "isPaused", "notification_settings", "record")
+    return {k: rule.get(k) for k in keys}
+
+
+def _ensure_namespace(conn: Any, store: GrafanaStore, folder_uid: str) -> None:
+    if not folder_uid:
+        raise _invalid_rule("folderUID must be set")
+    if store.folder(conn, folder_uid) is None:
+        raise _invalid_rule("folder does not exist")
+
+
+def _check_folder_uid(uid: str) -> None:
+    if len(uid) > MAX_UID_LENGTH:
+        raise _message(400, "uid too long, max 40 characters")
+    if not _UID_RE.match(uid):
+        raise _message(400, "uid contains illegal characters")
+
+
+def _subtree(conn: Any, uid: str) -> list[str]:
+    out = [uid]
+    for row in conn.execute("SELECT uid FROM grafana_folders WHERE parent_uid = ?", (uid,)).fetchall():
+        out += _subtree(conn, row["uid"])
+    return out
+
+
+def _replace_group(
+    conn: Any,
+    store: GrafanaStore,
+    folder_uid: str,
+    group: str,
+    interval: int,
+    submitted: list[dict[str, Any]] | None,
+    provenance: str,
+) -> None:
+    """AlertRuleService.ReplaceRuleGroup: compute the delta against the stored group, then apply
+    deletes, updates and inserts, checking provenance like CanUpdateProvenanceInRuleGroup."""
+    existing = store.rules(conn, "folder_uid = ? AND rule_group = ?", (folder_uid, group))
+    if submitted is None:  # interval-only request (backwards compatible form)
+        submitted = [json.loads(json.dumps(_stored_fields(r))) for r in existing]
+    if submitted:
+        _ensure_namespace(conn, store, folder_uid)
+    by_uid = {r["uid"]: r for r in existing}
+    updates: list[tuple[dict[str, Any], dict[str, Any], int]] = []
+    inserts: list[tuple[dict[str, Any], int]] = []
+    for index, rule in enumerate(submitted, start=1):
+        rule.update(folderUID=folder_uid, ruleGroup=group)
+        current = None
+        if rule["uid"]:
+            current = by_uid.pop(rule["uid"], None) or store.rule(conn, rule["uid"])
+        else:
+            rule["uid"] = generate_short_uid()
+        if current is not None:
+            _patch_partial(current, rule)
+        presave_queries(rule)
+        validate_rule(rule, interval)
+        if current is None:
+            inserts.append((rule, index))
+        elif _stored_fields(current) != _stored_fields(rule) or current["interval"] != interval:
+            updates.append((current, rule, index))
+    deletes = list(by_uid.values())
+
+    def can_update(stored: str) -> bool:
+        return stored == provenance or stored == "" or (stored == "api" and provenance == "")
+
+    for rule in deletes:
+        if not can_update(rule["provenance"]):
+            raise _internal()  # "cannot delete with provided provenance '...', needs '...'"
+    for current, _, _ in updates:
+        if not can_update(current["provenance"]):
+            raise _internal()  # "cannot update with provided provenance '...', needs '...'"
+    for rule in deletes:
+        store.delete(conn, rule["uid"])
+    for current, rule, index in updates:
+        store.update(conn, current, rule, interval, provenance, index)
+    for rule, index in inserts:
+        store.insert(conn, rule, interval, provenance, index)
+
+
+def _patch_partial(existing: dict[str, Any], rule: dict[str, Any]) -> None:
+    """PatchPartialAlertRule: empty fields of a submitted rule take the stored values."""
+    if not rule["title"]:
+        rule["title"] = existing["title"]
+    if not rule["condition"] or not rule["data"]:
+        rule["condition"], rule["data"] = existing["condition"], json.loads(json.dumps(existing["data"]))
+    for key in ("noDataState", "execErrState"):
+        if not rule[key]:
+            rule[key] = existing[key]
+
+
+def _rule_state(rule: dict[str, Any], instances: list[dict[str, Any]], totals: dict[str, int]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    alerts = []
+    for item in instances:
+        key = str(item["state"]).lower()
+        counts[key] = counts.get(key, 0) + 1
+        alerts.append(
+            {"labels": item["labels"], "annotations": rule.get("annotations") or {}, "state": item["state"], "activeAt": item["activeAt"], "value": item["value"]}
+        )
+    state = "firing" if counts.get("alerting") else "pending" if counts.get("pending") else "inactive"
+    if not counts:
+        counts["inactive"] = 1
+    for key, count in counts.items():
+        totals[key] = totals.get(key, 0) + count
+    return {
+        "state": state,
+        "name": rule["title"],
+        "query": json.dumps([q["model"] for q in rule["data"]], sort_keys=True),
+        "duration": rule["for_ms"] // 1000,
+        "annotations": rule.get("annotations") or {},
+        "alerts": alerts,
+        "totals": counts,
+        "totalsFiltered": counts,
+        "uid": rule["uid"],
+        "folderUid": rule["folderUID"],
+        "labels": rule.get("labels") or {},
+        "health": "ok",
+        "type": "alerting",
+        "lastEvaluation": "0001-01-01T00:00:00Z",
+        "evaluationTime": 0,
+        "isPaused": bool(rule.get("isPaused")),
+    }
+
+
+def _export(conn: Any, store: GrafanaStore, rules: list[dict[str, Any]]) -> Any:
+    """AlertingFileExport in the format the request asks for (yaml by default)."""
+    fmt = "yaml"
+    accept = request.headers.get("Accept", "")
+    if "yaml" in accept:
+        fmt = "yaml"
+    if "json" in accept:
+        fmt = "json"
+    if request.args.get("format") in ("yaml", "json"):
+        fmt = request.args["format"]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for rule in rules:
+        groups.setdefault((rule["folderUID"], rule["ruleGroup"]), []).append(rule)
+    out_groups = []
+    for (folder_uid, name), members in sorted(groups.items(), key=lambda kv: (store.folder_path(conn, kv[0][0]), kv[0][1])):
+        group: dict[str, Any] = {"orgId": ORG_ID, "name": name, "folder": store.folder_path(conn, folder_uid)}
+        if fmt == "json":
+            group["folderUid"] = folder_uid
+        group["interval"] = format_prom_duration(members[0]["interval"] * 1000)
+        group["rules"] = [export_rule(r, fmt) for r in members]
+        out_groups.append(group)
+    doc = {"apiVersion": 1, "groups": out_groups}
+    if fmt == "json":
+        return _json(doc)
+    return Response(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), status=200, mimetype="text/yaml")
+
+
+def _authenticate(settings: SandboxSettings) -> None:
+    if settings.token is None:
+        return
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise ApiError(401, {"extra": None, "message": "Unauthorized", "messageId": "auth.unauthorized", "statusCode": 401, "traceID": ""})
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or token.strip() != settings.token:
+        raise ApiError(401, {"extra": None, "message": "Invalid API key", "messageId": "api-key.invalid", "statusCode": 401, "traceID": ""})
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(json.dumps(value), status=status, mimetype="application/json")

@@ -51,6 +51,12 @@ class TargetContext:
         """The command that completes an interrupted apply on this target (re-plan and apply)."""
         return f"reconciler apply {self.root} --target {self.name} --auto-approve"
 
+    def command(self, *args: str) -> str:
+        """A copy-pasteable `reconciler` command on this spec directory and target (for hints)."""
+        import shlex
+
+        return shlex.join(["reconciler", *args, str(self.root), "--target", self.name])
+
     def resolve_path(self, value: str) -> Path:
         path = Path(value)
         return path if path.is_absolute() else self.root / path

@@ -33,3 +33,23 @@ def project(tmp_path: Path) -> "Project":
     root.mkdir()
     (root / "reconciler.yaml").write_text("project: test\n", encoding="utf-8")
     return Project(root)
+
+
+@pytest.fixture
+def grafana_sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
+    from grafana_helpers import TOKEN as GRAFANA_TOKEN
+
+    with SandboxServer(tmp_path / "grafana.db", SandboxSettings(token=GRAFANA_TOKEN)) as server:
+        yield server
+
+
+@pytest.fixture
+def gp(project: "Project", grafana_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> "GrafanaProject":
+    from grafana_helpers import TOKEN as GRAFANA_TOKEN, GrafanaProject
+
+    monkeypatch.setenv("GRAFANA_TOKEN", GRAFANA_TOKEN)
+    project.write(
+        "reconciler.yaml",
+        f"project: test\ndefault_target: grafana\ntargets:\n  grafana:\n    grafana:\n      url: {grafana_sandbox.url}\n",
+    )
+    return GrafanaProject(project, grafana_sandbox)

@@ -116,3 +116,36 @@ def definition(rule: dict[str, Any]) -> str:
     """What must not change about a rule reconciler does not manage."""
     keep = ("uid", "title", "condition", "data", "noDataState", "execErrState", "for", "annotations", "labels", "isPaused", "folderUID", "ruleGroup")
     return json.dumps({k: rule.get(k) for k in keep}, sort_keys=True)
+
+
+FULL_FORM_RULE = """\
+- title: Visits synchronizer stalled
+  uid: visits-sync-stalled
+  condition: C
+  data:
+    - refId: A
+      relativeTimeRange: {from: 900, to: 0}
+      datasourceUid: prometheus
+      model: {expr: "time() - visits_sync_last_success", instant: true, refId: A}
+    - refId: C
+      datasourceUid: __expr__
+      model: {type: math, expression: "$A > 1800", refId: C}
+  for: 10m
+  no_data_state: Alerting
+"""
+
+
+def base(gp: GrafanaProject, threshold: str = "> 300", interval: str = "1m") -> None:
+    gp.write("folders.yaml", folder_doc())
+    gp.write(
+        "rules.yaml",
+        group_doc("sla", shorthand_rule("SLA miss visits synchronizer", threshold) + FULL_FORM_RULE, interval=interval),
+    )
+
+
+def apply_clean(gp: GrafanaProject, *args: str) -> None:
+    result = gp.cli("apply", "--auto-approve", *args)
+    assert result.exit_code == 0, result.output
+    again = gp.cli("plan", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output  # a plan right after an apply shows no changes
+    assert "No changes" in again.stdout

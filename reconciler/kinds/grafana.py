@@ -94,13 +94,21 @@ class GrafanaFolderKind(Kind):
 
     def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
         rules = live.info.get("rules", [])
-        if desired.state["title"] == live.state.get("title") or not rules:
-            return []
-        firing = sum(r.get("firing", 0) for r in rules)
-        return [
-            f"renaming the folder changes the grafana_folder label of its {len(rules)} rule(s): their alert instances get new "
-            f"label sets, so {firing} firing instance(s) resolve and fire again (notifications are sent again)"
-        ]
+        out = []
+        if desired.state["title"] != live.state.get("title") and rules:
+            firing = sum(r.get("firing", 0) for r in rules)
+            out.append(
+                f"renaming the folder changes the grafana_folder label of its {len(rules)} rule(s): their alert instances get new "
+                f"label sets, so {firing} firing instance(s) resolve and fire again (notifications are sent again)"
+            )
+        ours = [r for r in rules if r["managed"]]
+        if desired.lifecycle.prevent_destroy != live.prevent_destroy and ours:
+            listing = "; ".join(f"'{r['title']}' ({_counts(r)})" for r in ours)
+            out.append(
+                f"a Grafana folder has no field for it, so prevent_destroy is recorded in an annotation on reconciler's "
+                f"{len(ours)} rule(s) in it; Grafana rewrites them and resets their evaluation state: {listing}"
+            )
+        return out
 
     def describe(self, state: dict[str, Any]) -> str:
         return f"folder '{state.get('title')}'" + (f" in {state['parent']}" if state.get("parent") else "")
@@ -192,18 +200,12 @@ class GrafanaRuleGroupKind(Kind):
         if desired.state["interval"] == live.state.get("interval") or desired.key != live.key:
             return []
         rules = live.info.get("rules", [])
+        # (A group holding rules reconciler does not manage is refused by the provider's check.)
         listing = "; ".join(f"'{r['title']}' ({_counts(r)})" for r in rules)
-        unmanaged = [r for r in rules if not r["managed"]]
-        text = (
+        return [
             f"the interval ({format_duration(live.state.get('interval') or 0)} -> {format_duration(desired.state['interval'])}) "
             f"belongs to the group: Grafana rewrites all {len(rules)} rule(s) in it and resets their evaluation state: {listing}"
-        )
-        if unmanaged:
-            text += (
-                f". {len(unmanaged)} of them are not managed by reconciler; their definitions are carried over unchanged but "
-                "they take the new interval and the write's provenance"
-            )
-        return [text]
+        ]
 
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
         unmanaged = [r["title"] for r in live.info.get("rules", []) if not r["managed"]]

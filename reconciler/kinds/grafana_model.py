@@ -30,6 +30,9 @@ UID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 MARKER_PREFIX = "reconciler_"
 OWNER_ANNOTATION = "reconciler_managed_by"
 PREVENT_DESTROY_ANNOTATION = "reconciler_prevent_destroy"
+# A folder has no field to carry it, so its lifecycle.prevent_destroy rides on reconciler's rules in it
+# (the only case a folder can be planned for deletion is while it holds reconciler's rules).
+FOLDER_PREVENT_DESTROY_ANNOTATION = "reconciler_folder_prevent_destroy"
 RESERVED_LABELS = ("__alert_rule_uid__", "__alert_rule_namespace_uid__")
 
 # --- durations --------------------------------------------------------------------------------

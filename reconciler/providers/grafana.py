@@ -16,7 +16,10 @@ consistent, and may turn provenance `api` into none when the target asks for edi
 Ownership is recorded in Grafana itself: reconciler's rules carry the annotation
 `reconciler_managed_by: reconciler/<project>` (and `reconciler_spec`, the declaring document's
 name). Folders cannot carry metadata in Grafana, so a folder counts as managed when a spec
-declares it, or when it holds reconciler's rules and no declared group still uses it.
+declares it, or when it holds reconciler's rules and no declared group still uses it; a folder's
+prevent_destroy rides on reconciler's rules in it (`reconciler_folder_prevent_destroy`), since a
+folder without them is never deleted. An interval change of a group holding rules reconciler
+does not manage is refused: Grafana would rewrite those rules with the new interval.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import yaml
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import LiveObject, Resource
 from reconciler.kinds.grafana_model import (
+    FOLDER_PREVENT_DESTROY_ANNOTATION,
     OWNER_ANNOTATION,
     PREVENT_DESTROY_ANNOTATION,
     AlertRuleChild,
@@ -107,11 +111,17 @@ class GrafanaBackend:
             )
         return self._client
 
-    def markers(self, spec_name: str, prevent_destroy: bool) -> dict[str, str]:
+    def markers(self, spec_name: str, prevent_destroy: bool, folder_uid: str) -> dict[str, str]:
         out = {OWNER_ANNOTATION: self.owner, SPEC_ANNOTATION: spec_name}
         if prevent_destroy:
             out[PREVENT_DESTROY_ANNOTATION] = "true"
+        if self.folder_protected(folder_uid):
+            out[FOLDER_PREVENT_DESTROY_ANNOTATION] = "true"
         return out
+
+    def folder_protected(self, folder_uid: str) -> bool:
+        """Whether the declared GrafanaFolder `folder_uid` has lifecycle.prevent_destroy."""
+        return any(r.key == folder_uid and r.lifecycle.prevent_destroy for r in self.context.specs.by_kind("GrafanaFolder"))
 
     def is_managed(self, rule: dict[str, Any]) -> bool:
         return (rule.get("annotations") or {}).get(OWNER_ANNOTATION) == self.owner
@@ -188,7 +198,7 @@ class GrafanaBackend:
         """Create, update or move one rule by writing its (target) group back with only this
         rule changed; every other rule is carried over exactly as Grafana returned it."""
         spec: AlertRuleChild = resource.spec  # type: ignore[assignment]
-        body = api_rule(resource.state, uid, self.markers(spec.group_name, spec.lifecycle.prevent_destroy))
+        body = api_rule(resource.state, uid, self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder))
         current = self.client.get_group(spec.folder, spec.group)
         interval = int(current["interval"]) if current else spec.interval
         rules = list((current or {}).get("rules") or [])
@@ -259,14 +269,22 @@ class GrafanaFolderProvider(_GrafanaProvider):
                     raw={k: folder.get(k) for k in ("uid", "title", "parentUid", "version")},
                     info={"rules": summaries, "version": folder.get("version")},
                     locked_reason=locked,
-                    prevent_destroy=(
-                        spec.lifecycle.prevent_destroy
-                        if spec is not None
-                        else any((r.get("annotations") or {}).get(PREVENT_DESTROY_ANNOTATION) == "true" for r in inside if self.grafana.is_managed(r))
-                    ),
+                    prevent_destroy=self._protected(spec, [r for r in inside if self.grafana.is_managed(r)]),
                 )
             )
         return out
+
+    @staticmethod
+    def _protected(spec: Resource | None, ours: list[dict[str, Any]]) -> bool:
+        """The folder's prevent_destroy as recorded on reconciler's rules in it (a rule that is itself
+        protected protects its folder too). With none of reconciler's rules inside, the folder is
+        never deleted (an undeclared folder is then left alone), so the spec's value stands."""
+        if not ours:
+            return spec.lifecycle.prevent_destroy if spec is not None else False
+        # While declared, only the folder's own marker counts (else a protected rule would make
+        # the folder's lifecycle differ from its spec forever).
+        keys = (FOLDER_PREVENT_DESTROY_ANNOTATION,) if spec is not None else (FOLDER_PREVENT_DESTROY_ANNOTATION, PREVENT_DESTROY_ANNOTATION)
+        return any((r.get("annotations") or {}).get(key) == "true" for r in ours for key in keys)
 
     def check(self, desired: Sequence[Resource]) -> list[SpecError]:
         snap = self.grafana.snapshot()
@@ -292,6 +310,31 @@ class GrafanaFolderProvider(_GrafanaProvider):
             self.grafana.client.update_folder(live.key, resource.state["title"], int(current.get("version") or 0))
         if resource.state.get("parent") != live.state.get("parent"):
             self.grafana.client.move_folder(live.key, resource.state.get("parent"))
+        if resource.lifecycle.prevent_destroy != live.prevent_destroy:
+            self._record_protection(live.key, resource.lifecycle.prevent_destroy)
+
+    def _record_protection(self, folder_uid: str, protect: bool) -> None:
+        """Set or clear the folder's prevent_destroy marker on reconciler's rules in it, one group
+        write per group; every other rule and field goes back exactly as read."""
+        groups = sorted({r["ruleGroup"] for r in self.grafana.client.list_rules() if r.get("folderUID") == folder_uid})
+        for group in groups:
+            current = self.grafana.client.get_group(folder_uid, group)
+            if current is None:
+                continue
+            rules = list(current.get("rules") or [])
+            changed = False
+            for rule in rules:
+                if not self.grafana.is_managed(rule):
+                    continue
+                annotations = dict(rule.get("annotations") or {})
+                if protect:
+                    changed |= annotations.get(FOLDER_PREVENT_DESTROY_ANNOTATION) != "true"
+                    annotations[FOLDER_PREVENT_DESTROY_ANNOTATION] = "true"
+                else:
+                    changed |= annotations.pop(FOLDER_PREVENT_DESTROY_ANNOTATION, None) is not None
+                rule["annotations"] = annotations
+            if changed:
+                self.grafana.put_group(folder_uid, group, int(current.get("interval") or 60), rules)
 
     def delete(self, live: LiveObject) -> None:
         # Never forceDeleteRules: a rule added behind the plan's back makes Grafana refuse (400)
@@ -339,11 +382,22 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                 )
             live_interval = snap.intervals.get((folder, res.state["group"]))
             if live_interval is not None and live_interval != res.state["interval"]:
-                locked = [
-                    r.get("title")
-                    for r in snap.rules
-                    if r.get("folderUID") == folder and r.get("ruleGroup") == res.state["group"] and r.get("provenance") == "file"
-                ]
+                members = [r for r in snap.rules if r.get("folderUID") == folder and r.get("ruleGroup") == res.state["group"]]
+                locked = [r.get("title") for r in members if r.get("provenance") == "file"]
+                foreign = [r.get("title") for r in members if not self.grafana.is_managed(r)]
+                if foreign and not locked:
+                    errors.append(
+                        SpecError(
+                            res.source.file,
+                            res.source.line,
+                            "spec.interval",
+                            f"the group holds {len(foreign)} rule(s) reconciler does not manage ({', '.join(repr(t) for t in foreign)}): "
+                            "Grafana has one interval per group, so changing it would rewrite them too (new interval, reset "
+                            "evaluation state, the write's provenance). Adopt them first with "
+                            f"`{self.context.command('import', 'GrafanaRuleGroup', res.key)}` (and declare them), "
+                            "or move them to another group in Grafana",
+                        )
+                    )
                 if locked:
                     errors.append(
                         SpecError(
@@ -387,7 +441,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
             if owner and owner != self.grafana.owner:
                 raise ReconcilerError(f"rule '{rule.get('title')}' in {key} is managed by {owner}; not taken over")
             if owner is None:
-                annotations.update(self.grafana.markers(spec_name, False))
+                annotations.update(self.grafana.markers(spec_name, False, folder))
                 rule["annotations"] = annotations
                 changed += 1
         if changed:
@@ -490,7 +544,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                 owner = (item.get("annotations") or {}).get(OWNER_ANNOTATION)
                 if owner and owner != self.grafana.owner:
                     raise ReconcilerError(f"rule {key} is managed by {owner}; not taken over")
-                item["annotations"] = {**(item.get("annotations") or {}), **self.grafana.markers(spec_name, False)}
+                item["annotations"] = {**(item.get("annotations") or {}), **self.grafana.markers(spec_name, False, rule["folderUID"])}
         self.grafana.put_group(rule["folderUID"], rule["ruleGroup"], int(current.get("interval") or 60), rules)
         return key
 

@@ -81,3 +81,22 @@ def test_interval_change_is_refused_while_the_group_holds_rules_not_ours(gp: Gra
     assert gp.group("alerts", "sla")["interval"] == 60
     assert definition(gp.rules()["Hand-made check"]) == handmade
     assert gp.rules()["Hand-made check"].get("provenance") == provenance
+
+
+def test_update_warning_names_the_other_rules_of_the_group_and_their_alerts(gp: GrafanaProject) -> None:
+    base(gp)
+    apply_clean(gp)
+    gp.create_unmanaged("Hand-made check", "sla")
+    rules = gp.rules()
+    gp.set_state(rules["Visits synchronizer stalled"]["uid"], firing=2)
+    gp.set_state(rules["Hand-made check"]["uid"], pending=4)
+
+    base(gp, threshold="> 600")
+    (op,) = gp.plan_ops()
+    assert op["name"] == "alerts/SLA miss visits synchronizer"
+    own, group = op["warnings"]
+    assert "rule 'SLA miss visits synchronizer'" in own and "no alert instances are firing or pending now" in own
+    assert "group 'sla'" in group and "2 other rule(s)" in group and "2 firing instance(s)" in group
+    assert "'Visits synchronizer stalled' (2 alert instance(s) firing and 0 pending now)" in group
+    assert "'Hand-made check' (0 alert instance(s) firing and 4 pending now)" in group
+    assert group.index("Visits synchronizer stalled") < group.index("Hand-made check")  # busiest first

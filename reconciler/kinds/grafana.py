@@ -34,6 +34,8 @@ from .grafana_model import (
 )
 
 BACKEND = "grafana"
+# How many other rules of a group an update warning names before it only counts them.
+GROUP_LISTING_CAP = 10
 
 
 def _counts(info: dict[str, Any]) -> str:
@@ -300,7 +302,20 @@ class GrafanaAlertRuleKind(Kind):
         text = f"Grafana resets the evaluation state of rule '{title}' when it is updated: {_counts(live.info)}"
         if live.info.get("firing"):
             text += "; firing alerts are evaluated afresh and may notify again"
-        return [text]
+        out = [text]
+        others = live.info.get("group_rules") or []
+        if others:
+            # Busiest first, so a capped list still shows what would re-notify.
+            ranked = sorted(others, key=lambda r: (-r.get("firing", 0), -r.get("pending", 0), str(r.get("title"))))
+            shown = "; ".join(f"'{r['title']}' ({_counts(r)})" for r in ranked[:GROUP_LISTING_CAP])
+            more = f"; and {len(ranked) - GROUP_LISTING_CAP} more" if len(ranked) > GROUP_LISTING_CAP else ""
+            firing = sum(r.get("firing", 0) for r in others)
+            out.append(
+                f"some Grafana versions reset the evaluation state of every rule in the group "
+                f"'{live.state.get('group')}' when one of them is written; {len(others)} other rule(s) there, "
+                f"{firing} firing instance(s) in all: {shown}{more}"
+            )
+        return out
 
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
         title = live.state.get("title")

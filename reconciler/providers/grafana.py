@@ -468,6 +468,14 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
             if not (managed or rule.get("uid") in wanted or rule.get("folderUID") in snap.scope_folders):
                 continue
             summary = self.grafana.rule_summary(rule)
+            # Some Grafana versions reset the state of every rule in a group that is written.
+            summary["group_rules"] = [
+                self.grafana.rule_summary(other)
+                for other in snap.rules
+                if other.get("folderUID") == rule.get("folderUID")
+                and other.get("ruleGroup") == rule.get("ruleGroup")
+                and other.get("uid") != rule.get("uid")
+            ]
             annotations = rule.get("annotations") or {}
             provenance = rule.get("provenance") or ""
             out.append(

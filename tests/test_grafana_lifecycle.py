@@ -262,11 +262,13 @@ def test_wrong_url_or_token_is_an_error_not_an_empty_grafana(gp: GrafanaProject,
     )
     wrong_url = gp.cli("plan")
     assert wrong_url.exit_code == 1 and "list alert rules: HTTP 404" in wrong_url.stderr and "to create" not in wrong_url.stdout
+    assert "Check grafana.url" in wrong_url.stderr and "<html" not in wrong_url.stderr.lower()
 
     gp.write("reconciler.yaml", f"project: test\ndefault_target: grafana\ntargets:\n  grafana:\n    grafana:\n      url: {gp.sandbox.url}\n")
     monkeypatch.setenv("GRAFANA_TOKEN", "glsa_wrong")
     wrong_token = gp.cli("plan")
     assert wrong_token.exit_code == 1 and "HTTP 401" in wrong_token.stderr and "glsa_wrong" not in wrong_token.output
+    assert "GRAFANA_TOKEN" in wrong_token.stderr
 
 
 def test_declared_group_over_unmanaged_rules_needs_import(gp: GrafanaProject) -> None:

@@ -28,12 +28,14 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 class GrafanaApiError(ReconcilerError):
     """A Grafana answer other than success; carries the status and Grafana's own message."""
 
-    def __init__(self, action: str, status: int, body: Any) -> None:
+    def __init__(self, action: str, status: int, body: Any, hint: str | None = None) -> None:
         self.status = status
         self.body = body
         detail = body.get("message") if isinstance(body, dict) else body
-        text = " ".join(str(detail or "no message").split())  # an HTML error page becomes one short line
-        super().__init__(f"Grafana {action}: HTTP {status}: {text[:200]}")
+        text = " ".join(str(detail or "no message").split())
+        if text.lower().startswith(("<!doctype", "<html")):
+            text = "an HTML page, not a Grafana API answer"
+        super().__init__(f"Grafana {action}: HTTP {status}: {text[:200]}" + (f". {hint}" if hint else ""))
 
 
 class GrafanaClient:
@@ -60,7 +62,18 @@ class GrafanaClient:
     # --- alert rules ---------------------------------------------------------------------------
     def list_rules(self) -> list[dict[str, Any]]:
         """Every rule the token can read, in one call."""
-        result = self._call("list alert rules", self._api.alertingprovisioning.get_alertrules_all)
+        try:
+            result = self._call("list alert rules", self._api.alertingprovisioning.get_alertrules_all)
+        except GrafanaApiError as exc:
+            # The first call of every run: the place to say what a 404 or 401 most likely means.
+            hint = {
+                404: f"is {self.url} Grafana's base URL (as in a browser, without /api)? Check grafana.url or GRAFANA_URL",
+                401: "the service-account token was refused: check the token in the target's token_env (default GRAFANA_TOKEN)",
+                403: "the service-account token may not read alert rules: it needs the alerting provisioning read permission",
+            }.get(exc.status)
+            if hint is None:
+                raise
+            raise GrafanaApiError("list alert rules", exc.status, exc.body, hint) from None
         if not isinstance(result, list):
             raise ReconcilerError(f"Grafana list alert rules: unexpected answer from {self.url} (not a JSON list)")
         return result

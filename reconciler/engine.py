@@ -118,6 +118,7 @@ class Session:
         plan = build_plan(
             PlanInput(
                 target=self.specs.target_name,
+                specs_dir=self.specs.root,
                 specs_digest=self.digest,
                 desired=self.specs.resources,
                 live=live.objects,

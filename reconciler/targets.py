@@ -91,12 +91,22 @@ class TargetContext:
 
             conn = self.config.databricks
             if conn is not None:
-                config = Config(
-                    profile=conn.profile,
-                    host=conn.host,
-                    retry_timeout_seconds=conn.retry_timeout_seconds,
-                    http_timeout_seconds=conn.http_timeout_seconds,
-                )
+                try:
+                    config = Config(
+                        profile=conn.profile,
+                        host=conn.host,
+                        retry_timeout_seconds=conn.retry_timeout_seconds,
+                        http_timeout_seconds=conn.http_timeout_seconds,
+                    )
+                except ValueError as exc:
+                    # No usable credentials (no token, unknown profile, ...): the SDK says which,
+                    # with secrets masked.
+                    from reconciler.errors import ReconcilerError
+
+                    where = conn.host or (f"profile {conn.profile}" if conn.profile else "DATABRICKS_HOST")
+                    raise ReconcilerError(
+                        f"connecting to the Databricks workspace of target '{self.name}' ({where}) failed: {exc}"
+                    ) from exc
                 self._workspace = WorkspaceClient(config=config)
             elif self.config.embedded:
                 config = Config(

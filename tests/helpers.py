@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 import sqlite3
 import textwrap
@@ -19,6 +21,18 @@ REPO = Path(__file__).resolve().parent.parent
 
 def run(*args: str | Path, input: str | None = None) -> Result:
     return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+def import_hints(output: str) -> list[str]:
+    """The `reconciler import ...` commands an error message tells the user to run."""
+    return re.findall(r"`(reconciler import [^`]*)`", output)
+
+
+def run_printed(command: str) -> Result:
+    """Run a command exactly as reconciler printed it, split the way a POSIX shell would."""
+    program, *args = shlex.split(command)
+    assert program == "reconciler", command
+    return run(*args)
 
 
 @dataclass

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from helpers import policy
-from policy_stores import DBX_TOKEN, StoreProject, control, databricks_project_file, make_store_project
+import requests
+from helpers import policy, run
+from policy_stores import DBX_TOKEN, DBX_WAREHOUSE, StoreProject, control, databricks_project_file, make_store_project
 
 from reconciler.sandbox import SandboxServer, SandboxSettings
 from reconciler.uc_names import InvalidName, quote_table_name
@@ -196,3 +197,83 @@ def test_embedded_target_can_keep_policies_in_the_sandbox_warehouse(tmp_path: Pa
     assert (root / ".reconciler" / "local" / "sandbox.duckdb").exists()
     assert not (root / ".reconciler" / "local" / "policies.db").exists()
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
+
+
+WRONG_TOKEN = "dapi-wrong-secret-0123456789"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("plan",), ("drift",), ("apply", "--auto-approve"), ("import", "SlaPolicy", "0123abcd")],
+    ids=lambda c: c[0],
+)
+def test_a_wrong_token_is_one_clear_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    with SandboxServer(tmp_path / "guarded.db", SandboxSettings(token="dapi-right")) as server:
+        root = tmp_path / "specs"
+        root.mkdir()
+        project = StoreProject(root)
+        project.write("reconciler.yaml", databricks_project_file(server.url))
+        project.write("p.yaml", policy("a", ["wa"]))
+        monkeypatch.setenv("DATABRICKS_TOKEN", WRONG_TOKEN)
+        verb, *rest = command
+        result = run(verb, *rest, root) if verb == "import" else project.cli(verb, *rest)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and WRONG_TOKEN not in result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: running a statement on SQL warehouse {DBX_WAREHOUSE} at {server.url} failed: Unauthenticated: ")
+
+
+def test_an_unreachable_workspace_is_one_clear_error_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "specs"
+    root.mkdir()
+    project = StoreProject(root)
+    # Nothing listens on port 1; short SDK retries keep the test fast (the SDK retries for minutes by default).
+    settings = "      retry_timeout_seconds: 1\n      http_timeout_seconds: 1\n"
+    project.write("reconciler.yaml", databricks_project_file("http://127.0.0.1:1").replace("      retry_timeout_seconds: 5\n", settings))
+    project.write("p.yaml", policy("a", ["wa"]))
+    monkeypatch.setenv("DATABRICKS_TOKEN", WRONG_TOKEN)
+    result = project.cli("plan")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and WRONG_TOKEN not in result.output
+    assert f"Error: running a statement on SQL warehouse {DBX_WAREHOUSE} at http://127.0.0.1:1 failed: TimeoutError" in result.stderr
+    assert "Connection refused" in result.stderr
+
+
+def test_missing_credentials_are_one_clear_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_server: SandboxServer
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.databrickscfg to fall back on
+    root = tmp_path / "specs"
+    root.mkdir()
+    project = StoreProject(root)
+    project.write("reconciler.yaml", databricks_project_file(sandbox_server.url))
+    project.write("p.yaml", policy("a", ["wa"]))
+    result = project.cli("plan")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"Error: connecting to the Databricks workspace of target 'dbx' ({sandbox_server.url}) failed: " in result.stderr
+    assert "cannot configure default credentials" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "config, path, operation",
+    [
+        ({"running_polls": 1}, r"^/api/2\.0/sql/statements/[^/]+$", "polling statement"),
+        ({"chunk_row_limit": 1}, r"/result/chunks/", "fetching result chunk 1 of statement"),
+    ],
+    ids=["poll", "chunk"],
+)
+def test_a_refused_poll_or_chunk_fetch_is_one_clear_error(
+    project: StoreProject, sandbox_server: SandboxServer, config: dict[str, int], path: str, operation: str
+) -> None:
+    project.write("p.yaml", policy("a", ["wa"]) + "---\n" + policy("b", ["wb"]))
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    control(sandbox_server, "config", config)
+    fault = {"method": "GET", "path": path, "status": 403, "error_code": "PERMISSION_DENIED", "message": "Invalid access token."}
+    requests.post(f"{sandbox_server.url}/sandbox/databricks/faults", json=fault, timeout=5).raise_for_status()
+    result = project.cli("plan")
+    assert result.exit_code == 1 and DBX_TOKEN not in result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {operation} ")
+    assert f"on SQL warehouse {DBX_WAREHOUSE} at {sandbox_server.url} failed: PermissionDenied: Invalid access token" in line

@@ -5,11 +5,12 @@ the same outcome on both stores."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import policy, run
+from helpers import import_hints, policy, run_printed
 from policy_stores import StoreProject, make_store_project
 
 from reconciler.sandbox import SandboxServer, SandboxSettings
@@ -174,9 +175,12 @@ def test_spec_matching_an_unmanaged_row_stops_until_imported(project: StoreProje
 
     plan = project.cli("plan")
     assert plan.exit_code == 1
-    assert "does not manage" in plan.output and f"reconciler import SlaPolicy {key}" in plan.output
+    assert "does not manage" in plan.output
+    target = "local" if project.store.name == "sqlite" else "dbx"
+    (hint,) = import_hints(plan.output)
+    assert hint == shlex.join(["reconciler", "import", "SlaPolicy", key, str(project.root), "--target", target])
 
-    imported = run("import", "SlaPolicy", key, project.root)
+    imported = run_printed(hint)
     assert imported.exit_code == 0, imported.output
     assert project.rows()[0]["managed_by"] == "reconciler/test"
     (op,) = project.plan_json()["operations"]

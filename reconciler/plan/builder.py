@@ -14,9 +14,11 @@ Pairing rules:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from reconciler import __version__
+from reconciler.commands import import_command
 from reconciler.errors import PlanError
 from reconciler.kinds.base import Kind, LiveObject, Resource
 
@@ -27,6 +29,9 @@ from .model import Action, Change, Operation, Plan, Unchanged, Unmanaged
 @dataclass
 class PlanInput:
     target: str
+    # Only for the hints in refusals (`reconciler import ... SPECS_DIR --target TARGET`): the
+    # spec directory as the user gave it, so the hint can be pasted into the same shell.
+    specs_dir: Path
     specs_digest: str
     desired: Sequence[Resource]
     live: Sequence[LiveObject]
@@ -55,7 +60,7 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
             problems.append(
                 f"{res.kind} '{res.name}' ({res.source}) matches an existing {res.kind} that reconciler does not "
                 f"manage: {kind.describe(live.state)} [key {live.key}]. Refusing to take it over; "
-                f"adopt it with `reconciler import {res.kind} {live.key}` or remove it first."
+                f"adopt it with `{import_command(res.kind, live.key, inp.specs_dir, inp.target)}` or remove it first."
             )
             continue
         if live is not None:

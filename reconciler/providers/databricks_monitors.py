@@ -13,8 +13,7 @@ returns (`warehouse_id`, `skip_builtin_dashboard`) come from the ledger.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from databricks.sdk.errors import NotFound
 from databricks.sdk.service.catalog import (
@@ -28,12 +27,14 @@ from databricks.sdk.service.catalog import (
     MonitorTimeSeries,
 )
 
+from reconciler.commands import import_command
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import LiveObject, Resource
 from reconciler.kinds.quality_monitor import QualityMonitorSpec, monitor_state, spec_to_api
 from reconciler.sqlexpr import expression_columns
 
 from .base import Provider
+from .databricks_errors import live_errors
 from .workspace_ledger import WorkspaceLedger
 
 KIND = "QualityMonitor"
@@ -65,18 +66,6 @@ def sdk_arguments(body: dict[str, Any]) -> dict[str, Any]:
     if "data_classification_config" in body:
         args["data_classification_config"] = MonitorDataClassificationConfig.from_dict(body["data_classification_config"])
     return args
-
-
-@contextmanager
-def live_errors(what: str) -> Iterator[None]:
-    """Turn the SDK's failures (API errors, and the TimeoutError its retries end in; all OSErrors)
-    into one clear message instead of a traceback. Tokens never appear in SDK error texts."""
-    try:
-        yield
-    except ReconcilerError:
-        raise
-    except OSError as exc:
-        raise ReconcilerError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
 
 
 class DatabricksMonitorProvider(Provider):
@@ -301,8 +290,8 @@ class DatabricksMonitorProvider(Provider):
             what = "created" if created else "updated"
             raise ReconcilerError(
                 f"the monitor on {resource.key} was {what}, but recording it in the ownership ledger "
-                f"{self.ledger_path} failed: {exc}. Record it with: reconciler import {KIND} {resource.key} "
-                f"{self.context.root} --target {self.context.name}"
+                f"{self.ledger_path} failed: {exc}. Record it with: "
+                f"{import_command(KIND, resource.key, self.context.root, self.context.name)}"
             ) from exc
 
     def _forget_gone(self) -> None:

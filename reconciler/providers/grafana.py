@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import yaml
 
+from reconciler.commands import import_command
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import LiveObject, Resource
 from reconciler.kinds.grafana_model import (
@@ -511,15 +512,16 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                     and not self.grafana.is_managed(rule)
                     and rule.get("uid") not in wanted
                 ):
+                    group_key = f"{rule.get('folderUID')}/{rule.get('ruleGroup')}"
                     errors.append(
                         SpecError(
                             res.source.file,
                             res.source.line,
                             "title",
                             f"folder {res.state['folder']} already has a rule titled {res.state['title']!r} (uid {rule.get('uid')}, "
-                            f"group {rule.get('ruleGroup')}) that reconciler does not manage; adopt it with `reconciler import "
-                            f"GrafanaRuleGroup {rule.get('folderUID')}/{rule.get('ruleGroup')}` (and give the spec its uid) or "
-                            "choose another title",
+                            f"group {rule.get('ruleGroup')}) that reconciler does not manage; adopt it with "
+                            f"`{import_command('GrafanaRuleGroup', group_key, self.context.root, self.context.name)}` "
+                            "(and give the spec its uid) or choose another title",
                         )
                     )
         return errors

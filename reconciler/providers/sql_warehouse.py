@@ -6,7 +6,9 @@ SQL text), waited for up to a few seconds server-side, then polled with backoff 
 a terminal state or `timeout_seconds` pass (then it is cancelled). A FAILED or CANCELED
 statement raises `StatementError` carrying the warehouse's own message. Results of several
 chunks are paged through `next_chunk_index`; JSON_ARRAY strings are converted back to Python
-values by the column types in the manifest.
+values by the column types in the manifest. Every call to the workspace (submit, poll, cancel,
+fetch a chunk) turns the SDK's failures (wrong token, unreachable host, ...) into a
+ReconcilerError naming the call and the host (`databricks_errors.live_errors`), never the token.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import json
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ContextManager
 
 from reconciler.errors import ReconcilerError
+
+from .databricks_errors import live_errors
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -109,17 +113,23 @@ class SqlWarehouse:
         )
 
         api = self.client.statement_execution
-        response = api.execute_statement(
-            statement=statement,
-            warehouse_id=self.warehouse_id,
-            parameters=[StatementParameterListItem(name=p.name, value=_as_text(p.value), type=p.type) for p in params or []],
-            wait_timeout=WAIT_TIMEOUT,
-            on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CONTINUE,
-            disposition=Disposition.INLINE,
-            format=Format.JSON_ARRAY,
-        )
+        with self._calling("running a statement"):
+            response = api.execute_statement(
+                statement=statement,
+                warehouse_id=self.warehouse_id,
+                parameters=[StatementParameterListItem(name=p.name, value=_as_text(p.value), type=p.type) for p in params or []],
+                wait_timeout=WAIT_TIMEOUT,
+                on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CONTINUE,
+                disposition=Disposition.INLINE,
+                format=Format.JSON_ARRAY,
+            )
         response = self._wait(response)
         return self._rows(response)
+
+    def _calling(self, operation: str) -> ContextManager[None]:
+        """SDK failures of `operation` as a ReconcilerError naming the warehouse and the host."""
+        config = self.client.config
+        return live_errors(f"{operation} on SQL warehouse {self.warehouse_id} at {config.host}", secret=config.token)
 
     def _wait(self, response: "StatementResponse") -> "StatementResponse":
         from databricks.sdk.service.sql import StatementState
@@ -130,14 +140,16 @@ class SqlWarehouse:
         while _state(response) in (StatementState.PENDING, StatementState.RUNNING):
             if time.monotonic() >= deadline:
                 if response.statement_id:
-                    api.cancel_execution(response.statement_id)
+                    with self._calling(f"cancelling statement {response.statement_id}"):
+                        api.cancel_execution(response.statement_id)
                 raise StatementError(
                     f"statement on SQL warehouse {self.warehouse_id} did not finish within "
                     f"{self.timeout_seconds:g} s (statement_timeout_seconds); it was cancelled"
                 )
             time.sleep(delay)
             delay = min(delay * 2, MAX_POLL_SECONDS)
-            response = api.get_statement(response.statement_id)  # type: ignore[arg-type]
+            with self._calling(f"polling statement {response.statement_id}"):
+                response = api.get_statement(response.statement_id)  # type: ignore[arg-type]
         state = _state(response)
         if state is StatementState.SUCCEEDED:
             return response
@@ -162,9 +174,10 @@ class SqlWarehouse:
             data.extend(chunk.data_array or [])
             if chunk.next_chunk_index is None:
                 break
-            chunk = self.client.statement_execution.get_statement_result_chunk_n(
-                response.statement_id, chunk.next_chunk_index  # type: ignore[arg-type]
-            )
+            with self._calling(f"fetching result chunk {chunk.next_chunk_index} of statement {response.statement_id}"):
+                chunk = self.client.statement_execution.get_statement_result_chunk_n(
+                    response.statement_id, chunk.next_chunk_index  # type: ignore[arg-type]
+                )
         rows = [{n: convert(v, t) for n, t, v in zip(names, types, row)} for row in data]
         return Rows(columns=names, rows=rows)
 

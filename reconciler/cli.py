@@ -100,7 +100,10 @@ def plan(specs_dir: Path, target: str | None, fmt: str, color: bool | None, out:
         out.write_text(the_plan.to_json(), encoding="utf-8")
     _emit_plan(the_plan, fmt, color)
     if out and fmt == "text":
-        click.echo(f"Plan saved to {out}. Apply it exactly with: reconciler apply {specs_dir} --plan {out}")
+        from reconciler.commands import command
+
+        again = command("apply", specs_dir, target=target, options=("--plan", str(out)))
+        click.echo(f"Plan saved to {out}. Apply it exactly with: {again}")
     sys.exit(EXIT_CHANGES if detailed_exitcode and the_plan.has_changes else EXIT_OK)
 
 

@@ -13,13 +13,19 @@ import shlex
 from pathlib import Path
 
 
-def import_command(kind: str, key: str, specs_dir: str | Path, target: str) -> str:
-    """`reconciler import KIND KEY SPECS_DIR --target TARGET`, every argument shell-quoted.
+def command(subcommand: str, *positional: str | Path, target: str | None = None, options: tuple[str, ...] = ()) -> str:
+    """`reconciler SUBCOMMAND POSITIONAL... [--target TARGET] [OPTIONS...]`, every argument shell-quoted.
 
-    A positional argument starting with '-' would be read as an option, so then the option comes
+    A positional argument starting with '-' would be read as an option, so then the options come
     first and `--` ends option parsing.
     """
-    positional = [kind, key, str(specs_dir)]
-    if any(arg.startswith("-") for arg in positional):
-        return shlex.join(["reconciler", "import", "--target", target, "--", *positional])
-    return shlex.join(["reconciler", "import", *positional, "--target", target])
+    args = [str(arg) for arg in positional]
+    flags = (["--target", target] if target is not None else []) + list(options)
+    if any(arg.startswith("-") for arg in args):
+        return shlex.join(["reconciler", subcommand, *flags, "--", *args])
+    return shlex.join(["reconciler", subcommand, *args, *flags])
+
+
+def import_command(kind: str, key: str, specs_dir: str | Path, target: str) -> str:
+    """`reconciler import KIND KEY SPECS_DIR --target TARGET`."""
+    return command("import", kind, key, specs_dir, target=target)

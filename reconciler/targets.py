@@ -49,13 +49,9 @@ class TargetContext:
     @property
     def finish_command(self) -> str:
         """The command that completes an interrupted apply on this target (re-plan and apply)."""
-        return f"reconciler apply {self.root} --target {self.name} --auto-approve"
+        from reconciler.commands import command
 
-    def command(self, *args: str) -> str:
-        """A copy-pasteable `reconciler` command on this spec directory and target (for hints)."""
-        import shlex
-
-        return shlex.join(["reconciler", *args, str(self.root), "--target", self.name])
+        return command("apply", self.root, target=self.name, options=("--auto-approve",))
 
     def resolve_path(self, value: str) -> Path:
         path = Path(value)

@@ -395,7 +395,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                             f"the group holds {len(foreign)} rule(s) reconciler does not manage ({', '.join(repr(t) for t in foreign)}): "
                             "Grafana has one interval per group, so changing it would rewrite them too (new interval, reset "
                             "evaluation state, the write's provenance). Adopt them first with "
-                            f"`{self.context.command('import', 'GrafanaRuleGroup', res.key)}` (and declare them), "
+                            f"`{import_command('GrafanaRuleGroup', res.key, self.context.root, self.context.name)}` (and declare them), "
                             "or move them to another group in Grafana",
                         )
                     )

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from helpers import REPO, Project, copy_examples, policy, run
 
+from reconciler.plan.model import Action, Operation, Plan
+from reconciler.plan.render_markdown import render_markdown
 from reconciler.specs.schemas import generate_schemas
 
 
@@ -57,6 +59,32 @@ def test_markdown_plan_stays_under_githubs_limit_and_says_so(project: Project) -
     md = project.cli("plan", "--format", "markdown").stdout
     assert len(md) < 65_536
     assert "Truncated:" in md and "of 600 operation(s) are not shown" in md
+
+
+def test_markdown_plan_caps_the_caution_list_of_a_mass_delete(project: Project) -> None:
+    names = [f"p{i:03d}-" + "x" * 150 for i in range(400)]  # long names: naming them all would take ~70,000 characters
+    project.write("many.yaml", "---\n".join(policy(name, [f"w{i:03d}"]) for i, name in enumerate(names)))
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.write("many.yaml", policy("keep", ["w-keep"]))
+    md = project.cli("plan", "--format", "markdown").stdout
+    assert len(md) <= 65_536
+    assert md.startswith("**reconciler plan** for target `local`: 1 to create, 0 to update, 0 to replace, 400 to delete")
+    caution = md.split("> [!CAUTION]\n", 1)[1].split("\n\n", 1)[0]
+    assert caution.startswith("> 400 destructive operation(s): ")
+    assert names[19] in caution and names[20] not in caution and "…and 380 more destructive operation(s)" in caution
+    assert "Truncated:" in md and "of 401 operation(s) are not shown" in md
+
+
+def test_markdown_plan_counts_notes_against_the_limit() -> None:
+    deletes = [Operation(Action.DELETE, "SlaPolicy", f"p{i:04d}", f"key{i}", destructive=True) for i in range(3000)]
+    notes = [f"note {i}: " + "n" * 2000 for i in range(100)]
+    plan = Plan(tool_version="0", target="local", specs_digest="d", operations=deletes, notes=notes)
+    md = render_markdown(plan)
+    assert len(md) <= 65_536
+    assert md.startswith("**reconciler plan** for target `local`: 0 to create, 0 to update, 0 to replace, 3000 to delete")
+    assert "…and 2980 more destructive operation(s)" in md
+    assert md.count("> **Note:** ") == 20 and "80 of 100 note(s) are not shown" in md
+    assert "Truncated: " in md and "of 3000 operation(s) are not shown" in md
 
 
 def test_python_dash_m_and_help() -> None:

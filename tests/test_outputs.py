@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 
 from helpers import REPO, Project, copy_examples, policy, run
+from markdown_it import MarkdownIt
 
 from reconciler.plan.model import Action, Operation, Plan
 from reconciler.plan.render_markdown import render_markdown
@@ -85,6 +87,16 @@ def test_markdown_plan_counts_notes_against_the_limit() -> None:
     assert "…and 2980 more destructive operation(s)" in md
     assert md.count("> **Note:** ") == 20 and "80 of 100 note(s) are not shown" in md
     assert "Truncated: " in md and "of 3000 operation(s) are not shown" in md
+
+
+def test_markdown_table_cells_keep_backticks_and_pipes(project: Project) -> None:
+    odd = "`a|b``c`"  # backticks carry meaning in SQL and PromQL; a pipe must not split the cell
+    project.write("p.yaml", policy("odd", [odd]))
+    md = project.cli("plan", "--format", "markdown").stdout
+    html = MarkdownIt("commonmark").enable("table").render(md)  # GFM table rules, as GitHub renders them
+    row = next(r for r in html.split("<tr>") if "<code>warehouse_ids</code>" in r)
+    assert row.count("<td>") == 3
+    assert f"<code>{escape(json.dumps([odd]))}</code>" in row
 
 
 def test_python_dash_m_and_help() -> None:

@@ -8,6 +8,8 @@ is counted in a closing note: a review must never silently miss an operation.
 
 from __future__ import annotations
 
+import re
+
 from .model import Action, Operation, Plan
 from .values import SYMBOLS, show, summary_line
 
@@ -38,8 +40,22 @@ class _Budget:
         return True
 
 
+def _code(text: str) -> str:
+    """`text` as a code span that shows it verbatim, also inside a GFM table cell.
+
+    Backticks are kept (they carry meaning in SQL and PromQL): the fence is one backtick longer
+    than the longest run inside, padded with a space when the text starts or ends with a backtick
+    or a space (CommonMark strips exactly one such space on each side). `|` is written `\\|`,
+    which GFM un-escapes even inside code spans, so it cannot split the table cell.
+    """
+    text = text.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if not text or text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _cell(value: object) -> str:
-    return "`" + show(value, limit=300).replace("|", "\\|").replace("`", "'") + "`"
+    return _code(show(value, limit=300))
 
 
 def _details(op: Operation) -> str:
@@ -61,7 +77,7 @@ def _details(op: Operation) -> str:
         for change in op.changes:
             before = "" if op.action is Action.CREATE else _cell(change.before)
             after = "" if op.action is Action.DELETE else _cell(change.after)
-            lines.append(f"| `{change.path}` | {before} | {after} |")
+            lines.append(f"| {_code(change.path)} | {before} | {after} |")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import select
 import subprocess
 import sys
+import time
 from html import escape
 from pathlib import Path
 
@@ -97,6 +100,42 @@ def test_markdown_table_cells_keep_backticks_and_pipes(project: Project) -> None
     row = next(r for r in html.split("<tr>") if "<code>warehouse_ids</code>" in r)
     assert row.count("<td>") == 3
     assert f"<code>{escape(json.dumps([odd]))}</code>" in row
+
+
+def _plan_on_a_terminal(project: Project, *args: str, **env: str) -> str:
+    """`reconciler plan` with stdout on a pseudo-terminal, where rich would style its output."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE")}
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "plan", str(project.root), *args],
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env={**clean, "TERM": "xterm-256color", **env},
+    )
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + 60
+    try:
+        while select.select([master], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            chunk = os.read(master, 65536)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:  # EIO: the child closed the terminal
+        pass
+    finally:
+        os.close(master)
+    _, err = proc.communicate(timeout=5)
+    assert proc.returncode == 0, err
+    return out.decode()
+
+
+def test_no_color_writes_no_escape_sequences_on_a_terminal(project: Project) -> None:
+    project.write("p.yaml", policy("a", ["wa"]))
+    assert "\x1b[" in _plan_on_a_terminal(project)  # styled by default on a terminal
+    plain = _plan_on_a_terminal(project, "--no-color", FORCE_COLOR="1")
+    assert "create SlaPolicy/a" in plain and "\x1b[" not in plain
 
 
 def test_python_dash_m_and_help() -> None:

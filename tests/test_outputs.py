@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import select
 import subprocess
 import sys
+import time
+from html import escape
 from pathlib import Path
 
 from helpers import REPO, Project, copy_examples, policy, run
+from markdown_it import MarkdownIt
 
+from reconciler.plan.model import Action, Operation, Plan
+from reconciler.plan.render_markdown import render_markdown
 from reconciler.specs.schemas import generate_schemas
 
 
@@ -57,6 +64,78 @@ def test_markdown_plan_stays_under_githubs_limit_and_says_so(project: Project) -
     md = project.cli("plan", "--format", "markdown").stdout
     assert len(md) < 65_536
     assert "Truncated:" in md and "of 600 operation(s) are not shown" in md
+
+
+def test_markdown_plan_caps_the_caution_list_of_a_mass_delete(project: Project) -> None:
+    names = [f"p{i:03d}-" + "x" * 150 for i in range(400)]  # long names: naming them all would take ~70,000 characters
+    project.write("many.yaml", "---\n".join(policy(name, [f"w{i:03d}"]) for i, name in enumerate(names)))
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.write("many.yaml", policy("keep", ["w-keep"]))
+    md = project.cli("plan", "--format", "markdown").stdout
+    assert len(md) <= 65_536
+    assert md.startswith("**reconciler plan** for target `local`: 1 to create, 0 to update, 0 to replace, 400 to delete")
+    caution = md.split("> [!CAUTION]\n", 1)[1].split("\n\n", 1)[0]
+    assert caution.startswith("> 400 destructive operation(s): ")
+    assert names[19] in caution and names[20] not in caution and "…and 380 more destructive operation(s)" in caution
+    assert "Truncated:" in md and "of 401 operation(s) are not shown" in md
+
+
+def test_markdown_plan_counts_notes_against_the_limit() -> None:
+    deletes = [Operation(Action.DELETE, "SlaPolicy", f"p{i:04d}", f"key{i}", destructive=True) for i in range(3000)]
+    notes = [f"note {i}: " + "n" * 2000 for i in range(100)]
+    plan = Plan(tool_version="0", target="local", specs_digest="d", operations=deletes, notes=notes)
+    md = render_markdown(plan)
+    assert len(md) <= 65_536
+    assert md.startswith("**reconciler plan** for target `local`: 0 to create, 0 to update, 0 to replace, 3000 to delete")
+    assert "…and 2980 more destructive operation(s)" in md
+    assert md.count("> **Note:** ") == 20 and "80 of 100 note(s) are not shown" in md
+    assert "Truncated: " in md and "of 3000 operation(s) are not shown" in md
+
+
+def test_markdown_table_cells_keep_backticks_and_pipes(project: Project) -> None:
+    odd = "`a|b``c`"  # backticks carry meaning in SQL and PromQL; a pipe must not split the cell
+    project.write("p.yaml", policy("odd", [odd]))
+    md = project.cli("plan", "--format", "markdown").stdout
+    html = MarkdownIt("commonmark").enable("table").render(md)  # GFM table rules, as GitHub renders them
+    row = next(r for r in html.split("<tr>") if "<code>warehouse_ids</code>" in r)
+    assert row.count("<td>") == 3
+    assert f"<code>{escape(json.dumps([odd]))}</code>" in row
+
+
+def _plan_on_a_terminal(project: Project, *args: str, **env: str) -> str:
+    """`reconciler plan` with stdout on a pseudo-terminal, where rich would style its output."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE")}
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "plan", str(project.root), *args],
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env={**clean, "TERM": "xterm-256color", **env},
+    )
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + 60
+    try:
+        while select.select([master], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            chunk = os.read(master, 65536)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:  # EIO: the child closed the terminal
+        pass
+    finally:
+        os.close(master)
+    _, err = proc.communicate(timeout=5)
+    assert proc.returncode == 0, err
+    return out.decode()
+
+
+def test_no_color_writes_no_escape_sequences_on_a_terminal(project: Project) -> None:
+    project.write("p.yaml", policy("a", ["wa"]))
+    assert "\x1b[" in _plan_on_a_terminal(project)  # styled by default on a terminal
+    plain = _plan_on_a_terminal(project, "--no-color", FORCE_COLOR="1")
+    assert "create SlaPolicy/a" in plain and "\x1b[" not in plain
 
 
 def test_python_dash_m_and_help() -> None:

@@ -1,21 +1,61 @@
 """Markdown view of a plan for a pull-request comment.
 
 Summary line first, destructive operations first, per-object details collapsible. GitHub rejects
-comments over 65,536 characters, so the renderer stops adding details before that and says how
-many operations it left out: a review must never silently miss an operation.
+comments over 65,536 characters, so every part of the comment (header, caution list, notes,
+details, unmanaged list) is charged to one budget, long lists are capped, and whatever is left out
+is counted in a closing note: a review must never silently miss an operation.
 """
 
 from __future__ import annotations
+
+import re
 
 from .model import Action, Operation, Plan
 from .values import SYMBOLS, show, summary_line
 
 GITHUB_COMMENT_LIMIT = 65_536
-_RESERVE = 600  # room for the truncation note and the closing lines
+_RESERVE = 600  # held back for the closing truncation note, which is always shorter
+_CAUTION_LISTED = 20  # destructive operations named in the caution block; the rest are counted
+_NOTES_LISTED = 20  # notes shown; the rest are counted, so notes cannot crowd out the operations
+_NOTE_CHARS = 1_000  # longer notes are cut (with "…") for the same reason
+
+
+class _Budget:
+    """The comment's lines so far and the characters still free for them.
+
+    Each line costs its length plus the newline that joins it; the reserve for the closing note is
+    taken off up front, so whatever `add` accepts can never push the comment over the limit.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.lines: list[str] = []
+        self.left = limit - _RESERVE
+
+    def add(self, text: str) -> bool:
+        """Append `text` if it fits; otherwise add nothing and return False."""
+        if len(text) + 1 > self.left:
+            return False
+        self.lines.append(text)
+        self.left -= len(text) + 1
+        return True
+
+
+def _code(text: str) -> str:
+    """`text` as a code span that shows it verbatim, also inside a GFM table cell.
+
+    Backticks are kept (they carry meaning in SQL and PromQL): the fence is one backtick longer
+    than the longest run inside, padded with a space when the text starts or ends with a backtick
+    or a space (CommonMark strips exactly one such space on each side). `|` is written `\\|`,
+    which GFM un-escapes even inside code spans, so it cannot split the table cell.
+    """
+    text = text.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if not text or text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _cell(value: object) -> str:
-    return "`" + show(value, limit=300).replace("|", "\\|").replace("`", "'") + "`"
+    return _code(show(value, limit=300))
 
 
 def _details(op: Operation) -> str:
@@ -37,56 +77,70 @@ def _details(op: Operation) -> str:
         for change in op.changes:
             before = "" if op.action is Action.CREATE else _cell(change.before)
             after = "" if op.action is Action.DELETE else _cell(change.after)
-            lines.append(f"| `{change.path}` | {before} | {after} |")
+            lines.append(f"| {_code(change.path)} | {before} | {after} |")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
 
-def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT, title: str = "plan") -> str:
-    destructive = plan.destructive_operations
-    head = [f"**reconciler {title}** for target `{plan.target}`: {summary_line(plan.summary)}", ""]
-    if destructive:
-        head += [
+def _caution(destructive: list[Operation], listed: int) -> str:
+    """The alert block naming the first `listed` destructive operations and counting the rest."""
+    names = [f"{op.action.value} `{op.address}`" for op in destructive[:listed]]
+    if len(destructive) > listed:
+        names.append(f"…and {len(destructive) - listed} more destructive operation(s)")
+    return "\n".join(
+        [
             "> [!CAUTION]",
-            f"> {len(destructive)} destructive operation(s): "
-            + ", ".join(f"{op.action.value} `{op.address}`" for op in destructive)
-            + ". Apply needs `--allow-destructive`.",
+            f"> {len(destructive)} destructive operation(s): " + ", ".join(names) + ". Apply needs `--allow-destructive`.",
             "",
         ]
+    )
+
+
+def _add_caution(budget: _Budget, destructive: list[Operation]) -> None:
+    """Name as many destructive operations as fit, at most `_CAUTION_LISTED`; the count is always given."""
+    for listed in range(min(len(destructive), _CAUTION_LISTED), -1, -1):
+        if budget.add(_caution(destructive, listed)):
+            return
+
+
+def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT, title: str = "plan") -> str:
+    budget = _Budget(limit)
+    budget.add(f"**reconciler {title}** for target `{plan.target}`: {summary_line(plan.summary)}\n")
+    destructive = plan.destructive_operations
+    if destructive:
+        _add_caution(budget, destructive)
     if not plan.has_changes:
-        head += ["No changes. The live state matches the specs.", ""]
-    for note in plan.notes:
-        head.append(f"> **Note:** {note}")
-    if plan.notes:
-        head.append("")
+        budget.add("No changes. The live state matches the specs.\n")
+    omitted: list[str] = []
+    notes_shown = 0
+    for note in plan.notes[:_NOTES_LISTED]:
+        if len(note) > _NOTE_CHARS:
+            note = note[: _NOTE_CHARS - 1] + "…"
+        if not budget.add(f"> **Note:** {note}"):
+            break
+        notes_shown += 1
+    if notes_shown < len(plan.notes):
+        omitted.append(f"{len(plan.notes) - notes_shown} of {len(plan.notes)} note(s) are not shown")
+    if notes_shown:
+        budget.add("")
 
     ordered = destructive + [op for op in plan.operations if not op.destructive]
-    body: list[str] = []
-    size = sum(len(s) + 1 for s in head)
-    shown = 0
     for index, op in enumerate(ordered):
+        heading = ""
         if index == 0 and destructive:
-            body.append("### Destructive operations\n")
-        if index == len(destructive) and index < len(ordered):
-            body.append("### Other changes\n")
-        block = _details(op)
-        if size + len(block) > limit - _RESERVE:
+            heading = "### Destructive operations\n\n"
+        elif index == len(destructive):
+            heading = "### Other changes\n\n"
+        if not budget.add(heading + _details(op)):
+            omitted.insert(0, f"{len(ordered) - index} of {len(ordered)} operation(s) are not shown")
             break
-        body.append(block)
-        size += len(block) + 1
-        shown += 1
-    tail: list[str] = []
-    if shown < len(ordered):
-        missing = len(ordered) - shown
-        tail.append(
-            f"> [!WARNING]\n> Truncated: {missing} of {len(ordered)} operation(s) are not shown to stay under "
-            f"GitHub's {limit:,}-character comment limit. Run `reconciler plan --format json` for the full plan."
-        )
-    elif plan.unmanaged:
+    if plan.unmanaged:
         rows = [f"- `{u.kind}` `{u.key}`: {u.description}" for u in plan.unmanaged]
-        block = "\n".join(["### Unmanaged (shown, never changed)", "", *rows, ""])
-        if size + len(block) <= limit - _RESERVE:
-            tail.append(block)
-        else:
-            tail.append(f"_{len(plan.unmanaged)} unmanaged object(s) not listed (comment limit)._")
-    return "\n".join(head + body + tail).rstrip() + "\n"
+        if not budget.add("\n".join(["### Unmanaged (shown, never changed)", "", *rows, ""])):
+            omitted.append(f"{len(plan.unmanaged)} unmanaged object(s) are not listed")
+    if omitted:
+        budget.lines.append(
+            f"> [!WARNING]\n> Truncated: {'; '.join(omitted)} to stay under GitHub's {limit:,}-character comment "
+            "limit. Run `reconciler plan --format json` for the full plan."
+        )
+    return "\n".join(budget.lines).rstrip() + "\n"

@@ -2,7 +2,7 @@
 
 Destructive operations are red, bold and flagged DESTRUCTIVE with their reasons and data-loss
 warnings, so they cannot be scrolled past; colour only when writing to a terminal (rich decides,
-and honours NO_COLOR).
+and honours NO_COLOR), and no escape sequences at all with `--no-color`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,29 @@ _STYLE = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "bold
 
 
 def console_for(stream: IO[str] | None = None, color: bool | None = None) -> Console:
+    """A console for `stream`: colour forced on (True), off (False) or decided by rich (None).
+
+    Off means no escape sequences at all, not just no colours: rich's `no_color` still writes
+    bold and dim, which `--no-color` users (log files, screen readers) do not want. Without a
+    colour system and treated as no terminal (FORCE_COLOR ignored), rich writes plain text.
+    """
+    if color is False:
+        return Console(
+            file=stream,
+            highlight=False,
+            soft_wrap=True,
+            color_system=None,
+            force_terminal=False,
+            legacy_windows=False,
+            no_color=True,
+            emoji=False,
+        )
     return Console(
         file=stream,
         highlight=False,
         soft_wrap=True,
         force_terminal=color if color else None,
-        no_color=color is False,
+        no_color=False if color else None,  # None: rich honours NO_COLOR; --color overrides it
         emoji=False,
     )
 

@@ -33,6 +33,7 @@ import yaml
 
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import LiveObject, Resource
+from reconciler.kinds.grafana import rule_source
 from reconciler.kinds.grafana_model import (
     OWNER_ANNOTATION,
     PREVENT_DESTROY_ANNOTATION,
@@ -275,7 +276,8 @@ class GrafanaFolderProvider(_GrafanaProvider):
         for res in desired:
             parent = res.state.get("parent")
             if parent and parent not in declared and snap.folders.get(parent) is None and self._missing(parent):
-                errors.append(SpecError(res.source.file, res.source.line, "spec.parent", f"parent folder {parent!r} does not exist in Grafana and no GrafanaFolder declares it"))
+                where = res.spec_source("parent")
+                errors.append(SpecError(where.file, where.line, "spec.parent", f"parent folder {parent!r} does not exist in Grafana and no GrafanaFolder declares it"))
         return errors
 
     def _missing(self, uid: str) -> bool:
@@ -334,8 +336,9 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         for res in desired:
             folder = res.state["folder"]
             if folder not in declared_folders and snap.folders.get(folder) is None:
+                where = res.spec_source("folder")
                 errors.append(
-                    SpecError(res.source.file, res.source.line, "spec.folder", f"folder {folder!r} does not exist in Grafana and no GrafanaFolder declares it")
+                    SpecError(where.file, where.line, "spec.folder", f"folder {folder!r} does not exist in Grafana and no GrafanaFolder declares it")
                 )
             live_interval = snap.intervals.get((folder, res.state["group"]))
             if live_interval is not None and live_interval != res.state["interval"]:
@@ -345,10 +348,11 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                     if r.get("folderUID") == folder and r.get("ruleGroup") == res.state["group"] and r.get("provenance") == "file"
                 ]
                 if locked:
+                    where = res.spec_source("interval")
                     errors.append(
                         SpecError(
-                            res.source.file,
-                            res.source.line,
+                            where.file,
+                            where.line,
                             "spec.interval",
                             f"the group holds rules provisioned from files ({', '.join(repr(t) for t in locked)}): Grafana refuses to "
                             "rewrite them, so the interval cannot be changed through the API",
@@ -449,11 +453,12 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                     and not self.grafana.is_managed(rule)
                     and rule.get("uid") not in wanted
                 ):
+                    where, path = rule_source(res, "title")
                     errors.append(
                         SpecError(
-                            res.source.file,
-                            res.source.line,
-                            "title",
+                            where.file,
+                            where.line,
+                            path,
                             f"folder {res.state['folder']} already has a rule titled {res.state['title']!r} (uid {rule.get('uid')}, "
                             f"group {rule.get('ruleGroup')}) that reconciler does not manage; adopt it with `reconciler import "
                             f"GrafanaRuleGroup {rule.get('folderUID')}/{rule.get('ruleGroup')}` (and give the spec its uid) or "

@@ -370,13 +370,19 @@ def test_titles_are_unique_per_folder_across_documents(gp: GrafanaProject) -> No
     gp.write("a.yaml", group_doc("a", shorthand_rule("Same title")))
     gp.write("b.yaml", group_doc("b", shorthand_rule("Same title")))
     result = gp.cli("validate")
-    assert result.exit_code == 1 and "b.yaml:9: title: rule title 'Same title' is already used in folder alerts" in result.stderr
+    assert result.exit_code == 1 and "b.yaml:9: spec.rules[0].title: rule title 'Same title' is already used in folder alerts" in result.stderr
 
 
 def test_group_in_a_missing_folder_fails_at_plan_time(gp: GrafanaProject) -> None:
     gp.write("rules.yaml", group_doc("sla", shorthand_rule("x"), folder="nowhere"))
     result = gp.cli("plan")
-    assert result.exit_code == 1 and "rules.yaml:4: spec.folder: folder 'nowhere' does not exist in Grafana" in result.stderr
+    assert result.exit_code == 1 and "rules.yaml:6: spec.folder: folder 'nowhere' does not exist in Grafana" in result.stderr
+
+
+def test_folder_under_a_missing_parent_fails_at_plan_time_at_its_parent_line(gp: GrafanaProject) -> None:
+    gp.write("folders.yaml", folder_doc(extra="parent: nowhere"))
+    result = gp.cli("plan")
+    assert result.exit_code == 1 and "folders.yaml:7: spec.parent: parent folder 'nowhere' does not exist in Grafana" in result.stderr
 
 
 def test_example_specs_plan_cleanly_on_the_local_target(tmp_path: Path) -> None:

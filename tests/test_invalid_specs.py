@@ -18,7 +18,7 @@ CASES = {
     "duplicate identity": (
         "p.yaml",
         policy("x", ["w1", "w2"]) + "---\n" + policy("y", ["w2", "w1"]),
-        "p.yaml:12: spec.warehouse_ids: SlaPolicy 'y' covers the same warehouses as 'x'",
+        "p.yaml:14: spec.warehouse_ids: same warehouse set as SlaPolicy 'x' (""",
     ),
     "duplicate name": ("p.yaml", policy("x", ["w1"]) + "---\n" + policy("x", ["w2"]), "p.yaml:12: metadata.name: SlaPolicy 'x' is already declared"),
     "unset env": (

@@ -83,7 +83,7 @@ class GrafanaFolderKind(Kind):
         return [(self.name, spec.parent)] if spec.parent else []
 
     def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
-        return _duplicates(resources, lambda r: r.key, "spec.uid", "folder uid")
+        return _duplicates(resources, _field_or_name("uid"), "folder uid")
 
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
         rules = live.info.get("rules", [])
@@ -177,12 +177,13 @@ class GrafanaRuleGroupKind(Kind):
                     source=locate(("spec", "rules", index, "title")),
                     labels=dict(resource.labels),
                     depends_on=[(self.name, resource.key), (GrafanaFolderKind.name, spec.folder)],
+                    lines=resource.lines,  # the group document's: `rule_source` finds a rule's fields
                 )
             )
         return children
 
     def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
-        return _duplicates(resources, lambda r: r.key, "spec.group", "rule group")
+        return _duplicates(resources, _field_or_name("group"), "rule group")
 
     def find_moved(self, desired: Resource, candidates: Sequence[LiveObject]) -> LiveObject | None:
         # A renamed group (or one moved to another folder): recorded under the same document
@@ -262,7 +263,7 @@ class GrafanaAlertRuleKind(Kind):
         return desired_rule_state(spec.folder, spec.group, spec.rule)
 
     def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
-        errors = _duplicates(resources, lambda r: r.key, "uid", "rule uid")
+        errors = _duplicates(resources, _rule_uid_source, "rule uid")
         by_title: dict[tuple[str, str], list[Resource]] = defaultdict(list)
         for res in resources:
             by_title[(res.state["folder"], res.state["title"])].append(res)
@@ -271,12 +272,14 @@ class GrafanaAlertRuleKind(Kind):
             for dup in group[1:]:
                 if dup.spec.group_name == first.spec.group_name:  # type: ignore[attr-defined]
                     continue  # reported by the document's own check
+                where, path = rule_source(dup, "title")
                 errors.append(
                     SpecError(
-                        dup.source.file,
-                        dup.source.line,
-                        "title",
-                        f"rule title {title!r} is already used in folder {folder} ({first.source}); titles are unique per folder",
+                        where.file,
+                        where.line,
+                        path,
+                        f"rule title {title!r} is already used in folder {folder} ({rule_source(first, 'title')[0]}); "
+                        "titles are unique per folder",
                     )
                 )
         return errors
@@ -329,13 +332,43 @@ class GrafanaAlertRuleKind(Kind):
         return f"rule '{state.get('title')}' in {state.get('folder')}/{state.get('group')}"
 
 
-def _duplicates(resources: Sequence[Resource], key: Callable[[Resource], str], path: str, what: str) -> list[SpecError]:
+Locator = Callable[[Resource], tuple[SourceRef, str]]
+
+
+def rule_source(res: Resource, field: str) -> tuple[SourceRef, str]:
+    """file:line and dotted path of a field of a `GrafanaAlertRule`, which is a rule inside its
+    group document: errors name `spec.rules[i].<field>` there, the path a user can find."""
+    index = res.spec.index  # type: ignore[attr-defined]
+    return res.spec_source("rules", index, field), f"spec.rules[{index}].{field}"
+
+
+def _rule_uid_source(res: Resource) -> tuple[SourceRef, str]:
+    """An explicit rule uid clashes at its own line; a derived one at the title it comes from."""
+    return rule_source(res, "uid" if res.spec.rule.uid is not None else "title")  # type: ignore[attr-defined]
+
+
+def _field_or_name(field: str) -> Locator:
+    """Where an identity that defaults to metadata.name comes from: `spec.<field>` when the spec
+    sets it, the document's name otherwise; an error points at whichever made the clash."""
+
+    def locate(res: Resource) -> tuple[SourceRef, str]:
+        if getattr(res.spec, field, None) is not None:
+            return res.spec_source(field), f"spec.{field}"
+        return res.source, "metadata.name"
+
+    return locate
+
+
+def _duplicates(resources: Sequence[Resource], locate: Locator, what: str) -> list[SpecError]:
+    """Objects of one kind sharing a key; each clash points at the field that sets the key, on
+    both ends."""
     seen: dict[str, Resource] = {}
     errors = []
     for res in resources:
-        first = seen.setdefault(key(res), res)
+        first = seen.setdefault(res.key, res)
         if first is not res:
-            errors.append(
-                SpecError(res.source.file, res.source.line, path, f"{what} {key(res)!r} is already declared at {first.source}")
-            )
+            where, path = locate(res)
+            if path == "metadata.name" and res.name == first.name:
+                continue  # the identity is the name: the loader reports the duplicate name there
+            errors.append(SpecError(where.file, where.line, path, f"{what} {res.key!r} is already declared at {locate(first)[0]}"))
     return errors

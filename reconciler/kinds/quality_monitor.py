@@ -530,7 +530,7 @@ class QualityMonitorKind(Kind):
                         where.file,
                         where.line,
                         "spec.table_name",
-                        f"QualityMonitor '{dup.name}' monitors the same table as '{first.name}' ({first.source}); "
+                        f"QualityMonitor '{dup.name}' monitors the same table as '{first.name}' ({first.spec_source('table_name')}); "
                         "a table can have only one monitor",
                     )
                 )

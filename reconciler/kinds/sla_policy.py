@@ -108,19 +108,22 @@ class SlaPolicyKind(Kind):
         )
 
     def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+        """One policy per warehouse set: the set is the row's key. Both ends of a clash point at
+        `warehouse_ids`, the field that makes it, not at the documents' names."""
         by_key: dict[str, list[Resource]] = defaultdict(list)
         for res in resources:
             by_key[res.key].append(res)
         errors = []
         for group in by_key.values():
+            first = group[0]
             for dup in group[1:]:
-                first = group[0]
+                where = dup.spec_source("warehouse_ids")
                 errors.append(
                     SpecError(
-                        dup.source.file,
-                        dup.source.line,
+                        where.file,
+                        where.line,
                         "spec.warehouse_ids",
-                        f"SlaPolicy '{dup.name}' covers the same warehouses as '{first.name}' ({first.source}); "
+                        f"same warehouse set as SlaPolicy '{first.name}' ({first.spec_source('warehouse_ids')}); "
                         "a warehouse set can have only one policy",
                     )
                 )

@@ -37,6 +37,7 @@ import yaml
 from reconciler.commands import import_command
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import LiveObject, Resource
+from reconciler.kinds.grafana import rule_source
 from reconciler.kinds.grafana_model import (
     FOLDER_PREVENT_DESTROY_ANNOTATION,
     OWNER_ANNOTATION,
@@ -294,7 +295,8 @@ class GrafanaFolderProvider(_GrafanaProvider):
         for res in desired:
             parent = res.state.get("parent")
             if parent and parent not in declared and snap.folders.get(parent) is None and self._missing(parent):
-                errors.append(SpecError(res.source.file, res.source.line, "spec.parent", f"parent folder {parent!r} does not exist in Grafana and no GrafanaFolder declares it"))
+                where = res.spec_source("parent")
+                errors.append(SpecError(where.file, where.line, "spec.parent", f"parent folder {parent!r} does not exist in Grafana and no GrafanaFolder declares it"))
         return errors
 
     def _missing(self, uid: str) -> bool:
@@ -378,19 +380,21 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         for res in desired:
             folder = res.state["folder"]
             if folder not in declared_folders and snap.folders.get(folder) is None:
+                where = res.spec_source("folder")
                 errors.append(
-                    SpecError(res.source.file, res.source.line, "spec.folder", f"folder {folder!r} does not exist in Grafana and no GrafanaFolder declares it")
+                    SpecError(where.file, where.line, "spec.folder", f"folder {folder!r} does not exist in Grafana and no GrafanaFolder declares it")
                 )
             live_interval = snap.intervals.get((folder, res.state["group"]))
             if live_interval is not None and live_interval != res.state["interval"]:
                 members = [r for r in snap.rules if r.get("folderUID") == folder and r.get("ruleGroup") == res.state["group"]]
                 locked = [r.get("title") for r in members if r.get("provenance") == "file"]
                 foreign = [r.get("title") for r in members if not self.grafana.is_managed(r)]
+                where = res.spec_source("interval")
                 if foreign and not locked:
                     errors.append(
                         SpecError(
-                            res.source.file,
-                            res.source.line,
+                            where.file,
+                            where.line,
                             "spec.interval",
                             f"the group holds {len(foreign)} rule(s) reconciler does not manage ({', '.join(repr(t) for t in foreign)}): "
                             "Grafana has one interval per group, so changing it would rewrite them too (new interval, reset "
@@ -402,8 +406,8 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                 if locked:
                     errors.append(
                         SpecError(
-                            res.source.file,
-                            res.source.line,
+                            where.file,
+                            where.line,
                             "spec.interval",
                             f"the group holds rules provisioned from files ({', '.join(repr(t) for t in locked)}): Grafana refuses to "
                             "rewrite them, so the interval cannot be changed through the API",
@@ -513,11 +517,12 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                     and rule.get("uid") not in wanted
                 ):
                     group_key = f"{rule.get('folderUID')}/{rule.get('ruleGroup')}"
+                    where, path = rule_source(res, "title")
                     errors.append(
                         SpecError(
-                            res.source.file,
-                            res.source.line,
-                            "title",
+                            where.file,
+                            where.line,
+                            path,
                             f"folder {res.state['folder']} already has a rule titled {res.state['title']!r} (uid {rule.get('uid')}, "
                             f"group {rule.get('ruleGroup')}) that reconciler does not manage; adopt it with "
                             f"`{import_command('GrafanaRuleGroup', group_key, self.context.root, self.context.name)}` "

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal, TypeVar
 
 from pydantic import ValidationError, create_model
 
@@ -23,6 +23,8 @@ from .errors_format import validation_errors
 from .project import PROJECT_FILE, ProjectFile, TargetConfig
 from .variables import interpolate
 from .yaml_loader import Document, dotted_path, load_documents
+
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=None)
@@ -105,19 +107,52 @@ def load_specs(root: str | Path, target_name: str | None = None) -> SpecSet:
         docs, file_errors = load_documents(path, display_path(path))
         errors.extend(file_errors)
         for doc in docs:
-            resource = _resource(doc, variables, errors)
-            if resource is not None:
-                resources.append(resource)
-                kind = KINDS[resource.kind]
-                resources.extend(kind.expand(resource, lambda p, d=doc: SourceRef(d.file, d.line_for(p))))
+            resources.extend(_declared(doc, variables, errors))
 
+    # Over every document that validated, even when others did not: one run reports it all.
     errors.extend(_cross_checks(resources))
     if errors:
         raise SpecErrors(errors)
     return SpecSet(root, project, name, target, resources, [display_path(p) for p in files])
 
 
-def _resource(doc: Document, variables: dict[str, Any], errors: list[SpecError]) -> Resource | None:
+def _declared(doc: Document, variables: dict[str, Any], errors: list[SpecError]) -> list[Resource]:
+    """The objects one document declares: its own resource and those its kind expands it into.
+
+    A document that passed its model but failed its kind's own checks (`spec_errors`) is reported
+    and still returned, so the cross-document checks (duplicate names and identities, rule titles
+    per folder) see it too and one run reports every problem; the errors stop the run anyway.
+    """
+    validated = _validated(doc, variables, errors)
+    if validated is None:
+        return []
+    kind, model = validated
+    located = kind.spec_errors(model.metadata.name, model.spec)
+    errors.extend(SpecError(doc.file, doc.line_for(path), dotted_path(path), message) for path, message in located)
+    resource = _tolerant(bool(located), lambda: _resource(kind, model, doc, errors), None)
+    if resource is None:
+        return []
+
+    def locate(path: tuple[str | int, ...]) -> SourceRef:
+        return SourceRef(doc.file, doc.line_for(path))
+
+    return [resource, *_tolerant(bool(located), partial(kind.expand, resource, locate), [])]
+
+
+def _tolerant(rejected: bool, build: Callable[[], T], fallback: T) -> T:
+    """`build()`; but building a spec its kind already rejected may trip over the very problem
+    reported (a shorthand rule without a threshold, say), and then the document just takes a
+    smaller part in the cross-document checks (`fallback`) rather than crash the run."""
+    try:
+        return build()
+    except Exception:
+        if not rejected:
+            raise
+        return fallback
+
+
+def _validated(doc: Document, variables: dict[str, Any], errors: list[SpecError]) -> tuple[Kind, Envelope[Any]] | None:
+    """The document's kind and model, or None once its envelope or model errors are recorded."""
     data = doc.data
     if not isinstance(data, dict):
         errors.append(SpecError(doc.file, doc.start_line, "", "a spec document must be a mapping with apiVersion, kind, metadata, spec"))
@@ -147,11 +182,12 @@ def _resource(doc: Document, variables: dict[str, Any], errors: list[SpecError])
     except ValidationError as exc:
         errors.extend(validation_errors(exc, doc, model=document_model(kind)))
         return None
+    return kind, model
+
+
+def _resource(kind: Kind, model: Envelope[Any], doc: Document, errors: list[SpecError]) -> Resource | None:
+    """The planner's view of a validated document; None once a key or state error is recorded."""
     name = model.metadata.name
-    located = kind.spec_errors(name, model.spec)
-    if located:
-        errors.extend(SpecError(doc.file, doc.line_for(path), dotted_path(path), message) for path, message in located)
-        return None
     try:
         key = kind.key(name, model.spec)
         state = kind.desired_state(model.spec)

@@ -63,6 +63,26 @@ def test_all_errors_are_reported_at_once(project: Project) -> None:
     assert "a.yaml:8" in result.stderr and "b.yaml:8" in result.stderr
 
 
+def test_an_unset_variable_does_not_hide_the_documents_other_errors(project: Project) -> None:
+    text = policy("x", ["w"], mode="BURST", extra="colour: red").replace("sla_seconds: 300", "sla_seconds: ${env:RECONCILER_TEST_UNSET}")
+    project.write("p.yaml", text)
+    result = project.cli("validate")
+    assert result.exit_code == 1
+    assert "3 problem(s)" in result.stderr, result.stderr
+    assert "p.yaml:7: spec.sla_seconds: environment variable 'RECONCILER_TEST_UNSET' is not set" in result.stderr
+    assert "spec.policy_mode: 'BURST' is not one of" in result.stderr and "spec.colour: unknown field" in result.stderr
+
+
+def test_a_yaml_syntax_error_does_not_hide_the_files_later_documents(project: Project) -> None:
+    broken = policy("a", ["w1"]).replace("warehouse_ids: [\"w1\"]", "warehouse_ids: [\"w1\"")
+    project.write("p.yaml", broken + "---\n" + policy("b", ["w2"], mode="BURST"))
+    result = project.cli("validate")
+    assert result.exit_code == 1
+    assert "2 problem(s)" in result.stderr, result.stderr
+    assert "p.yaml:7: YAML syntax error" in result.stderr and "(the construct starts on line 6)" in result.stderr
+    assert "p.yaml:16: spec.policy_mode: 'BURST' is not one of" in result.stderr
+
+
 def test_variables_resolve_from_target_and_environment(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     project.write("reconciler.yaml", "project: test\nvariables: {sla: 10}\ntargets:\n  local:\n    embedded: true\n    variables: {sla: 77}\n")
     monkeypatch.setenv("WH_FROM_ENV", "wh-env")

@@ -170,19 +170,28 @@ def _validated(doc: Document, variables: dict[str, Any], errors: list[SpecError]
         errors.append(SpecError(doc.file, doc.line_for(("kind",)), "kind", f"{kind_name!r} is not one of {known}"))
         return None
 
+    unresolved: set[str] = set()
+
     def on_error(path: tuple[str | int, ...], message: str) -> None:
+        unresolved.add(dotted_path(path))
         errors.append(SpecError(doc.file, doc.line_for(path), dotted_path(path), message))
 
-    before = len(errors)
     resolved = interpolate(data, variables, on_error)
-    if len(errors) > before:
-        return None
     try:
         model = document_model(kind).model_validate(resolved)
     except ValidationError as exc:
-        errors.extend(validation_errors(exc, doc, model=document_model(kind)))
+        # The document's other problems are reported too; a field whose variable is unresolved
+        # has its error already (its placeholder text would only add a confusing second one).
+        errors.extend(
+            e for e in validation_errors(exc, doc, model=document_model(kind)) if not _under(e.path, unresolved)
+        )
         return None
-    return kind, model
+    # With a value unknown, the document cannot take part in identity checks.
+    return None if unresolved else (kind, model)
+
+
+def _under(path: str, roots: set[str]) -> bool:
+    return any(path == root or path.startswith((root + ".", root + "[")) for root in roots)
 
 
 def _resource(kind: Kind, model: Envelope[Any], doc: Document, errors: list[SpecError]) -> Resource | None:

@@ -7,6 +7,8 @@ starts. Validation errors then point at `file:line` for any nested field.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +79,19 @@ def _dotted(path: PathKey) -> str:
 dotted_path = _dotted
 
 
+_MARKER = re.compile(r"^---(\s|$)")
+
+
+def _next_marker(text: str, from_line: int | None) -> int | None:
+    """The 0-based line of the first document marker at or after `from_line`, if any."""
+    if from_line is None:
+        return None
+    for index, line in enumerate(text.splitlines()[from_line:], start=from_line):
+        if _MARKER.match(line) and index > 0:
+            return index
+    return None
+
+
 def load_documents(path: Path, display: str) -> tuple[list[Document], list[SpecError]]:
     """All documents of one YAML file; syntax errors come back as SpecErrors, not exceptions."""
     try:
@@ -85,21 +100,30 @@ def load_documents(path: Path, display: str) -> tuple[list[Document], list[SpecE
         return [], [SpecError(display, None, "", f"cannot read file: {exc}")]
     docs: list[Document] = []
     errors: list[SpecError] = []
-    try:
-        for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
-            if node is None:
-                continue
-            builder = _Builder(display)
-            data = builder.build(node, ())
-            errors.extend(builder.errors)
-            docs.append(Document(display, data, builder.lines, node.start_mark.line + 1))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or str(exc)
-        if exc.context:
-            problem = f"{exc.context}: {problem}" if exc.context != problem else problem
-        errors.append(SpecError(display, line, "", f"YAML syntax error: {problem}"))
-    except yaml.YAMLError as exc:
-        errors.append(SpecError(display, None, "", f"YAML error: {exc}"))
+    start: int | None = 0  # parse from this line on; after a syntax error, from the next document marker
+    while start is not None:
+        # Blank lines in front keep PyYAML's marks at the file's own line numbers.
+        chunk = "\n" * start + "".join(text.splitlines(keepends=True)[start:])
+        begun, start = start, None
+        try:
+            for node in yaml.compose_all(chunk, Loader=yaml.SafeLoader):
+                if node is None:
+                    continue
+                builder = _Builder(display)
+                data = builder.build(node, ())
+                errors.extend(builder.errors)
+                docs.append(Document(display, data, builder.lines, node.start_mark.line + 1))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            problem = exc.problem or str(exc)
+            if exc.context:
+                problem = f"{exc.context}: {problem}" if exc.context != problem else problem
+            if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
+                problem += f" (the construct starts on line {exc.context_mark.line + 1})"
+            errors.append(SpecError(display, line, "", f"YAML syntax error: {problem}"))
+            # The broken document is lost, but the file's later documents are still checked.
+            start = _next_marker(text, max(mark.line, begun + 1) if mark else None)
+        except yaml.YAMLError as exc:
+            errors.append(SpecError(display, None, "", f"YAML error: {exc}"))
     return docs, errors

@@ -14,7 +14,7 @@ import pytest
 import requests
 import yaml
 from grafana_client import GrafanaApi
-from grafana_client.client import GrafanaBadInputError, GrafanaClientError, GrafanaServerError, GrafanaUnauthorizedError
+from grafana_client.client import GrafanaBadInputError, GrafanaClientError, GrafanaUnauthorizedError
 
 from reconciler.providers.grafana_client import GrafanaApiError, GrafanaClient
 from reconciler.sandbox import SandboxServer, SandboxSettings
@@ -210,9 +210,13 @@ def test_provenance_rules(grafana: GrafanaApi, sandbox: SandboxServer) -> None:
     assert "provenance" not in editable
     prov.create_alertrule(rule(uid="api", title="locked"))
     # A rule written through the API (provenance api) cannot be changed by a caller saying none.
-    with pytest.raises(GrafanaServerError) as exc:
+    with pytest.raises(GrafanaClientError) as exc:
         prov.update_alertrule("api", rule(uid="api", title="locked", **{"for": "1m"}), disable_provenance=True)
-    assert exc.value.response == {"message": "Internal Server Error"}
+    assert exc.value.response == {
+        "statusCode": 409,
+        "messageId": "alerting.provenanceMismatch",
+        "message": "cannot update with provided provenance '', needs 'api'",
+    }
     # ... but a group write may release it to none.
     group = prov.get_rule_group("alerts", "sla")
     for r in group["rules"]:
@@ -221,13 +225,13 @@ def test_provenance_rules(grafana: GrafanaApi, sandbox: SandboxServer) -> None:
     assert all("provenance" not in r for r in prov.get_alertrules_all())
 
     requests.put(f"{sandbox.url}/sandbox/grafana/rules/api/provenance", json={"provenance": "file"}, timeout=5).raise_for_status()
-    with pytest.raises(GrafanaServerError):
+    with pytest.raises(GrafanaClientError, match="409"):
         prov.update_alertrule("api", rule(uid="api", title="locked"))
-    with pytest.raises(GrafanaServerError):
+    with pytest.raises(GrafanaClientError, match="409"):
         prov.delete_alertrule("api")
     group = prov.get_rule_group("alerts", "sla")
     group["rules"] = [r for r in group["rules"] if r["uid"] != "api"]
-    with pytest.raises(GrafanaServerError):
+    with pytest.raises(GrafanaClientError, match="409"):
         prov.update_rule_group("alerts", "sla", group)
     assert {r["uid"]: r.get("provenance") for r in prov.get_alertrules_all()} == {"ui": None, "api": "file"}
 

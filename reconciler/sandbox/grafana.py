@@ -19,9 +19,9 @@ JSON shapes and error bodies are Grafana's:
   `SandboxSettings.extra["grafana_rule_state_status"]` makes the state API answer that status.
 
 Behaviour kept from Grafana 11 because clients depend on it:
-- error bodies: `{"message": ...}` for plain errors (400 validation, 500 with the generic
-  "Internal Server Error"), Grafana's errutil shape `{"statusCode", "messageId", "message"}` for
-  typed ones (group not found 404, duplicate uid 409, invalid relative time range 400), folder
+- error bodies: `{"message": ...}` for plain errors (400 validation), Grafana's errutil shape
+  `{"statusCode", "messageId", "message"}` for typed ones (group not found 404, duplicate uid 409,
+  provenance mismatch 409, invalid relative time range 400), folder
   404 `{"status": "not-found", "message": "folder not found"}`, `{"message": "bad request data"}`
   when the body does not decode; GET/PUT of a missing rule answer 404 with an empty body;
 - the server fills query models with `intervalMs: 1000` and `maxDataPoints: 43200` and copies a
@@ -36,8 +36,10 @@ Behaviour kept from Grafana 11 because clients depend on it:
 - intervals must be positive multiples of the 10 s base interval; uids at most 40 characters of
   letters, digits, `-`, `_`; titles unique per folder; the folder must exist;
 - provenance: writes without `X-Disable-Provenance` record `api`, with it none. A single-rule PUT
-  or DELETE whose stored provenance is neither none nor the caller's fails (500 in Grafana 11); a
-  group write may also turn `api` into none; `file` rules cannot be changed through the API;
+  or DELETE whose stored provenance is neither none nor the caller's fails with 409
+  `alerting.provenanceMismatch` ("cannot update with provided provenance '', needs 'api'", the
+  errutil error current Grafana returns; some older releases answered a bare 500); a group write
+  may also turn `api` into none; `file` rules cannot be changed through the API;
 - a folder holding rules is only deleted with `forceDeleteRules=true` (400 otherwise).
 
 Not emulated: the condition is not checked against the refIds (Grafana 11's provisioning API does
@@ -116,9 +118,11 @@ def _errutil(status: int, message_id: str, message: str) -> ApiError:
     return ApiError(status, {"statusCode": status, "messageId": message_id, "message": message})
 
 
-def _internal() -> ApiError:
-    # response.Error(500, "", err): Grafana hides the cause behind the generic message.
-    return _message(500, "Internal Server Error")
+def _provenance_mismatch(operation: str, provided: str, stored: str) -> ApiError:
+    # errProvenanceMismatch (pkg/services/ngalert/provisioning): a typed 409 with this template.
+    return _errutil(
+        409, "alerting.provenanceMismatch", f"cannot {operation} with provided provenance '{provided}', needs '{stored}'"
+    )
 
 
 def _bad_request_data() -> ApiError:
@@ -648,7 +652,7 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             if existing is None:
                 raise ApiError(404)
             if existing["provenance"] not in ("", provenance):
-                raise _internal()  # "cannot change provenance from 'x' to 'y'"
+                raise _provenance_mismatch("update", provenance, existing["provenance"])
             presave_queries(rule)
             validate_rule(rule, existing["interval"])
             if _stored_fields(existing) != _stored_fields(rule):
@@ -666,7 +670,7 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             existing = store.rule(conn, uid)
             if existing is not None:
                 if existing["provenance"] not in ("", provenance):
-                    raise _internal()  # "cannot delete with provided provenance 'x', needs 'y'"
+                    raise _provenance_mismatch("delete", provenance, existing["provenance"])
                 store.delete(conn, uid)
         return Response(status=204)
 
@@ -1011,10 +1015,10 @@ def _replace_group(
 
     for rule in deletes:
         if not can_update(rule["provenance"]):
-            raise _internal()  # "cannot delete with provided provenance '...', needs '...'"
+            raise _provenance_mismatch("delete", provenance, rule["provenance"])
     for current, _, _ in updates:
         if not can_update(current["provenance"]):
-            raise _internal()  # "cannot update with provided provenance '...', needs '...'"
+            raise _provenance_mismatch("update", provenance, current["provenance"])
     for rule in deletes:
         store.delete(conn, rule["uid"])
     for current, rule, index in updates:

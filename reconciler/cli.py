@@ -249,12 +249,14 @@ def drift(specs_dir: Path, target: str | None, fmt: str, color: bool | None) -> 
 )
 @_guard
 def import_(kind: str, key: str, specs_dir: Path, target: str | None, generate_specs: bool, from_file: Path | None) -> None:
-    """Adopt an existing live object (record ownership without changing it).
+    """Adopt an existing live object that a spec declares (record ownership, nothing else).
 
     KIND is e.g. SlaPolicy or GrafanaRuleGroup, KEY its identity as shown by `plan` (a policy
-    hash; FOLDER_UID/GROUP for a rule group). The next plan shows the differences between the
-    object and its spec. With --generate-specs the spec files are written too, so the next plan
-    shows no changes.
+    hash; FOLDER_UID/GROUP for a rule group). Only what a spec declares is adopted (of a rule
+    group, the rules its spec lists), so the next plan never deletes an imported object; it shows
+    the differences between the object and its spec. Grafana rules get an ownership annotation,
+    which resets their evaluation state (the command says which rules, with their alerts). With
+    --generate-specs the spec files are written first, so the next plan shows no changes.
     """
     from reconciler.engine import Session
     from reconciler.kinds.registry import KINDS
@@ -264,25 +266,50 @@ def import_(kind: str, key: str, specs_dir: Path, target: str | None, generate_s
     with Session(specs_dir, target) as session:
         provider = session.provider(kind)
         if not (generate_specs or from_file):
-            declared = next((r for r in session.specs.by_kind(kind) if r.key == key), None)
-            adopted = provider.adopt(key, declared.name if declared else None)
-            click.echo(f"Imported {kind} {adopted}: reconciler now manages it. Run `reconciler plan` to see its differences from the spec.")
+            _adopt(provider, kind, key, specs_dir)
+            click.echo("Run `reconciler plan` to see its differences from the spec.")
             return
         generated = provider.generate_specs(key, from_file)
-        existing = [name for name in generated.files if (specs_dir / name).exists()]
-        if existing:
-            raise ReconcilerError(f"not overwriting existing spec file(s): {', '.join(existing)}; move them away or pick other objects")
-        for name, text in sorted(generated.files.items()):
-            path = specs_dir / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            click.echo(f"Wrote {path}")
-        for adopt_key, name in generated.adopt:
-            provider.adopt(adopt_key, name)
-            click.echo(f"Imported {kind} {adopt_key}: reconciler now manages it.")
-        for note in generated.notes:
-            click.echo(f"note: {note}")
+    existing = [name for name in generated.files if (specs_dir / name).exists()]
+    if existing:
+        raise ReconcilerError(f"not overwriting existing spec file(s): {', '.join(existing)}; move them away or pick other objects")
+    for name, text in sorted(generated.files.items()):
+        path = specs_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {path}")
+    for note in generated.notes:
+        click.echo(f"note: {note}")
+    # Adopt against the specs as they are now, the files just written included.
+    with Session(specs_dir, target) as session:
+        provider = session.provider(kind)
+        for number, (adopt_key, _name) in enumerate(generated.adopt):
+            try:
+                _adopt(provider, kind, adopt_key, specs_dir)
+            except ReconcilerError as exc:
+                from reconciler.commands import import_command
+
+                rest = [k for k, _ in generated.adopt[number:]]
+                raise ReconcilerError(
+                    f"{exc}\nThe spec files above were written, but {len(rest)} object(s) were not adopted: "
+                    f"{', '.join(rest)}. Fix the cause and adopt them with e.g. "
+                    f"`{import_command(kind, rest[0], specs_dir, session.specs.target_name)}`, or delete the written files."
+                ) from None
     click.echo("Run `reconciler plan` to check: it should show no changes for what was imported.")
+
+
+def _adopt(provider: Any, kind: str, key: str, specs_dir: Path) -> None:
+    """Adopt one declared live object and say what happened (and what it cost)."""
+    if provider.declaring(key) is None:
+        alternative = " or let `reconciler import --generate-specs` write it from the live object" if provider.generates_specs else ""
+        raise ReconcilerError(
+            f"no {kind} spec in {specs_dir} declares {key!r}. Import adopts what a spec declares (an adopted object no spec "
+            f"declares would be planned for deletion): write its spec first{alternative}"
+        )
+    adopted = provider.adopt(key)
+    for note in adopted.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"Imported {kind} {adopted.key}: reconciler now manages it.")
 
 
 @cli.command()

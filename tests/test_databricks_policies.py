@@ -12,6 +12,7 @@ import requests
 from helpers import policy, run
 from policy_stores import DBX_TOKEN, DBX_WAREHOUSE, StoreProject, control, databricks_project_file, make_store_project
 
+from reconciler.kinds.sla_policy import compute_hash
 from reconciler.sandbox import SandboxServer, SandboxSettings
 from reconciler.uc_names import InvalidName, quote_table_name
 
@@ -204,7 +205,7 @@ WRONG_TOKEN = "dapi-wrong-secret-0123456789"
 
 @pytest.mark.parametrize(
     "command",
-    [("plan",), ("drift",), ("apply", "--auto-approve"), ("import", "SlaPolicy", "0123abcd")],
+    [("plan",), ("drift",), ("apply", "--auto-approve"), ("import", "SlaPolicy", compute_hash(["wa"]))],
     ids=lambda c: c[0],
 )
 def test_a_wrong_token_is_one_clear_error_not_a_traceback(

@@ -38,7 +38,7 @@ BACKEND = "grafana"
 GROUP_LISTING_CAP = 10
 
 
-def _counts(info: dict[str, Any]) -> str:
+def alert_counts(info: dict[str, Any]) -> str:
     if info.get("state_known") is False:
         return "its current alert state could not be read"
     firing, pending = info.get("firing", 0), info.get("pending", 0)
@@ -90,7 +90,7 @@ class GrafanaFolderKind(Kind):
         if not rules:
             return [f"folder '{live.state.get('title')}' ({live.key}) is deleted; it holds no alert rules"]
         listing = "; ".join(
-            f"'{r['title']}' ({'managed' if r['managed'] else 'NOT managed by reconciler'}, {_counts(r)})" for r in rules
+            f"'{r['title']}' ({'managed' if r['managed'] else 'NOT managed by reconciler'}, {alert_counts(r)})" for r in rules
         )
         return [f"deleting folder '{live.state.get('title')}' ({live.key}) deletes every alert rule in it: {listing}"]
 
@@ -105,7 +105,7 @@ class GrafanaFolderKind(Kind):
             )
         ours = [r for r in rules if r["managed"]]
         if desired.lifecycle.prevent_destroy != live.prevent_destroy and ours:
-            listing = "; ".join(f"'{r['title']}' ({_counts(r)})" for r in ours)
+            listing = "; ".join(f"'{r['title']}' ({alert_counts(r)})" for r in ours)
             out.append(
                 f"a Grafana folder has no field for it, so prevent_destroy is recorded in an annotation on reconciler's "
                 f"{len(ours)} rule(s) in it; Grafana rewrites them and resets their evaluation state: {listing}"
@@ -204,7 +204,7 @@ class GrafanaRuleGroupKind(Kind):
             return []
         rules = live.info.get("rules", [])
         # (A group holding rules reconciler does not manage is refused by the provider's check.)
-        listing = "; ".join(f"'{r['title']}' ({_counts(r)})" for r in rules)
+        listing = "; ".join(f"'{r['title']}' ({alert_counts(r)})" for r in rules)
         return [
             f"the interval ({format_duration(live.state.get('interval') or 0)} -> {format_duration(desired.state['interval'])}) "
             f"belongs to the group: Grafana rewrites all {len(rules)} rule(s) in it and resets their evaluation state: {listing}"
@@ -302,7 +302,7 @@ class GrafanaAlertRuleKind(Kind):
 
     def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
         title = live.state.get("title")
-        text = f"Grafana resets the evaluation state of rule '{title}' when it is updated: {_counts(live.info)}"
+        text = f"Grafana resets the evaluation state of rule '{title}' when it is updated: {alert_counts(live.info)}"
         if live.info.get("firing"):
             text += "; firing alerts are evaluated afresh and may notify again"
         out = [text]
@@ -310,7 +310,7 @@ class GrafanaAlertRuleKind(Kind):
         if others:
             # Busiest first, so a capped list still shows what would re-notify.
             ranked = sorted(others, key=lambda r: (-r.get("firing", 0), -r.get("pending", 0), str(r.get("title"))))
-            shown = "; ".join(f"'{r['title']}' ({_counts(r)})" for r in ranked[:GROUP_LISTING_CAP])
+            shown = "; ".join(f"'{r['title']}' ({alert_counts(r)})" for r in ranked[:GROUP_LISTING_CAP])
             more = f"; and {len(ranked) - GROUP_LISTING_CAP} more" if len(ranked) > GROUP_LISTING_CAP else ""
             firing = sum(r.get("firing", 0) for r in others)
             out.append(
@@ -325,7 +325,7 @@ class GrafanaAlertRuleKind(Kind):
         what = "recreated under a new uid" if action == "replace" else "deleted"
         return [
             f"rule '{title}' (uid {live.key}) is {what}: its alert state and state history are lost, and silences, "
-            f"dashboards or links that reference uid {live.key} no longer match; {_counts(live.info)}"
+            f"dashboards or links that reference uid {live.key} no longer match; {alert_counts(live.info)}"
         ]
 
     def describe(self, state: dict[str, Any]) -> str:

@@ -32,6 +32,14 @@ class GeneratedSpecs:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Adopted:
+    """What `reconciler import` took over, and what the user must know about it."""
+
+    key: str
+    notes: list[str] = field(default_factory=list)
+
+
 class Provider(ABC):
     """Live-system access for one kind on one backend."""
 
@@ -97,9 +105,18 @@ class Provider(ABC):
         reporting progress lines; raise ReconcilerError on failure or after `timeout` seconds.
         Most live systems are ready when the write returns, hence the default."""
 
-    def adopt(self, key: str, name: str | None = None) -> str:
+    def declaring(self, key: str) -> Resource | None:
+        """The spec that declares the live object `key`; import adopts only declared objects (an
+        adopted object no spec declares would be planned for deletion next)."""
+        return next((r for r in self.context.specs.by_kind(self.kind.name) if r.key == key), None)
+
+    def adopt(self, key: str, name: str | None = None) -> Adopted:
         """Record ownership of an existing object without changing it (`reconciler import`)."""
         raise ReconcilerError(f"{self.kind.name} does not support import on the {self.backend} backend")
+
+    @property
+    def generates_specs(self) -> bool:
+        return type(self).generate_specs is not Provider.generate_specs
 
     def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
         """Spec files for the live objects whose key matches the glob `selector` (or, with

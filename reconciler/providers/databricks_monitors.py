@@ -33,7 +33,7 @@ from reconciler.kinds.base import LiveObject, Resource
 from reconciler.kinds.quality_monitor import QualityMonitorSpec, monitor_state, spec_to_api
 from reconciler.sqlexpr import expression_columns
 
-from .base import Provider
+from .base import Adopted, Provider
 from .databricks_errors import live_errors
 from .workspace_ledger import WorkspaceLedger
 
@@ -314,9 +314,12 @@ class DatabricksMonitorProvider(Provider):
     def describe_live(self, live: LiveObject) -> str:
         return f"monitor on {live.key}"
 
-    def adopt(self, key: str, name: str | None = None) -> str:
+    def adopt(self, key: str, name: str | None = None) -> Adopted:
         with live_errors(f"importing the monitor on {key}"):
-            return self._adopt(key.lower(), name)
+            return Adopted(self._adopt(key.lower(), name))
+
+    def declaring(self, key: str) -> Resource | None:
+        return super().declaring(key.lower())
 
     def _adopt(self, key: str, name: str | None) -> str:
         try:

@@ -38,6 +38,7 @@ from reconciler.commands import import_command
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import LiveObject, Resource
 from reconciler.kinds.grafana import rule_source
+from reconciler.kinds.grafana import alert_counts
 from reconciler.kinds.grafana_model import (
     FOLDER_PREVENT_DESTROY_ANNOTATION,
     OWNER_ANNOTATION,
@@ -50,7 +51,7 @@ from reconciler.kinds.grafana_model import (
     spec_rule_from_api,
 )
 
-from .base import GeneratedSpecs, Provider
+from .base import Adopted, GeneratedSpecs, Provider
 from .grafana_client import GrafanaApiError, GrafanaClient
 
 if TYPE_CHECKING:
@@ -212,10 +213,56 @@ class GrafanaBackend:
             rules.append(body)
         self.put_group(spec.folder, spec.group, interval, rules)
 
-    def put_group(self, folder: str, group: str, interval: int, rules: list[dict[str, Any]]) -> None:
+    def put_group(
+        self, folder: str, group: str, interval: int, rules: list[dict[str, Any]], editable: bool | None = None
+    ) -> None:
         self.client.put_group(
-            folder, group, {"title": group, "folderUid": folder, "interval": interval, "rules": rules}, disable_provenance=self.editable
+            folder,
+            group,
+            {"title": group, "folderUid": folder, "interval": interval, "rules": rules},
+            disable_provenance=self.editable if editable is None else editable,
         )
+
+    def adopt_rules(self, folder: str, group: str, uids: set[str], spec_name: str) -> list[str]:
+        """Write the ownership annotations onto the rules `uids` of one group, and nothing else.
+
+        Grafana stamps every rule a write changes with the write's provenance, so the adopted
+        rules are written in one group write per provenance they have: an editable rule stays
+        editable, a locked one locked. Returns the notes `reconciler import` prints."""
+        current = self.client.get_group(folder, group)
+        if current is None:
+            raise ReconcilerError(f"no rule group {folder}/{group} in Grafana")
+        # A group GET carries no provenance; the list call does.
+        listed = {r["uid"]: r for r in self.client.list_rules() if r.get("folderUID") == folder and r.get("ruleGroup") == group}
+        rules = list(current.get("rules") or [])
+        chosen = [r for r in rules if r.get("uid") in uids]
+        for rule in chosen:
+            owner = (rule.get("annotations") or {}).get(OWNER_ANNOTATION)
+            if owner and owner != self.owner:
+                raise ReconcilerError(f"rule '{rule.get('title')}' in {folder}/{group} is managed by {owner}; not taken over")
+            if (listed.get(rule["uid"]) or {}).get("provenance") == "file":
+                raise ReconcilerError(
+                    f"rule '{rule.get('title')}' in {folder}/{group} is provisioned from a file (provenance 'file'): Grafana "
+                    "refuses API writes to it, so reconciler cannot manage it; remove it from Grafana's provisioning files first"
+                )
+        todo = [r for r in chosen if (r.get("annotations") or {}).get(OWNER_ANNOTATION) != self.owner]
+        summaries = [self.rule_summary(listed.get(r["uid"], r)) for r in todo]
+        for provenance in ("api", ""):
+            batch = [r for r in todo if ((listed.get(r["uid"]) or {}).get("provenance") or "") == provenance]
+            if not batch:
+                continue
+            for rule in batch:
+                rule["annotations"] = {**(rule.get("annotations") or {}), **self.markers(spec_name, False, folder)}
+            # The rules annotated in an earlier batch now match Grafana, so it leaves them alone.
+            self.put_group(folder, group, int(current.get("interval") or 60), rules, editable=provenance == "")
+        notes = []
+        if summaries:
+            listing = "; ".join(f"'{r['title']}' ({alert_counts(r)})" for r in summaries)
+            notes.append(
+                f"the ownership annotation was written onto {len(summaries)} rule(s); Grafana resets the evaluation state of a "
+                f"rule it updates, so firing alerts are evaluated afresh and may notify again: {listing}"
+            )
+        return notes
 
     def close(self) -> None:
         if self._client is not None:
@@ -432,26 +479,31 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         # Reconciler's rules in it are deleted one by one; rules it does not manage stay.
         return None
 
-    def adopt(self, key: str, name: str | None = None) -> str:
+    def adopt(self, key: str, name: str | None = None) -> Adopted:
+        """Adopt the rules of group `key` that its spec declares (by uid, or by title in the
+        folder); the group's other rules stay unmanaged, never to be deleted by a later plan."""
         folder, _, group = key.partition("/")
+        declared = self.declaring(key)
+        if declared is None:
+            raise ReconcilerError(f"no GrafanaRuleGroup spec declares {key}; write its spec first (or use --generate-specs)")
         current = self.grafana.client.get_group(folder, group)
         if current is None:
             raise ReconcilerError(f"no rule group {key!r} in Grafana (expected FOLDER_UID/GROUP)")
-        spec_name = name or slug(group)
-        rules = list(current.get("rules") or [])
-        changed = 0
-        for rule in rules:
-            annotations = dict(rule.get("annotations") or {})
-            owner = annotations.get(OWNER_ANNOTATION)
-            if owner and owner != self.grafana.owner:
-                raise ReconcilerError(f"rule '{rule.get('title')}' in {key} is managed by {owner}; not taken over")
-            if owner is None:
-                annotations.update(self.grafana.markers(spec_name, False, folder))
-                rule["annotations"] = annotations
-                changed += 1
-        if changed:
-            self.grafana.put_group(folder, group, int(current["interval"]), rules)
-        return key
+        children = [r for r in self.context.specs.by_kind("GrafanaAlertRule") if r.spec.group_name == declared.name]  # type: ignore[attr-defined]
+        keys = {c.key for c in children}
+        titles = {c.state["title"] for c in children}
+        live = list(current.get("rules") or [])
+        uids = {r["uid"] for r in live if r.get("uid") in keys or r.get("title") in titles}
+        notes = self.grafana.adopt_rules(folder, group, uids, name or declared.name)
+        left = [r.get("title") for r in live if r["uid"] not in uids and not self.grafana.is_managed(r)]
+        if left:
+            notes.append(
+                f"left unmanaged (the spec does not declare them; reconciler will never change or delete them): "
+                f"{', '.join(repr(t) for t in left)}"
+            )
+        if not uids:
+            notes.append("no rule of the group matches a rule of the spec (by uid or title); nothing was adopted")
+        return Adopted(key, notes)
 
     def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
         return SpecGenerator(self.grafana, self.context).generate(selector, source)
@@ -543,25 +595,36 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
     def describe_live(self, live: LiveObject) -> str:
         return f"rule {live.key}"
 
-    def adopt(self, key: str, name: str | None = None) -> str:
+    def declaring(self, key: str) -> Resource | None:
+        """The declared rule with this uid, or else the one declared with the live rule's title in
+        its folder (a spec rule whose uid is derived)."""
+        declared = super().declaring(key)
+        if declared is not None:
+            return declared
+        rule = next((r for r in self.grafana.snapshot().rules if r.get("uid") == key), None)
+        if rule is None:
+            return None
+        return next(
+            (
+                r
+                for r in self.context.specs.by_kind(self.kind.name)
+                if r.state["folder"] == rule.get("folderUID") and r.state["title"] == rule.get("title")
+            ),
+            None,
+        )
+
+    def adopt(self, key: str, name: str | None = None) -> Adopted:
         try:
             rule = self.grafana.client.get_rule(key)
         except GrafanaApiError as exc:
             if exc.status == 404:
                 raise ReconcilerError(f"no alert rule with uid {key!r} in Grafana") from None
             raise
-        declared = next((r for r in self.declared(self.kind.name) if r.key == key), None)
-        spec_name = declared.spec.group_name if declared is not None else slug(rule.get("ruleGroup") or key)  # type: ignore[attr-defined]
-        current = self.grafana.client.get_group(rule["folderUID"], rule["ruleGroup"]) or {}
-        rules = list(current.get("rules") or [])
-        for item in rules:
-            if item.get("uid") == key:
-                owner = (item.get("annotations") or {}).get(OWNER_ANNOTATION)
-                if owner and owner != self.grafana.owner:
-                    raise ReconcilerError(f"rule {key} is managed by {owner}; not taken over")
-                item["annotations"] = {**(item.get("annotations") or {}), **self.grafana.markers(spec_name, False, rule["folderUID"])}
-        self.grafana.put_group(rule["folderUID"], rule["ruleGroup"], int(current.get("interval") or 60), rules)
-        return key
+        declared = self.declaring(key)
+        if declared is None:
+            raise ReconcilerError(f"no GrafanaRuleGroup spec declares a rule with uid {key} or title {rule.get('title')!r}")
+        spec_name = declared.spec.group_name  # type: ignore[attr-defined]
+        return Adopted(key, self.grafana.adopt_rules(rule["folderUID"], rule["ruleGroup"], {key}, spec_name))
 
 
 # --- spec generation (`reconciler import --generate-specs`) ------------------------------------------
@@ -592,10 +655,19 @@ class SpecGenerator:
         declared_folders = {r.key for r in self.context.specs.by_kind("GrafanaFolder")}
         result = GeneratedSpecs()
         by_folder: dict[str, list[dict[str, Any]]] = {}
+        file_provisioned = {
+            (r.get("folderUID"), r.get("ruleGroup")) for r in self.grafana.client.list_rules() if r.get("provenance") == "file"
+        }
         for group in chosen:
             key = f"{group['folderUid']}/{group['name']}"
             if key in declared_groups:
                 result.notes.append(f"GrafanaRuleGroup {key} is already declared in the specs; skipped")
+                continue
+            if group.get("live") and (group["folderUid"], group["name"]) in file_provisioned:
+                result.notes.append(
+                    f"GrafanaRuleGroup {key} holds rules provisioned from files (provenance 'file'): Grafana refuses API writes "
+                    "to them, so reconciler cannot manage the group; skipped"
+                )
                 continue
             by_folder.setdefault(group["folderUid"], []).append(group)
         for folder_uid, groups_in_folder in sorted(by_folder.items()):

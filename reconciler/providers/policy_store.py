@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import LiveObject, Resource
 
-from .base import Provider
+from .base import Adopted, Provider
 from .policy_rows import LIST_COLUMNS, decode_list, row_to_live, row_values
 
 
@@ -64,8 +64,8 @@ class PolicyStoreProvider(Provider):
         if self._delete_row(live.key, self.context.owner) == 0:
             raise ReconcilerError(f"policy row {live.key} is gone or no longer managed by {self.context.owner}")
 
-    def adopt(self, key: str, name: str | None = None) -> str:
+    def adopt(self, key: str, name: str | None = None) -> Adopted:
         if self._adopt_row(key, self.context.owner, name) == 0:
             raise ReconcilerError(f"no unmanaged policy row with policy_hash {key}")
-        return key
+        return Adopted(key)
 

@@ -1,0 +1,76 @@
+"""`reconciler import` on Grafana through the CLI against the sandbox: only what a spec declares
+is adopted, nothing else about the adopted rules changes (provenance included), the cost in
+alert state is stated, and groups that cannot be managed are skipped before any file is written."""
+
+from __future__ import annotations
+
+from grafana_helpers import FULL_FORM_RULE, GrafanaProject, apply_clean, definition, folder_doc, group_doc
+from helpers import run
+
+
+def _handmade(gp: GrafanaProject) -> None:
+    gp.write("folders.yaml", folder_doc())
+    apply_clean(gp)
+    gp.create_unmanaged("Visits synchronizer stalled", "sla", uid="visits-sync-stalled")
+    gp.create_unmanaged("Hand-made check", "sla", uid="hand-made")
+
+
+def test_import_adopts_only_the_rules_the_spec_declares(gp: GrafanaProject) -> None:
+    _handmade(gp)
+    other = definition(gp.rules()["Hand-made check"])
+    gp.write("rules.yaml", group_doc("sla", FULL_FORM_RULE))
+
+    result = run("import", "GrafanaRuleGroup", "alerts/sla", gp.root)
+    assert result.exit_code == 0, result.output
+    assert "left unmanaged" in result.stdout and "'Hand-made check'" in result.stdout
+    rules = gp.rules()
+    assert rules["Visits synchronizer stalled"]["annotations"]["reconciler_managed_by"] == "reconciler/test"
+    assert definition(rules["Hand-made check"]) == other  # not declared: not touched
+
+    ops = gp.plan_ops()
+    assert all(o["action"] != "delete" for o in ops)  # an imported group never turns into deletes
+    plan = gp.cli("plan")
+    assert "Hand-made check" in plan.stdout and "Unmanaged" in plan.stdout
+
+
+def test_import_without_a_declaring_spec_is_refused_and_changes_nothing(gp: GrafanaProject) -> None:
+    _handmade(gp)
+    before = {t: definition(r) for t, r in gp.rules().items()}
+    result = run("import", "GrafanaRuleGroup", "alerts/sla", gp.root)
+    assert result.exit_code == 1
+    assert "no GrafanaRuleGroup spec" in result.stderr and "declares 'alerts/sla'" in result.stderr
+    assert "--generate-specs" in result.stderr
+    assert {t: definition(r) for t, r in gp.rules().items()} == before
+
+    refused = run("import", "SlaPolicy", "0123abcd", gp.root)
+    assert refused.exit_code == 1 and "no SlaPolicy spec" in refused.stderr and "--generate-specs" not in refused.stderr
+
+
+def test_import_keeps_provenance_and_states_the_alert_state_cost(gp: GrafanaProject) -> None:
+    _handmade(gp)
+    gp.set_state("visits-sync-stalled", firing=4)
+    assert "provenance" not in gp.rules()["Visits synchronizer stalled"]  # clicked together in the UI: editable
+    gp.write("rules.yaml", group_doc("sla", FULL_FORM_RULE))
+
+    result = run("import", "GrafanaRuleGroup", "alerts/sla", gp.root)
+    assert result.exit_code == 0, result.output
+    assert "resets the evaluation state" in result.stdout
+    assert "'Visits synchronizer stalled' (4 alert instance(s) firing and 0 pending now)" in result.stdout
+    assert "provenance" not in gp.rules()["Visits synchronizer stalled"]  # still editable, as before the import
+
+
+def test_generate_specs_skips_groups_provisioned_from_files_before_writing(gp: GrafanaProject) -> None:
+    gp.write("folders.yaml", folder_doc())
+    apply_clean(gp)
+    gp.create_unmanaged("Disk full", "infra")
+    gp.create_unmanaged("From a file", "provisioned", uid="from-file")
+    gp.api("PUT", "/sandbox/grafana/rules/from-file/provenance", json={"provenance": "file"}).raise_for_status()
+
+    result = run("import", "--generate-specs", "GrafanaRuleGroup", "alerts/*", gp.root)
+    assert result.exit_code == 0, result.output
+    assert "alerts/provisioned holds rules provisioned from files" in result.stdout
+    written = (gp.root / "grafana" / "alerts.yaml").read_text()
+    assert "Disk full" in written and "From a file" not in written
+    plan = gp.cli("plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+

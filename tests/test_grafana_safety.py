@@ -100,3 +100,15 @@ def test_update_warning_names_the_other_rules_of_the_group_and_their_alerts(gp: 
     assert "'Visits synchronizer stalled' (2 alert instance(s) firing and 0 pending now)" in group
     assert "'Hand-made check' (0 alert instance(s) firing and 4 pending now)" in group
     assert group.index("Visits synchronizer stalled") < group.index("Hand-made check")  # busiest first
+
+
+def test_renaming_a_rule_with_a_derived_uid_is_an_update_that_keeps_it(gp: GrafanaProject) -> None:
+    base(gp)
+    apply_clean(gp)
+    uid = gp.rules()["SLA miss visits synchronizer"]["uid"]
+    gp.write("rules.yaml", group_doc("sla", shorthand_rule("SLA miss - visits synchronizer") + FULL_FORM_RULE))
+    (op,) = gp.plan_ops()
+    assert (op["action"], op["key"]) == ("update", uid)
+    assert op["changes"] == [{"path": "title", "before": "SLA miss visits synchronizer", "after": "SLA miss - visits synchronizer"}]
+    apply_clean(gp)
+    assert gp.rules()["SLA miss - visits synchronizer"]["uid"] == uid

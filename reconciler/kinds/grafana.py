@@ -235,7 +235,7 @@ class GrafanaAlertRuleKind(Kind):
     fields = FieldTable(
         [
             FieldRule("uid", FieldBehaviour.IDENTITY, "explicit, or derived from folder, group and title", replace_reason="Grafana cannot change a rule's uid"),
-            FieldRule("title", FieldBehaviour.UPDATABLE, "unique within the folder"),
+            FieldRule("title", FieldBehaviour.UPDATABLE, "unique within the folder; with a derived uid, a rename keeps the rule when nothing else about it changes in the same plan"),
             FieldRule("folder", FieldBehaviour.UPDATABLE, "a move to another folder keeps the rule (and its uid)"),
             FieldRule("group", FieldBehaviour.UPDATABLE, "a move to another group keeps the rule (and its uid)"),
             FieldRule("condition", FieldBehaviour.UPDATABLE),
@@ -290,7 +290,17 @@ class GrafanaAlertRuleKind(Kind):
             if obj.name == desired.name:
                 return obj
         same_title = [o for o in candidates if o.state.get("title") == desired.state["title"]]
-        return same_title[0] if len(same_title) == 1 else None
+        if len(same_title) == 1:
+            return same_title[0]
+        # A derived uid includes the title, so a renamed rule has a new key: the one rule of the
+        # same document that differs from it in nothing but the title is that rule, renamed.
+        renamed = [
+            o
+            for o in candidates
+            if o.info.get("spec") == desired.spec.group_name  # type: ignore[attr-defined]
+            and _without_title(o.state) == _without_title(desired.state)
+        ]
+        return renamed[0] if len(renamed) == 1 else None
 
     def move_in_place(self, desired: Resource, live: LiveObject) -> bool:
         # A derived uid follows the rule's place; the live rule keeps its uid when it moves.
@@ -357,6 +367,10 @@ def _field_or_name(field: str) -> Locator:
         return res.source, "metadata.name"
 
     return locate
+
+
+def _without_title(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in state.items() if k != "title"}
 
 
 def _duplicates(resources: Sequence[Resource], locate: Locator, what: str) -> list[SpecError]:

@@ -525,6 +525,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
             if not (managed or rule.get("uid") in wanted or rule.get("folderUID") in snap.scope_folders):
                 continue
             summary = self.grafana.rule_summary(rule)
+            summary["spec"] = (rule.get("annotations") or {}).get(SPEC_ANNOTATION) if managed else None
             # Some Grafana versions reset the state of every rule in a group that is written.
             summary["group_rules"] = [
                 self.grafana.rule_summary(other)

@@ -365,6 +365,17 @@ def test_invalid_rules_fail_with_file_line_and_change_nothing(gp: GrafanaProject
     assert gp.rules() == before
 
 
+def test_every_invalid_rule_is_reported_in_one_run(gp: GrafanaProject) -> None:
+    rules = FULL_FORM_RULE.replace("condition: C", "condition: Z") + shorthand_rule("x", threshold=">= banana")
+    gp.write("rules.yaml", group_doc("sla", rules, interval="15s"))
+    result = gp.cli("validate")
+    assert result.exit_code == 1
+    assert "3 problem(s)" in result.stderr, result.stderr
+    assert "rules.yaml:7: spec.interval: 15s is not a multiple" in result.stderr
+    assert "rules.yaml:11: spec.rules[0].condition: 'Z' names no node" in result.stderr
+    assert "spec.rules[1].threshold: '>= banana' is not a threshold" in result.stderr
+
+
 def test_titles_are_unique_per_folder_across_documents(gp: GrafanaProject) -> None:
     gp.write("folders.yaml", folder_doc())
     gp.write("a.yaml", group_doc("a", shorthand_rule("Same title")))

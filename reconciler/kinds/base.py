@@ -134,6 +134,12 @@ class Kind:
         path into file:line."""
         return []
 
+    def salvage_errors(self, spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
+        """The `spec_errors` that can still be found in the parts of a raw spec (a dict) that are
+        valid on their own, when the document as a whole failed its model: so one run reports a
+        bad interval and a rule's missing refId together, not one per run."""
+        return []
+
     def expand(self, resource: Resource, locate: Callable[[tuple[str | int, ...]], SourceRef]) -> list[Resource]:
         """Further objects one document declares (e.g. the rules of a rule group), each planned
         as an object of its own kind; `locate` gives the source of a path inside the document."""

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Callable, Sequence
 
+from pydantic import ValidationError
+
 from reconciler.errors import SpecError
 
 from .base import Kind, LiveObject, Resource, SourceRef
@@ -26,6 +28,7 @@ from .grafana_model import (
     AlertRuleChild,
     GrafanaFolderSpec,
     GrafanaRuleGroupSpec,
+    RuleSpec,
     desired_rule_state,
     format_duration,
     group_name_of,
@@ -149,6 +152,17 @@ class GrafanaRuleGroupKind(Kind):
             if rule.title in titles:
                 out.append((("spec", "rules", index, "title"), f"title {rule.title!r} is already used by rules[{titles[rule.title]}]"))
             titles.setdefault(rule.title, index)
+        return out
+
+    def salvage_errors(self, spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
+        out: list[tuple[tuple[str | int, ...], str]] = []
+        rules = spec.get("rules") if isinstance(spec, dict) else None
+        for index, raw in enumerate(rules if isinstance(rules, list) else []):
+            try:
+                rule = RuleSpec.model_validate(raw)
+            except ValidationError:
+                continue  # its own errors are among the document's
+            out.extend((("spec", "rules", index, *path), message) for path, message in rule_problems(rule))
         return out
 
     def expand(self, resource: Resource, locate: Callable[[tuple[str | int, ...]], SourceRef]) -> list[Resource]:

@@ -182,9 +182,13 @@ def _validated(doc: Document, variables: dict[str, Any], errors: list[SpecError]
     except ValidationError as exc:
         # The document's other problems are reported too; a field whose variable is unresolved
         # has its error already (its placeholder text would only add a confusing second one).
-        errors.extend(
-            e for e in validation_errors(exc, doc, model=document_model(kind)) if not _under(e.path, unresolved)
-        )
+        found = [e for e in validation_errors(exc, doc, model=document_model(kind)) if not _under(e.path, unresolved)]
+        spec = resolved.get("spec") if isinstance(resolved, dict) else None
+        for path, message in kind.salvage_errors(spec):
+            error = SpecError(doc.file, doc.line_for(path), dotted_path(path), message)
+            if error not in found:
+                found.append(error)
+        errors.extend(found)
         return None
     # With a value unknown, the document cannot take part in identity checks.
     return None if unresolved else (kind, model)

@@ -8,27 +8,14 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from grafana_helpers import TOKEN, GrafanaProject, folder_doc, group_doc
+from grafana_helpers import FULL_FORM_RULE, TOKEN, GrafanaProject, folder_doc, group_doc
 from helpers import Project, import_hints, run_printed
 
 from reconciler.cli import cli
 from reconciler.commands import import_command
 from reconciler.sandbox import SandboxServer, SandboxSettings
 
-HAND_MADE_RULE = """\
-- title: Hand-made check
-  uid: hand-made
-  condition: C
-  data:
-    - refId: A
-      relativeTimeRange: {from: 900, to: 0}
-      datasourceUid: prometheus
-      model: {expr: "time() - visits_sync_last_success", instant: true, refId: A}
-    - refId: C
-      datasourceUid: __expr__
-      model: {type: math, expression: "$A > 1800", refId: C}
-  for: 10m
-"""
+HAND_MADE_RULE = FULL_FORM_RULE.replace("Visits synchronizer stalled", "Hand-made check").replace("visits-sync-stalled", "hand-made")
 
 
 @pytest.fixture

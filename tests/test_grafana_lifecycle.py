@@ -285,7 +285,13 @@ def test_declared_group_over_unmanaged_rules_needs_import(gp: GrafanaProject) ->
     assert [(o["action"], o["key"]) for o in ops] == [("update", "hand-made")]
     assert {c["path"] for c in ops[0]["changes"]} >= {"for", "no_data_state"}
     adopted = gp.rules()["Hand-made check"]
-    assert adopted["annotations"] == {**handmade["annotations"], "reconciler_managed_by": "reconciler/test", "reconciler_spec": "sla"}
+    assert adopted["annotations"] == {
+        **handmade["annotations"],
+        "reconciler_managed_by": "reconciler/test",
+        "reconciler_spec": "sla",
+        "reconciler_uid": "hand-made",
+        "reconciler_folder_owned": "true",  # its folder is declared
+    }
     assert definition({**adopted, "annotations": None}) == definition({**handmade, "annotations": None})  # nothing else changed
 
 

@@ -5,6 +5,7 @@ states the alert-state cost of an update for the whole group."""
 from __future__ import annotations
 
 from grafana_helpers import FULL_FORM_RULE, GrafanaProject, apply_clean, base, definition, folder_doc, group_doc, shorthand_rule
+from helpers import run
 
 PROTECTED = "lifecycle:\n  prevent_destroy: true\n"
 
@@ -112,3 +113,82 @@ def test_renaming_a_rule_with_a_derived_uid_is_an_update_that_keeps_it(gp: Grafa
     assert op["changes"] == [{"path": "title", "before": "SLA miss visits synchronizer", "after": "SLA miss - visits synchronizer"}]
     apply_clean(gp)
     assert gp.rules()["SLA miss - visits synchronizer"]["uid"] == uid
+
+
+def test_folder_protection_survives_rule_rewrites_after_its_spec_is_gone(gp: GrafanaProject) -> None:
+    base(gp)
+    gp.write("folders.yaml", folder_doc(extra=PROTECTED))
+    apply_clean(gp)
+    gp.remove("folders.yaml")  # the groups still use the folder: it is left alone, not deleted
+    apply_clean(gp)
+    base(gp, threshold="> 900")
+    gp.remove("folders.yaml")
+    apply_clean(gp)  # rewrites the rule while no spec declares its folder
+    assert gp.rules()["SLA miss visits synchronizer"]["annotations"]["reconciler_folder_prevent_destroy"] == "true"
+    gp.remove("rules.yaml")
+    refused = gp.cli("plan")
+    assert refused.exit_code == 1 and "prevent_destroy" in refused.output
+
+
+def test_a_folder_is_never_deleted_with_subfolders_or_dashboards_it_may_not_delete(gp: GrafanaProject) -> None:
+    gp.write("folders.yaml", folder_doc("par", "Parent") + "---\n" + folder_doc("chi", "Child", extra="parent: par\n" + PROTECTED))
+    gp.write("rules.yaml", group_doc("g", shorthand_rule("P1"), folder="par"))
+    apply_clean(gp)
+    gp.write("folders.yaml", folder_doc("chi", "Child", extra="parent: par\n" + PROTECTED))
+    gp.remove("rules.yaml")
+    refused = gp.cli("plan")
+    assert refused.exit_code == 1
+    assert "GrafanaFolder 'par'" in refused.output and "subfolder 'Child' (chi)" in refused.output and "still declared" in refused.output
+    assert gp.cli("apply", "--auto-approve", "--allow-destructive").exit_code == 1
+    assert gp.folder("par") is not None and gp.folder("chi") is not None
+
+    # A dashboard in the folder: Grafana would delete it with the folder.
+    gp.write("folders.yaml", folder_doc("par", "Parent"))
+    gp.write("rules.yaml", group_doc("g", shorthand_rule("P1"), folder="par"))
+    gp.api("DELETE", "/api/folders/chi").raise_for_status()
+    apply_clean(gp)
+    gp.api("POST", "/sandbox/grafana/dashboards", json={"uid": "dash-1", "folderUid": "par", "title": "Ops"}).raise_for_status()
+    gp.remove("folders.yaml")
+    gp.remove("rules.yaml")
+    refused = gp.cli("plan")
+    assert refused.exit_code == 1 and "1 dashboard(s)" in refused.output
+    assert gp.folder("par") is not None
+
+
+def test_two_rules_can_swap_titles(gp: GrafanaProject) -> None:
+    first = FULL_FORM_RULE.replace("Visits synchronizer stalled", "Alpha").replace("visits-sync-stalled", "u-alpha")
+    second = FULL_FORM_RULE.replace("Visits synchronizer stalled", "Beta").replace("visits-sync-stalled", "u-beta")
+    gp.write("folders.yaml", folder_doc())
+    gp.write("rules.yaml", group_doc("sla", first + second))
+    apply_clean(gp)
+    swapped = first.replace("title: Alpha", "title: Beta") + second.replace("title: Beta", "title: Alpha")
+    gp.write("rules.yaml", group_doc("sla", swapped))
+    apply_clean(gp)
+    assert {r["uid"]: t for t, r in gp.rules().items()} == {"u-alpha": "Beta", "u-beta": "Alpha"}
+
+
+def test_a_hand_made_folder_is_not_deleted_after_its_rules_were_imported(gp: GrafanaProject) -> None:
+    gp.api("POST", "/api/folders", json={"uid": "hf", "title": "Hand folder"}).raise_for_status()
+    gp.create_unmanaged("Hand-made check", "hg", folder="hf", uid="hand-made")
+    rule = FULL_FORM_RULE.replace("Visits synchronizer stalled", "Hand-made check").replace("visits-sync-stalled", "hand-made")
+    gp.write("rules.yaml", group_doc("hg", rule, folder="hf"))
+    assert run("import", "GrafanaRuleGroup", "hf/hg", gp.root).exit_code == 0
+    apply_clean(gp)
+    gp.remove("rules.yaml")
+    ops = gp.plan_ops()
+    assert [(o["action"], o["kind"]) for o in ops if o["kind"] == "GrafanaFolder"] == []
+    apply_clean(gp, "--allow-destructive")
+    assert gp.folder("hf") is not None and gp.rules() == {}
+
+
+def test_a_ui_copy_of_a_managed_rule_is_not_reconcilers(gp: GrafanaProject) -> None:
+    base(gp)
+    apply_clean(gp)
+    group = gp.group("alerts", "sla")
+    copy = {**group["rules"][1], "uid": "copy-1", "title": "Copy of stalled"}
+    body = {"interval": group["interval"], "rules": group["rules"] + [copy]}
+    gp.api("PUT", "/api/v1/provisioning/folder/alerts/rule-groups/sla", json=body,
+           headers={"X-Disable-Provenance": "true"}).raise_for_status()
+    plan = gp.cli("plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output  # not planned for deletion: it is not reconciler's
+    assert "Copy of stalled" in plan.stdout and "Unmanaged" in plan.stdout

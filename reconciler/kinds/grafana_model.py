@@ -33,6 +33,12 @@ PREVENT_DESTROY_ANNOTATION = "reconciler_prevent_destroy"
 # A folder has no field to carry it, so its lifecycle.prevent_destroy rides on reconciler's rules in it
 # (the only case a folder can be planned for deletion is while it holds reconciler's rules).
 FOLDER_PREVENT_DESTROY_ANNOTATION = "reconciler_folder_prevent_destroy"
+# Set on rules written while a spec declares their folder: only such a folder may be deleted once
+# no spec declares it (a folder made by hand whose rules were imported is never reconciler's).
+FOLDER_OWNED_ANNOTATION = "reconciler_folder_owned"
+# The uid the rule was written under: a copy made in Grafana's UI keeps the annotations but not
+# the uid, and must not count as reconciler's.
+UID_ANNOTATION = "reconciler_uid"
 RESERVED_LABELS = ("__alert_rule_uid__", "__alert_rule_namespace_uid__")
 
 # --- durations --------------------------------------------------------------------------------

@@ -40,9 +40,11 @@ from reconciler.kinds.base import LiveObject, Resource
 from reconciler.kinds.grafana import rule_source
 from reconciler.kinds.grafana import alert_counts
 from reconciler.kinds.grafana_model import (
+    FOLDER_OWNED_ANNOTATION,
     FOLDER_PREVENT_DESTROY_ANNOTATION,
     OWNER_ANNOTATION,
     PREVENT_DESTROY_ANNOTATION,
+    UID_ANNOTATION,
     AlertRuleChild,
     api_rule,
     format_duration,
@@ -59,6 +61,10 @@ if TYPE_CHECKING:
 
 SPEC_ANNOTATION = "reconciler_spec"
 SANDBOX_TOKEN = "sandbox-token"
+
+
+def _annotations(rule: dict[str, Any]) -> dict[str, Any]:
+    return rule.get("annotations") or {}
 
 
 def grafana_configured(context: "TargetContext") -> bool:
@@ -114,20 +120,28 @@ class GrafanaBackend:
             )
         return self._client
 
-    def markers(self, spec_name: str, prevent_destroy: bool, folder_uid: str) -> dict[str, str]:
-        out = {OWNER_ANNOTATION: self.owner, SPEC_ANNOTATION: spec_name}
+    def markers(self, spec_name: str, prevent_destroy: bool, folder_uid: str, uid: str) -> dict[str, str]:
+        out = {OWNER_ANNOTATION: self.owner, SPEC_ANNOTATION: spec_name, UID_ANNOTATION: uid}
         if prevent_destroy:
             out[PREVENT_DESTROY_ANNOTATION] = "true"
-        if self.folder_protected(folder_uid):
+        declared = next((r for r in self.context.specs.by_kind("GrafanaFolder") if r.key == folder_uid), None)
+        if declared is not None:
+            owned, protected = True, declared.lifecycle.prevent_destroy
+        else:
+            # Not declared now (its spec removed while groups still use it, or never declared):
+            # keep what reconciler's rules in the folder record, so a rewrite never drops it.
+            ours = [_annotations(r) for r in self.snapshot().rules if r.get("folderUID") == folder_uid and self.is_managed(r)]
+            owned = any(a.get(FOLDER_OWNED_ANNOTATION) == "true" for a in ours)
+            protected = any(a.get(FOLDER_PREVENT_DESTROY_ANNOTATION) == "true" for a in ours)
+        if owned:
+            out[FOLDER_OWNED_ANNOTATION] = "true"
+        if protected:
             out[FOLDER_PREVENT_DESTROY_ANNOTATION] = "true"
         return out
 
-    def folder_protected(self, folder_uid: str) -> bool:
-        """Whether the declared GrafanaFolder `folder_uid` has lifecycle.prevent_destroy."""
-        return any(r.key == folder_uid and r.lifecycle.prevent_destroy for r in self.context.specs.by_kind("GrafanaFolder"))
-
     def is_managed(self, rule: dict[str, Any]) -> bool:
-        return (rule.get("annotations") or {}).get(OWNER_ANNOTATION) == self.owner
+        annotations = _annotations(rule)
+        return annotations.get(OWNER_ANNOTATION) == self.owner and annotations.get(UID_ANNOTATION, rule.get("uid")) == rule.get("uid")
 
     # --- the one read --------------------------------------------------------------------------
     def snapshot(self) -> GrafanaSnapshot:
@@ -198,18 +212,33 @@ class GrafanaBackend:
 
     # --- writes ---------------------------------------------------------------------------------
     def write_rule(self, resource: Resource, uid: str) -> None:
-        """Create, update or move one rule by writing its (target) group back with only this
-        rule changed; every other rule is carried over exactly as Grafana returned it."""
+        """Create, update or move one rule by writing its (target) group back.
+
+        Reconciler's other rules of the group that are declared there go out as declared too, so
+        the group changes in one consistent write (two rules swapping titles would otherwise pass
+        through a state Grafana refuses); their own operations then find nothing left to change.
+        Every other rule (unmanaged ones, ones about to move away or be deleted) is carried over
+        exactly as Grafana returned it."""
         spec: AlertRuleChild = resource.spec  # type: ignore[assignment]
-        body = api_rule(resource.state, uid, self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder))
+        body = api_rule(resource.state, uid, self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder, uid))
         current = self.client.get_group(spec.folder, spec.group)
         interval = int(current["interval"]) if current else spec.interval
+        declared = {
+            r.key: r
+            for r in self.context.specs.by_kind("GrafanaAlertRule")
+            if r.state["folder"] == spec.folder and r.state["group"] == spec.group
+        }
         rules = list((current or {}).get("rules") or [])
+        written = False
         for index, existing in enumerate(rules):
-            if existing.get("uid") == uid:
-                rules[index] = body
-                break
-        else:
+            other = existing.get("uid")
+            if other == uid:
+                rules[index], written = body, True
+            elif other in declared and self.is_managed(existing):
+                child: AlertRuleChild = declared[other].spec  # type: ignore[assignment]
+                marks = self.markers(child.group_name, child.lifecycle.prevent_destroy, spec.folder, other)
+                rules[index] = api_rule(declared[other].state, other, marks)
+        if not written:
             rules.append(body)
         self.put_group(spec.folder, spec.group, interval, rules)
 
@@ -252,7 +281,7 @@ class GrafanaBackend:
             if not batch:
                 continue
             for rule in batch:
-                rule["annotations"] = {**(rule.get("annotations") or {}), **self.markers(spec_name, False, folder)}
+                rule["annotations"] = {**(rule.get("annotations") or {}), **self.markers(spec_name, False, folder, rule["uid"])}
             # The rules annotated in an earlier batch now match Grafana, so it leaves them alone.
             self.put_group(folder, group, int(current.get("interval") or 60), rules, editable=provenance == "")
         notes = []
@@ -287,41 +316,102 @@ class _GrafanaProvider(Provider):
         return self.context.specs.by_kind(kind)
 
 
+@dataclass
+class _FolderFacts:
+    spec: Resource | None
+    managed: bool
+    summaries: list[dict[str, Any]]
+    prevent_destroy: bool
+
+    @property
+    def unmanaged_titles(self) -> list[str]:
+        return [s["title"] for s in self.summaries if not s["managed"]]
+
+
 class GrafanaFolderProvider(_GrafanaProvider):
     def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
         snap = self.grafana.snapshot()
         declared = {r.key: r for r in desired}
         group_folders = {r.state["folder"] for r in self.declared("GrafanaRuleGroup")}
-        out = []
+        facts: dict[str, _FolderFacts] = {}
         for uid, folder in sorted(snap.folders.items()):
             if folder is None:
                 continue
             inside = [r for r in snap.rules if r.get("folderUID") == uid]
-            summaries = [self.grafana.rule_summary(r) for r in inside]
-            has_ours = any(s["managed"] for s in summaries)
+            ours = [r for r in inside if self.grafana.is_managed(r)]
             spec = declared.get(uid)
-            managed = spec is not None or (has_ours and uid not in group_folders)
-            unmanaged = [s["title"] for s in summaries if not s["managed"]]
-            locked = None
-            if managed and spec is None and unmanaged:
-                locked = (
-                    f"it holds {len(unmanaged)} alert rule(s) reconciler does not manage "
-                    f"({', '.join(repr(t) for t in unmanaged)}); deleting the folder would delete them"
-                )
+            # Undeclared, a folder is reconciler's only while it holds reconciler's rules, all written
+            # while a spec declared the folder (never a hand-made folder whose rules were imported).
+            owned = bool(ours) and all(_annotations(r).get(FOLDER_OWNED_ANNOTATION) == "true" for r in ours)
+            facts[uid] = _FolderFacts(
+                spec=spec,
+                managed=spec is not None or (owned and uid not in group_folders),
+                summaries=[self.grafana.rule_summary(r) for r in inside],
+                prevent_destroy=self._protected(spec, ours),
+            )
+        blockers: dict[tuple[str, bool], str | None] = {}
+        out = []
+        for uid, fact in facts.items():
+            folder = snap.folders[uid] or {}
+            locked = self._delete_blocker(uid, facts, blockers, top=True) if fact.managed and fact.spec is None else None
             out.append(
                 LiveObject(
                     kind=self.kind.name,
                     key=uid,
                     state={"title": folder.get("title"), "parent": folder.get("parentUid") or None},
-                    managed=managed,
-                    name=spec.name if spec is not None else None,
+                    managed=fact.managed,
+                    name=fact.spec.name if fact.spec is not None else None,
                     raw={k: folder.get(k) for k in ("uid", "title", "parentUid", "version")},
-                    info={"rules": summaries, "version": folder.get("version")},
+                    info={"rules": fact.summaries, "version": folder.get("version")},
                     locked_reason=locked,
-                    prevent_destroy=self._protected(spec, [r for r in inside if self.grafana.is_managed(r)]),
+                    prevent_destroy=fact.prevent_destroy,
                 )
             )
         return out
+
+    def _delete_blocker(
+        self, uid: str, facts: dict[str, _FolderFacts], memo: dict[tuple[str, bool], str | None], top: bool = False
+    ) -> str | None:
+        """Why deleting folder `uid` would take something reconciler must not delete, or None.
+
+        Grafana deletes a folder with everything below it: its rules, its dashboards and library
+        panels, its subfolders and theirs. Only reconciler's rules may go, and subfolders that are
+        themselves reconciler's to delete; the folder's counts say what else is there."""
+        if (uid, top) in memo:
+            return memo[(uid, top)]
+        memo[(uid, top)] = "it is being checked"  # a cycle cannot happen in Grafana; never recurse forever
+        fact = facts.get(uid)
+        reason: str | None = None
+        if fact is None or not fact.managed:
+            reason = "reconciler does not manage it"
+        elif fact.spec is not None:
+            reason = f"it is still declared ({fact.spec.source})"
+        elif fact.prevent_destroy and not top:  # the folder's own: the planner's refusal says it
+            reason = "it was applied with lifecycle.prevent_destroy"
+        elif fact.unmanaged_titles:
+            titles = fact.unmanaged_titles
+            reason = (
+                f"it holds {len(titles)} alert rule(s) reconciler does not manage "
+                f"({', '.join(repr(t) for t in titles)}); deleting the folder would delete them"
+            )
+        else:
+            try:
+                counts = self.grafana.client.folder_counts(uid)
+            except GrafanaApiError as exc:
+                counts = {}
+                reason = f"Grafana cannot say what else it holds ({exc}); delete it by hand if it is empty"
+            others = {k: v for k, v in counts.items() if k not in ("folder", "alertrule") and v}
+            if others:
+                listing = ", ".join(f"{v} {k}(s)" for k, v in sorted(others.items()))
+                reason = f"it holds {listing}; deleting the folder would delete them"
+            elif counts.get("folder"):
+                for child in self.grafana.client.list_folders(uid):
+                    why = self._delete_blocker(child["uid"], facts, memo)
+                    if why:
+                        reason = f"deleting it would also delete its subfolder '{child.get('title')}' ({child['uid']}), but {why}"
+                        break
+        memo[(uid, top)] = reason
+        return reason
 
     @staticmethod
     def _protected(spec: Resource | None, ours: list[dict[str, Any]]) -> bool:

@@ -148,6 +148,12 @@ class GrafanaClient:
     def list_folders(self, parent_uid: str | None = None) -> list[dict[str, Any]]:
         return self._call("list folders", self._api.folder.get_all_folders, parent_uid)  # type: ignore[no-any-return]
 
+    def folder_counts(self, uid: str) -> dict[str, int]:
+        """What deleting the folder would take with it: descendant folders, dashboards, library
+        panels, alert rules (`GET /api/folders/{uid}/counts`, Grafana 10.1+)."""
+        answer = self._call(f"count the contents of folder {uid}", self._api.client.GET, f"/folders/{uid}/counts")
+        return {str(k): int(v) for k, v in (answer or {}).items() if isinstance(v, (int, float))}
+
     def create_folder(self, title: str, uid: str, parent_uid: str | None) -> dict[str, Any]:
         return self._call(f"create folder {uid}", self._api.folder.create_folder, title, uid, parent_uid)  # type: ignore[no-any-return]
 

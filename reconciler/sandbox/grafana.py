@@ -10,12 +10,15 @@ JSON shapes and error bodies are Grafana's:
   DELETE (204, idempotent); `/alert-rules/export`, `/alert-rules/{uid}/export`;
   `/api/v1/provisioning/folder/{folderUid}/rule-groups/{group}` GET / PUT (+ `/export`).
 - `/api/folders` GET (top-level folders, or the children of `?parentUid=`) / POST;
+  `/api/folders/{uid}/counts` (descendant counts: folder, dashboard, librarypanel, alertrule);
   `/api/folders/{uid}` GET / PUT (version check, 412) / DELETE (`?forceDeleteRules=true`);
   `/api/folders/{uid}/move`.
 - `/api/prometheus/grafana/api/v1/rules`: evaluation state per rule, set by tests through
   `/sandbox/grafana/rules/{uid}/state`. Other test controls (never real Grafana paths):
   `PATCH /sandbox/grafana/rules/{uid}` (an edit made in the UI behind the tool's back) and
   `PUT /sandbox/grafana/rules/{uid}/provenance` (e.g. mark a rule as provisioned from a file);
+  `POST /sandbox/grafana/dashboards` `{uid, folderUid, title}` (a dashboard in a folder, which a
+  folder delete takes with it);
   `SandboxSettings.extra["grafana_rule_state_status"]` makes the state API answer that status.
 
 Behaviour kept from Grafana 11 because clients depend on it:
@@ -93,6 +96,11 @@ CREATE TABLE IF NOT EXISTS grafana_rules (
     provenance TEXT NOT NULL DEFAULT '',
     version INTEGER NOT NULL DEFAULT 1,
     doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grafana_dashboards (
+    uid TEXT PRIMARY KEY,
+    folder_uid TEXT NOT NULL,
+    title TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS grafana_rule_state (
     uid TEXT PRIMARY KEY,
@@ -457,8 +465,11 @@ class GrafanaStore:
         )
         return rule
 
-    def insert(self, conn: Any, rule: dict[str, Any], interval: int, provenance: str, index: int) -> dict[str, Any]:
-        self._check_title_unique(conn, rule)
+    def insert(
+        self, conn: Any, rule: dict[str, Any], interval: int, provenance: str, index: int, check_title: bool = True
+    ) -> dict[str, Any]:
+        if check_title:
+            self._check_title_unique(conn, rule)
         if self.rule(conn, rule["uid"]) is not None:
             raise _errutil(
                 409,
@@ -474,8 +485,18 @@ class GrafanaStore:
         )
         return self.rule(conn, rule["uid"])  # type: ignore[return-value]
 
-    def update(self, conn: Any, existing: dict[str, Any], rule: dict[str, Any], interval: int, provenance: str, index: int) -> None:
-        self._check_title_unique(conn, rule)
+    def update(
+        self,
+        conn: Any,
+        existing: dict[str, Any],
+        rule: dict[str, Any],
+        interval: int,
+        provenance: str,
+        index: int,
+        check_title: bool = True,
+    ) -> None:
+        if check_title:
+            self._check_title_unique(conn, rule)
         rule["updated"] = _now()
         conn.execute(
             "UPDATE grafana_rules SET folder_uid = ?, rule_group = ?, group_index = ?, interval_seconds = ?, provenance = ?, "
@@ -845,6 +866,29 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             )
             return _json(store.folder_json(conn, store.folder(conn, uid)))  # type: ignore[arg-type]
 
+    @app.get("/api/folders/<uid>/counts")
+    @api
+    def folder_counts(uid: str) -> Any:
+        # GetFolderDescendantCounts (Grafana 10.1+): what deleting the folder would take with it.
+        with state.connect() as conn:
+            store.require_folder(conn, uid)
+            subtree = _subtree(conn, uid)
+            marks = ",".join("?" for _ in subtree)
+            dashboards = conn.execute(f"SELECT COUNT(*) FROM grafana_dashboards WHERE folder_uid IN ({marks})", tuple(subtree)).fetchone()[0]
+            rules = len(store.rules(conn, f"folder_uid IN ({marks})", tuple(subtree)))
+        return _json({"folder": len(subtree) - 1, "dashboard": dashboards, "librarypanel": 0, "alertrule": rules})
+
+    @app.post("/sandbox/grafana/dashboards")
+    def add_dashboard() -> Any:
+        """Test control: a dashboard saved in a folder (the sandbox stores nothing else of it)."""
+        payload = request.get_json(force=True) or {}
+        with state.connect() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO grafana_dashboards (uid, folder_uid, title) VALUES (?, ?, ?)",
+                (str(payload["uid"]), str(payload["folderUid"]), str(payload.get("title") or payload["uid"])),
+            )
+        return _json({"uid": payload["uid"]})
+
     @app.delete("/api/folders/<uid>")
     @api
     def delete_folder(uid: str) -> Any:
@@ -858,6 +902,8 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
                 raise _message(400, "folder contains alert rules")
             for rule in rules:
                 store.delete(conn, rule["uid"])
+            # Like Grafana, the folder's dashboards (and its subfolders') go with it.
+            conn.execute(f"DELETE FROM grafana_dashboards WHERE folder_uid IN ({marks})", tuple(subtree))
             conn.execute(f"DELETE FROM grafana_folders WHERE uid IN ({marks})", tuple(subtree))
         return _json({"title": folder["title"], "message": f"Folder {folder['title']} deleted", "id": folder["id"]})
 
@@ -1021,10 +1067,15 @@ def _replace_group(
             raise _provenance_mismatch("update", provenance, current["provenance"])
     for rule in deletes:
         store.delete(conn, rule["uid"])
+    # Titles are checked on the group as written, not rule by rule (Grafana's store renames
+    # through temporary titles, preventIntermediateUniqueConstraintViolations): two rules may
+    # swap titles in one write.
     for current, rule, index in updates:
-        store.update(conn, current, rule, interval, provenance, index)
+        store.update(conn, current, rule, interval, provenance, index, check_title=False)
     for rule, index in inserts:
-        store.insert(conn, rule, interval, provenance, index)
+        store.insert(conn, rule, interval, provenance, index, check_title=False)
+    for rule in [r for _, r, _ in updates] + [r for r, _ in inserts]:
+        store._check_title_unique(conn, rule)
 
 
 def _patch_partial(existing: dict[str, Any], rule: dict[str, Any]) -> None:

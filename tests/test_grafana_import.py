@@ -74,3 +74,38 @@ def test_generate_specs_skips_groups_provisioned_from_files_before_writing(gp: G
     plan = gp.cli("plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
 
+
+
+def test_a_spec_with_another_explicit_uid_is_not_matched_by_title(gp: GrafanaProject) -> None:
+    _handmade(gp)
+    gp.write("rules.yaml", group_doc("sla", FULL_FORM_RULE.replace("visits-sync-stalled", "spec-uid")))
+    refused = gp.cli("plan")
+    assert refused.exit_code == 1 and "set the spec's uid to visits-sync-stalled" in refused.output
+    result = run("import", "GrafanaRuleGroup", "alerts/sla", gp.root)
+    assert "nothing was adopted" in result.stdout
+    assert "reconciler_managed_by" not in gp.rules()["Visits synchronizer stalled"]["annotations"]
+
+
+def test_a_rule_declared_in_another_group_gets_the_rule_import_hint(gp: GrafanaProject) -> None:
+    _handmade(gp)
+    gp.write("rules.yaml", group_doc("elsewhere", FULL_FORM_RULE.replace("  uid: visits-sync-stalled\n", "")))
+    refused = gp.cli("plan")
+    assert refused.exit_code == 1
+    assert f"reconciler import GrafanaAlertRule visits-sync-stalled {gp.root} --target grafana" in " ".join(refused.output.split())
+    assert run("import", "GrafanaAlertRule", "visits-sync-stalled", gp.root).exit_code == 0
+    (op,) = [o for o in gp.plan_ops() if o["kind"] == "GrafanaAlertRule"]  # adopted: a move to the declared group
+    assert (op["action"], op["key"]) == ("update", "visits-sync-stalled")
+    assert {"path": "group", "before": "sla", "after": "elsewhere"} in op["changes"]
+
+
+def test_generate_specs_skips_groups_another_project_manages(gp: GrafanaProject) -> None:
+    _handmade(gp)
+    group = gp.group("alerts", "sla")
+    for rule in group["rules"]:
+        rule["annotations"] = {**(rule.get("annotations") or {}), "reconciler_managed_by": "reconciler/other"}
+    gp.api("PUT", "/api/v1/provisioning/folder/alerts/rule-groups/sla", json=group,
+           headers={"X-Disable-Provenance": "true"}).raise_for_status()
+    result = run("import", "--generate-specs", "GrafanaRuleGroup", "alerts/*", gp.root)
+    assert result.exit_code == 0, result.output
+    assert "alerts/sla holds rules managed by reconciler/other; skipped" in result.stdout
+    assert not (gp.root / "grafana" / "alerts.yaml").exists()

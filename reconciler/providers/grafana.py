@@ -581,7 +581,9 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
             raise ReconcilerError(f"no rule group {key!r} in Grafana (expected FOLDER_UID/GROUP)")
         children = [r for r in self.context.specs.by_kind("GrafanaAlertRule") if r.spec.group_name == declared.name]  # type: ignore[attr-defined]
         keys = {c.key for c in children}
-        titles = {c.state["title"] for c in children}
+        # A rule whose spec gives an explicit uid is that uid and nothing else; one with a derived
+        # uid is matched by its title in the folder.
+        titles = {c.state["title"] for c in children if c.spec.rule.uid is None}  # type: ignore[attr-defined]
         live = list(current.get("rules") or [])
         uids = {r["uid"] for r in live if r.get("uid") in keys or r.get("title") in titles}
         notes = self.grafana.adopt_rules(folder, group, uids, name or declared.name)
@@ -660,6 +662,13 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                     and rule.get("uid") not in wanted
                 ):
                     group_key = f"{rule.get('folderUID')}/{rule.get('ruleGroup')}"
+                    # The group, when the spec declares the rule in the group it lives in; else the rule.
+                    hint = (
+                        import_command("GrafanaRuleGroup", group_key, self.context.root, self.context.name)
+                        if group_key == f"{res.state['folder']}/{res.state['group']}"
+                        else import_command("GrafanaAlertRule", str(rule.get("uid")), self.context.root, self.context.name)
+                    )
+                    explicit = res.spec.rule.uid is not None  # type: ignore[attr-defined]
                     where, path = rule_source(res, "title")
                     errors.append(
                         SpecError(
@@ -667,9 +676,13 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                             where.line,
                             path,
                             f"folder {res.state['folder']} already has a rule titled {res.state['title']!r} (uid {rule.get('uid')}, "
-                            f"group {rule.get('ruleGroup')}) that reconciler does not manage; adopt it with "
-                            f"`{import_command('GrafanaRuleGroup', group_key, self.context.root, self.context.name)}` "
-                            "(and give the spec its uid) or choose another title",
+                            f"group {rule.get('ruleGroup')}) that reconciler does not manage; "
+                            + (
+                                f"to adopt it, set the spec's uid to {rule.get('uid')} and run `{hint}`"
+                                if explicit
+                                else f"adopt it with `{hint}`"
+                            )
+                            + ", or choose another title",
                         )
                     )
         return errors
@@ -699,7 +712,9 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
             (
                 r
                 for r in self.context.specs.by_kind(self.kind.name)
-                if r.state["folder"] == rule.get("folderUID") and r.state["title"] == rule.get("title")
+                if r.state["folder"] == rule.get("folderUID")
+                and r.state["title"] == rule.get("title")
+                and r.spec.rule.uid is None  # type: ignore[attr-defined]
             ),
             None,
         )
@@ -753,6 +768,16 @@ class SpecGenerator:
             key = f"{group['folderUid']}/{group['name']}"
             if key in declared_groups:
                 result.notes.append(f"GrafanaRuleGroup {key} is already declared in the specs; skipped")
+                continue
+            foreign = sorted(
+                {
+                    str(_annotations(r).get(OWNER_ANNOTATION))
+                    for r in group["rules"]
+                    if group.get("live") and _annotations(r).get(OWNER_ANNOTATION) not in (None, self.grafana.owner)
+                }
+            )
+            if foreign:
+                result.notes.append(f"GrafanaRuleGroup {key} holds rules managed by {', '.join(foreign)}; skipped")
                 continue
             if group.get("live") and (group["folderUid"], group["name"]) in file_provisioned:
                 result.notes.append(

@@ -192,3 +192,14 @@ def test_a_ui_copy_of_a_managed_rule_is_not_reconcilers(gp: GrafanaProject) -> N
     plan = gp.cli("plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output  # not planned for deletion: it is not reconciler's
     assert "Copy of stalled" in plan.stdout and "Unmanaged" in plan.stdout
+
+
+def test_a_renamed_rules_old_title_can_be_used_again(gp: GrafanaProject) -> None:
+    gp.write("folders.yaml", folder_doc())
+    gp.write("rules.yaml", group_doc("sla", shorthand_rule("Old")))
+    apply_clean(gp)
+    gp.write("rules.yaml", group_doc("sla", shorthand_rule("New")))
+    apply_clean(gp)
+    gp.write("rules.yaml", group_doc("sla", shorthand_rule("New") + shorthand_rule("Old", threshold="> 5")))
+    apply_clean(gp)  # converges in one apply: the group is written in one consistent step
+    assert set(gp.rules()) == {"New", "Old"}

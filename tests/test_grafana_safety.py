@@ -203,3 +203,15 @@ def test_a_renamed_rules_old_title_can_be_used_again(gp: GrafanaProject) -> None
     gp.write("rules.yaml", group_doc("sla", shorthand_rule("New") + shorthand_rule("Old", threshold="> 5")))
     apply_clean(gp)  # converges in one apply: the group is written in one consistent step
     assert set(gp.rules()) == {"New", "Old"}
+
+
+def test_a_moved_rules_warning_names_the_group_it_moves_into(gp: GrafanaProject) -> None:
+    gp.write("folders.yaml", folder_doc())
+    gp.write("rules.yaml", group_doc("sla", shorthand_rule("Mover") + shorthand_rule("Stayer")) + "---\n" + group_doc("other", shorthand_rule("Resident")))
+    apply_clean(gp)
+    gp.set_state(gp.rules()["Resident"]["uid"], firing=7)
+    gp.write("rules.yaml", group_doc("sla", shorthand_rule("Stayer")) + "---\n" + group_doc("other", shorthand_rule("Resident") + shorthand_rule("Mover")))
+    (op,) = [o for o in gp.plan_ops() if o["kind"] == "GrafanaAlertRule"]
+    assert op["name"] == "alerts/Mover"
+    assert "group 'other'" in op["warnings"][1] and "'Resident' (7 alert instance(s) firing" in op["warnings"][1]
+    apply_clean(gp)

@@ -330,7 +330,8 @@ class GrafanaAlertRuleKind(Kind):
         if live.info.get("firing"):
             text += "; firing alerts are evaluated afresh and may notify again"
         out = [text]
-        others = live.info.get("group_rules") or []
+        group = f"{desired.state['folder']}/{desired.state['group']}"  # the group written: the target of a move
+        others = [r for r in (live.info.get("groups") or {}).get(group, []) if r.get("uid") != live.key]
         if others:
             # Busiest first, so a capped list still shows what would re-notify.
             ranked = sorted(others, key=lambda r: (-r.get("firing", 0), -r.get("pending", 0), str(r.get("title"))))
@@ -339,7 +340,7 @@ class GrafanaAlertRuleKind(Kind):
             firing = sum(r.get("firing", 0) for r in others)
             out.append(
                 f"some Grafana versions reset the evaluation state of every rule in the group "
-                f"'{live.state.get('group')}' when one of them is written; {len(others)} other rule(s) there, "
+                f"'{desired.state['group']}' when one of them is written; {len(others)} other rule(s) there, "
                 f"{firing} firing instance(s) in all: {shown}{more}"
             )
         return out

@@ -611,6 +611,9 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
     def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
         snap = self.grafana.snapshot()
         wanted = {r.key for r in desired}
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for rule in snap.rules:
+            groups.setdefault(f"{rule.get('folderUID')}/{rule.get('ruleGroup')}", []).append(self.grafana.rule_summary(rule))
         out = []
         for rule in snap.rules:
             managed = self.grafana.is_managed(rule)
@@ -618,14 +621,9 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                 continue
             summary = self.grafana.rule_summary(rule)
             summary["spec"] = (rule.get("annotations") or {}).get(SPEC_ANNOTATION) if managed else None
-            # Some Grafana versions reset the state of every rule in a group that is written.
-            summary["group_rules"] = [
-                self.grafana.rule_summary(other)
-                for other in snap.rules
-                if other.get("folderUID") == rule.get("folderUID")
-                and other.get("ruleGroup") == rule.get("ruleGroup")
-                and other.get("uid") != rule.get("uid")
-            ]
+            # Some Grafana versions reset the state of every rule in a group that is written: the
+            # rule's own group, or the one it moves into (the kind picks; one shared index).
+            summary["groups"] = groups
             annotations = rule.get("annotations") or {}
             provenance = rule.get("provenance") or ""
             out.append(

@@ -82,7 +82,7 @@ def test_a_spec_with_another_explicit_uid_is_not_matched_by_title(gp: GrafanaPro
     refused = gp.cli("plan")
     assert refused.exit_code == 1 and "set the spec's uid to visits-sync-stalled" in refused.output
     result = run("import", "GrafanaRuleGroup", "alerts/sla", gp.root)
-    assert "nothing was adopted" in result.stdout
+    assert result.exit_code == 1 and "nothing to adopt" in result.stderr
     assert "reconciler_managed_by" not in gp.rules()["Visits synchronizer stalled"]["annotations"]
 
 
@@ -109,3 +109,20 @@ def test_generate_specs_skips_groups_another_project_manages(gp: GrafanaProject)
     assert result.exit_code == 0, result.output
     assert "alerts/sla holds rules managed by reconciler/other; skipped" in result.stdout
     assert not (gp.root / "grafana" / "alerts.yaml").exists()
+
+
+def test_a_rule_another_project_manages_is_never_offered_for_import(gp: GrafanaProject) -> None:
+    _handmade(gp)
+    group = gp.group("alerts", "sla")
+    for rule in group["rules"]:
+        rule["annotations"] = {**(rule.get("annotations") or {}), "reconciler_managed_by": "reconciler/other"}
+    gp.api("PUT", "/api/v1/provisioning/folder/alerts/rule-groups/sla", json=group,
+           headers={"X-Disable-Provenance": "true"}).raise_for_status()
+    gp.write("rules.yaml", group_doc("sla", FULL_FORM_RULE))  # same uid as the other project's rule
+    refused = gp.cli("plan")
+    assert refused.exit_code == 1
+    assert "another project manages (reconciler/other)" in refused.output and "reconciler import" not in refused.output
+    gp.write("rules.yaml", group_doc("sla", FULL_FORM_RULE.replace("  uid: visits-sync-stalled\n", "")))  # same title
+    refused = gp.cli("plan")
+    assert refused.exit_code == 1
+    assert "another project manages (reconciler/other)" in refused.output and "reconciler import" not in refused.output

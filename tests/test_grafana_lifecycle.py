@@ -277,7 +277,7 @@ def test_declared_group_over_unmanaged_rules_needs_import(gp: GrafanaProject) ->
     handmade = gp.create_unmanaged("Hand-made check", "sla", uid="hand-made")
     gp.write("rules.yaml", group_doc("sla", FULL_FORM_RULE.replace("Visits synchronizer stalled", "Hand-made check").replace("visits-sync-stalled", "hand-made")))
     refused = gp.cli("plan")
-    assert refused.exit_code == 1 and "reconciler import GrafanaRuleGroup alerts/sla" in refused.output
+    assert refused.exit_code == 1 and "reconciler import GrafanaAlertRule hand-made" in refused.output
 
     imported = run("import", "GrafanaRuleGroup", "alerts/sla", gp.root)
     assert imported.exit_code == 0, imported.output

@@ -215,3 +215,29 @@ def test_a_moved_rules_warning_names_the_group_it_moves_into(gp: GrafanaProject)
     assert op["name"] == "alerts/Mover"
     assert "group 'other'" in op["warnings"][1] and "'Resident' (7 alert instance(s) firing" in op["warnings"][1]
     apply_clean(gp)
+
+
+def test_a_saved_plan_never_rewrites_a_rule_it_left_alone(gp: GrafanaProject, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    base(gp)
+    apply_clean(gp)
+    base(gp, threshold="> 450")
+    saved = tmp_path / "plan.json"
+    assert gp.cli("plan", "--out", str(saved)).exit_code == 0
+    gp.edit_behind_back("visits-sync-stalled", {"for": "20m"})
+    gp.set_state("visits-sync-stalled", firing=3)
+    result = gp.cli("apply", "--plan", str(saved), "--auto-approve")
+    assert result.exit_code == 0, result.output
+    stalled = gp.rules()["Visits synchronizer stalled"]
+    assert stalled["for"] == "20m"  # not in the plan: not touched (drift will report it)
+    assert gp.cli("drift").exit_code == 2
+
+
+def test_a_declared_group_holding_only_rules_not_ours_takes_our_rules_in(gp: GrafanaProject) -> None:
+    gp.write("folders.yaml", folder_doc())
+    apply_clean(gp)
+    handmade = definition(gp.create_unmanaged("Hand-made check", "sla"))
+    base(gp)
+    ops = gp.plan_ops()
+    assert [(o["action"], o["kind"]) for o in ops] == [("create", "GrafanaAlertRule"), ("create", "GrafanaAlertRule")]
+    apply_clean(gp)
+    assert definition(gp.rules()["Hand-made check"]) == handmade

@@ -37,7 +37,8 @@ def test_hint_for_a_group_name_with_spaces_runs_as_printed(spaced: GrafanaProjec
     spaced.write("folders.yaml", folder_doc())
     assert spaced.cli("apply", "--auto-approve").exit_code == 0
     spaced.create_unmanaged("Hand-made check", "SLA checks", uid="hand-made")
-    spaced.write("rules.yaml", group_doc("sla", HAND_MADE_RULE, extra="group: SLA checks"))
+    # Without an explicit uid the spec's rule matches the live one by title: the group is adopted.
+    spaced.write("rules.yaml", group_doc("sla", HAND_MADE_RULE.replace("  uid: hand-made\n", ""), extra="group: SLA checks"))
 
     refused = spaced.cli("plan")
     assert refused.exit_code == 1 and "Traceback" not in refused.output

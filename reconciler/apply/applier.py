@@ -98,6 +98,9 @@ def check_fresh(plan: Plan, session: Session, live: LiveState) -> None:
 def execute(plan: Plan, session: Session, live: LiveState) -> ApplyReport:
     report = ApplyReport()
     failed = False
+    # What this apply is allowed to change: a provider that writes several objects in one call
+    # (a Grafana rule group) may fold in only these, never an object the plan left alone.
+    session.context.planned = {(op.kind, op.key) for op in plan.operations if op.action is Action.UPDATE}
     for op in plan.operations:
         if failed:
             report.results.append(OpResult(op, OpStatus.NOT_STARTED))

@@ -74,6 +74,8 @@ class LiveObject:
     info: dict[str, Any] = field(default_factory=dict)
     # Facts the provider found that forbid any change (e.g. file provenance in Grafana).
     locked_reason: str | None = None
+    # Another reconciler project's marker when that project manages it (then import is no way out).
+    owner: str | None = None
     # lifecycle.prevent_destroy as recorded when reconciler last applied the object: a spec that
     # was removed from git can no longer say it, so the live side remembers.
     prevent_destroy: bool = False

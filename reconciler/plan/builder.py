@@ -57,6 +57,13 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
         if live is not None and not live.managed:
             consumed.add((res.kind, res.key))
             plan.unmanaged.append(Unmanaged(res.kind, live.key, kind.describe(live.state), declared_by=str(res.source)))
+            if live.owner:
+                problems.append(
+                    f"{res.kind} '{res.name}' ({res.source}) matches an existing {res.kind} that another project manages "
+                    f"({live.owner}): {kind.describe(live.state)} [key {live.key}]. Two projects must not declare the same "
+                    "object: remove it from one of them."
+                )
+                continue
             problems.append(
                 f"{res.kind} '{res.name}' ({res.source}) matches an existing {res.kind} that reconciler does not "
                 f"manage: {kind.describe(live.state)} [key {live.key}]. Refusing to take it over; "

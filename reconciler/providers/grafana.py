@@ -139,6 +139,11 @@ class GrafanaBackend:
             out[FOLDER_PREVENT_DESTROY_ANNOTATION] = "true"
         return out
 
+    def other_owner(self, rule: dict[str, Any]) -> str | None:
+        """Another reconciler project's marker on `rule`, if another project manages it."""
+        owner = _annotations(rule).get(OWNER_ANNOTATION)
+        return str(owner) if owner and owner != self.owner else None
+
     def is_managed(self, rule: dict[str, Any]) -> bool:
         annotations = _annotations(rule)
         return annotations.get(OWNER_ANNOTATION) == self.owner and annotations.get(UID_ANNOTATION, rule.get("uid")) == rule.get("uid")
@@ -214,9 +219,10 @@ class GrafanaBackend:
     def write_rule(self, resource: Resource, uid: str) -> None:
         """Create, update or move one rule by writing its (target) group back.
 
-        Reconciler's other rules of the group that are declared there go out as declared too, so
-        the group changes in one consistent write (two rules swapping titles would otherwise pass
-        through a state Grafana refuses); their own operations then find nothing left to change.
+        Reconciler's other rules of the group that this apply also updates go out as declared too,
+        so the group changes in one consistent write (two rules swapping titles would otherwise
+        pass through a state Grafana refuses); their own operations then find nothing left to
+        change. A rule the plan leaves alone is never folded in.
         Every other rule (unmanaged ones, ones about to move away or be deleted) is carried over
         exactly as Grafana returned it."""
         spec: AlertRuleChild = resource.spec  # type: ignore[assignment]
@@ -234,7 +240,7 @@ class GrafanaBackend:
             other = existing.get("uid")
             if other == uid:
                 rules[index], written = body, True
-            elif other in declared and self.is_managed(existing):
+            elif other in declared and self.is_managed(existing) and ("GrafanaAlertRule", other) in self.context.planned:
                 child: AlertRuleChild = declared[other].spec  # type: ignore[assignment]
                 marks = self.markers(child.group_name, child.lifecycle.prevent_destroy, spec.folder, other)
                 rules[index] = api_rule(declared[other].state, other, marks)
@@ -490,6 +496,7 @@ class GrafanaFolderProvider(_GrafanaProvider):
 class GrafanaRuleGroupProvider(_GrafanaProvider):
     def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
         snap = self.grafana.snapshot()
+        declared_keys = {r.key for r in desired}
         out = []
         for (folder_uid, group), interval in sorted(snap.intervals.items()):
             members = [r for r in snap.rules if r.get("folderUID") == folder_uid and r.get("ruleGroup") == group]
@@ -500,7 +507,9 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                     kind=self.kind.name,
                     key=f"{folder_uid}/{group}",
                     state={"folder": folder_uid, "group": group, "interval": interval},
-                    managed=bool(ours),
+                    # A group has no owner of its own: declared, reconciler writes its rules into it
+                    # and carries every other rule over (an interval change over them is refused).
+                    managed=bool(ours) or f"{folder_uid}/{group}" in declared_keys,
                     name=names.pop() if len(names) == 1 else None,
                     raw={"interval": interval, "rules": [r.get("uid") for r in members]},
                     info={"rules": [self.grafana.rule_summary(r) for r in members]},
@@ -586,15 +595,23 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         titles = {c.state["title"] for c in children if c.spec.rule.uid is None}  # type: ignore[attr-defined]
         live = list(current.get("rules") or [])
         uids = {r["uid"] for r in live if r.get("uid") in keys or r.get("title") in titles}
+        if not uids:
+            raise ReconcilerError(
+                f"no rule of group {key} matches a rule its spec declares (by uid, or by title for rules without an explicit "
+                "uid): there is nothing to adopt; `reconciler plan` creates the spec's rules in the group and leaves the others"
+            )
         notes = self.grafana.adopt_rules(folder, group, uids, name or declared.name)
-        left = [r.get("title") for r in live if r["uid"] not in uids and not self.grafana.is_managed(r)]
+        others = [f"'{r.get('title')}' ({self.grafana.other_owner(r)})" for r in live if self.grafana.other_owner(r)]
+        if others:
+            notes.append(f"managed by other projects, left alone: {', '.join(others)}")
+        left = [
+            r.get("title") for r in live if r["uid"] not in uids and not self.grafana.is_managed(r) and not self.grafana.other_owner(r)
+        ]
         if left:
             notes.append(
                 f"left unmanaged (the spec does not declare them; reconciler will never change or delete them): "
                 f"{', '.join(repr(t) for t in left)}"
             )
-        if not uids:
-            notes.append("no rule of the group matches a rule of the spec (by uid or title); nothing was adopted")
         return Adopted(key, notes)
 
     def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
@@ -633,6 +650,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                     state=live_rule_state(rule),
                     managed=managed,
                     name=f"{rule.get('folderUID')}/{rule.get('title')}" if managed else None,
+                    owner=self.grafana.other_owner(rule),
                     raw={k: v for k, v in rule.items() if k != "updated"},
                     info=summary,
                     locked_reason=(
@@ -668,6 +686,19 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                     )
                     explicit = res.spec.rule.uid is not None  # type: ignore[attr-defined]
                     where, path = rule_source(res, "title")
+                    other = self.grafana.other_owner(rule)
+                    if other:
+                        errors.append(
+                            SpecError(
+                                where.file,
+                                where.line,
+                                path,
+                                f"folder {res.state['folder']} already has a rule titled {res.state['title']!r} (uid "
+                                f"{rule.get('uid')}, group {rule.get('ruleGroup')}) that another project manages ({other}); "
+                                "choose another title",
+                            )
+                        )
+                        continue
                     errors.append(
                         SpecError(
                             where.file,

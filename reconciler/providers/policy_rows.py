@@ -93,5 +93,6 @@ def row_to_live(row: Mapping[str, Any], owner: str) -> LiveObject:
         name=row.get("spec_name") if managed else None,
         raw={k: row.get(k) for k in COLUMNS},
         info={"managed_by": row.get("managed_by"), "applied_at": row.get("applied_at")},
+        owner=None if managed else row.get("managed_by") or None,
         prevent_destroy=bool(row.get("prevent_destroy")) if managed else False,
     )

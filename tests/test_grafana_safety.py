@@ -241,3 +241,17 @@ def test_a_declared_group_holding_only_rules_not_ours_takes_our_rules_in(gp: Gra
     assert [(o["action"], o["kind"]) for o in ops] == [("create", "GrafanaAlertRule"), ("create", "GrafanaAlertRule")]
     apply_clean(gp)
     assert definition(gp.rules()["Hand-made check"]) == handmade
+
+
+def test_folder_cycles_are_errors_before_anything_is_applied(gp: GrafanaProject) -> None:
+    gp.write("folders.yaml", folder_doc("ui", "UI", extra="parent: team2") + "---\n" + folder_doc("team2", "Team 2", extra="parent: ui"))
+    result = gp.cli("validate")
+    assert result.exit_code == 1 and "folders.yaml:7: spec.parent: folders cannot nest in a cycle: ui -> team2 -> ui" in result.stderr
+
+    gp.write("folders.yaml", folder_doc("ui", "UI"))
+    apply_clean(gp)
+    gp.api("POST", "/api/folders", json={"uid": "uisub", "title": "UI sub", "parentUid": "ui"}).raise_for_status()
+    gp.write("folders.yaml", folder_doc("ui", "UI", extra="parent: uisub"))
+    refused = gp.cli("plan")
+    assert refused.exit_code == 1 and "folders.yaml:7: spec.parent: folder 'uisub' is inside 'ui'" in refused.stderr
+    assert gp.folder("ui").get("parentUid") is None

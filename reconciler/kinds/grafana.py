@@ -86,7 +86,19 @@ class GrafanaFolderKind(Kind):
         return [(self.name, spec.parent)] if spec.parent else []
 
     def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
-        return _duplicates(resources, _field_or_name("uid"), "folder uid")
+        errors = _duplicates(resources, _field_or_name("uid"), "folder uid")
+        parents = {r.key: r.state.get("parent") for r in resources}
+        for res in resources:
+            seen = [res.key]
+            parent = parents.get(res.key)
+            while parent in parents and parent not in seen:
+                seen.append(parent)
+                parent = parents[parent]
+            if parent == res.key:
+                where = res.spec_source("parent")
+                chain = " -> ".join([*seen, res.key])
+                errors.append(SpecError(where.file, where.line, "spec.parent", f"folders cannot nest in a cycle: {chain}"))
+        return errors
 
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
         rules = live.info.get("rules", [])

@@ -440,7 +440,33 @@ class GrafanaFolderProvider(_GrafanaProvider):
             if parent and parent not in declared and snap.folders.get(parent) is None and self._missing(parent):
                 where = res.spec_source("parent")
                 errors.append(SpecError(where.file, where.line, "spec.parent", f"parent folder {parent!r} does not exist in Grafana and no GrafanaFolder declares it"))
+            elif parent and self._below(parent, res.key, {r.key: r.state.get("parent") for r in desired}):
+                where = res.spec_source("parent")
+                errors.append(
+                    SpecError(
+                        where.file,
+                        where.line,
+                        "spec.parent",
+                        f"folder {parent!r} is inside {res.key!r} (in Grafana or in the specs): a folder cannot move into its own subfolder",
+                    )
+                )
         return errors
+
+    def _below(self, uid: str, ancestor: str, declared_parents: dict[str, str | None]) -> bool:
+        """Whether folder `uid` sits below `ancestor` once the specs are applied: declared folders
+        by their spec's parent, the others by Grafana's."""
+        seen: set[str] = set()
+        current: str | None = uid
+        while current is not None and current not in seen:
+            if current == ancestor:
+                return True
+            seen.add(current)
+            if current in declared_parents:
+                current = declared_parents[current]
+            else:
+                live = self.grafana.snapshot().folders.get(current) or self.grafana.client.get_folder(current)
+                current = (live or {}).get("parentUid") or None
+        return False
 
     def _missing(self, uid: str) -> bool:
         return self.grafana.client.get_folder(uid) is None

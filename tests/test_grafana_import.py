@@ -126,3 +126,34 @@ def test_a_rule_another_project_manages_is_never_offered_for_import(gp: GrafanaP
     refused = gp.cli("plan")
     assert refused.exit_code == 1
     assert "another project manages (reconciler/other)" in refused.output and "reconciler import" not in refused.output
+
+
+def test_a_hand_written_provisioning_file_converts_to_valid_specs(gp: GrafanaProject, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    gp.write("folders.yaml", folder_doc())
+    apply_clean(gp)
+    source = tmp_path / "alerting.yaml"
+    source.write_text(
+        "apiVersion: 1\n"
+        "groups:\n"
+        "  - orgId: 1\n"
+        "    name: from files\n"
+        "    folder: Alerts\n"
+        "    interval: 1m\n"
+        "    rules:\n"
+        "      - uid: disk-full\n"
+        "        title: Disk full\n"
+        "        condition: B\n"
+        "        data:\n"
+        "          - refId: A\n"
+        "            relativeTimeRange: {from: 600, to: 0}\n"
+        "            datasourceUid: prometheus\n"
+        "            model: {expr: disk_used_ratio, refId: A}\n"
+        "          - refId: B\n"
+        "            datasourceUid: __expr__\n"
+        "            model: {type: threshold, expression: A, refId: B, conditions: [{evaluator: {type: gt, params: [0.9]}}]}\n"
+    )
+    result = run("import", "--from-file", source, "GrafanaRuleGroup", "*", gp.root)
+    assert result.exit_code == 0, result.output
+    written = (gp.root / "grafana" / "alerts.yaml").read_text()
+    assert "no_data_state" not in written and "exec_err_state" not in written  # Grafana's defaults
+    assert gp.cli("validate").exit_code == 0

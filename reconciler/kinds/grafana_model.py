@@ -503,8 +503,8 @@ def live_rule_state(rule: dict[str, Any]) -> dict[str, Any]:
         for_seconds=for_seconds,
         labels=rule.get("labels"),
         annotations=rule.get("annotations"),
-        no_data_state=rule.get("noDataState") or "",
-        exec_err_state=rule.get("execErrState") or "",
+        no_data_state=rule.get("noDataState") or "NoData",  # what Grafana fills in when a file omits it
+        exec_err_state=rule.get("execErrState") or "Error",
         is_paused=bool(rule.get("isPaused")),
         notification_settings=rule.get("notification_settings"),
     )

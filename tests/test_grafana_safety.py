@@ -255,3 +255,18 @@ def test_folder_cycles_are_errors_before_anything_is_applied(gp: GrafanaProject)
     refused = gp.cli("plan")
     assert refused.exit_code == 1 and "folders.yaml:7: spec.parent: folder 'uisub' is inside 'ui'" in refused.stderr
     assert gp.folder("ui").get("parentUid") is None
+
+
+def test_the_pull_request_comment_shows_alert_state_warnings_up_front(gp: GrafanaProject) -> None:
+    base(gp)
+    apply_clean(gp)
+    gp.set_state(gp.rules()["SLA miss visits synchronizer"]["uid"], firing=3)
+    base(gp, threshold="> 900")
+    gp.write("more.yaml", group_doc("more", shorthand_rule("Brand new", threshold="> 1")))
+    md = gp.cli("plan", "--format", "markdown").stdout
+    banner = md.split("> [!WARNING]\n", 1)[1].split("\n\n", 1)[0]
+    assert md.index("> [!WARNING]") < md.index("<details>")
+    assert "update `GrafanaAlertRule/alerts/SLA miss visits synchronizer`" in banner and "3 alert instance(s) firing" in banner
+    # A created rule's query nodes are listed one by one, whole: the threshold is visible.
+    created = md.split("Brand new</code></summary>", 1)[1].split("</details>", 1)[0]
+    assert "`data.C`" in created and '"params": [1]' in created

@@ -104,8 +104,18 @@ def diff_states(live: dict[str, Any], desired: dict[str, Any], fields: FieldTabl
 def field_changes(state: dict[str, Any], fields: FieldTable, *, created: bool) -> list[Change]:
     """A whole object as per-field changes: every field added (create) or removed (delete)."""
     clean = normalise(state, fields, {})
-    return [
-        Change(path=key, before=None if created else value, after=value if created else None)
-        for key, value in sorted(clean.items())
-        if value is not None
-    ]
+    out = []
+    for key, value in sorted(clean.items()):
+        if value is None:
+            continue
+        # A map of objects (a rule's query nodes by refId) is shown one entry per object, so a
+        # reviewer sees each node whole instead of one cut-off blob.
+        parts = (
+            sorted(value.items())
+            if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values())
+            else [(None, value)]
+        )
+        for sub, part in parts:
+            path = key if sub is None else f"{key}.{sub}"
+            out.append(Change(path=path, before=None if created else part, after=part if created else None))
+    return out

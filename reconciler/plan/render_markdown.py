@@ -1,6 +1,7 @@
 """Markdown view of a plan for a pull-request comment.
 
-Summary line first, destructive operations first, per-object details collapsible. GitHub rejects
+Summary line first, then the destructive operations (CAUTION) and the operations that carry
+warnings (WARNING, e.g. firing alerts an update resets), then per-object details, collapsible. GitHub rejects
 comments over 65,536 characters, so every part of the comment (header, caution list, notes,
 details, unmanaged list) is charged to one budget, long lists are capped, and whatever is left out
 is counted in a closing note: a review must never silently miss an operation.
@@ -18,6 +19,7 @@ _RESERVE = 600  # held back for the closing truncation note, which is always sho
 _CAUTION_LISTED = 20  # destructive operations named in the caution block; the rest are counted
 _NOTES_LISTED = 20  # notes shown; the rest are counted, so notes cannot crowd out the operations
 _NOTE_CHARS = 1_000  # longer notes are cut (with "…") for the same reason
+_WARNING_CHARS = 300  # the banner quotes each warning this far; the details hold it whole
 
 
 class _Budget:
@@ -55,7 +57,7 @@ def _code(text: str) -> str:
 
 
 def _cell(value: object) -> str:
-    return _code(show(value, limit=300))
+    return _code(show(value, limit=1_000))  # the comment's budget, not each cell, bounds the total
 
 
 def _details(op: Operation) -> str:
@@ -103,12 +105,29 @@ def _add_caution(budget: _Budget, destructive: list[Operation]) -> None:
             return
 
 
+def _warning(warned: list[Operation], listed: int) -> str:
+    """The alert block naming the first `listed` non-destructive operations that carry warnings
+    (e.g. alert state reset on firing rules), each with its first warning, and counting the rest."""
+    lines = ["> [!WARNING]", f"> {len(warned)} operation(s) carry warnings (details below):"]
+    for op in warned[:listed]:
+        first = op.warnings[0]
+        first = first if len(first) <= _WARNING_CHARS else first[: _WARNING_CHARS - 1] + "…"
+        lines.append(f"> - {op.action.value} `{op.address}`: {first}")
+    if len(warned) > listed:
+        lines.append(f"> - …and {len(warned) - listed} more")
+    return "\n".join([*lines, ""])
+
+
 def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT, title: str = "plan") -> str:
     budget = _Budget(limit)
     budget.add(f"**reconciler {title}** for target `{plan.target}`: {summary_line(plan.summary)}\n")
     destructive = plan.destructive_operations
     if destructive:
         _add_caution(budget, destructive)
+    warned = [op for op in plan.operations if op.warnings and not op.destructive]
+    for listed in range(min(len(warned), _CAUTION_LISTED), -1, -1) if warned else ():
+        if budget.add(_warning(warned, listed)):
+            break
     if not plan.has_changes:
         budget.add("No changes. The live state matches the specs.\n")
     omitted: list[str] = []

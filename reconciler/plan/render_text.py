@@ -62,9 +62,9 @@ def render_text(plan: Plan, console: Console, title: str = "plan") -> None:
             out(f"      [{style}]reason:[/] {escape(reason)}")
         for change in op.changes:
             if op.action is Action.CREATE:
-                out(f"      [green]+ {escape(change.path)}:[/] {escape(show(change.after))}")
+                out(f"      [green]+ {escape(change.path)}:[/] {escape(show(change.after, limit=1_000))}")
             elif op.action is Action.DELETE:
-                out(f"      [red]- {escape(change.path)}:[/] {escape(show(change.before))}")
+                out(f"      [red]- {escape(change.path)}:[/] {escape(show(change.before, limit=1_000))}")
             else:
                 out(f"      [yellow]~ {escape(change.path)}:[/] {escape(show(change.before))} [bold]->[/] {escape(show(change.after))}")
         for warning in op.warnings:

@@ -354,6 +354,7 @@ INVALID = {
     "bad duration": (FULL_FORM_RULE.replace("for: 10m", "for: 10 minutes"), "1m", "spec.rules[0].for: '10 minutes' is not a duration"),
     "bad threshold": (shorthand_rule("x", threshold=">= banana"), "1m", "spec.rules[0].threshold: '>= banana' is not a threshold"),
     "both forms": (shorthand_rule("x") + "  condition: C\n", "1m", "spec.rules[0]: use either the shorthand"),
+    "misspelt for": (FULL_FORM_RULE.replace("for: 10m", "fro: 10m"), "1m", "spec.rules[0].fro: unknown field; did you mean 'for'?"),
 }
 
 
@@ -372,11 +373,12 @@ def test_invalid_rules_fail_with_file_line_and_change_nothing(gp: GrafanaProject
 
 
 def test_every_invalid_rule_is_reported_in_one_run(gp: GrafanaProject) -> None:
-    rules = FULL_FORM_RULE.replace("condition: C", "condition: Z") + shorthand_rule("x", threshold=">= banana")
+    rules = FULL_FORM_RULE.replace("condition: C", "condition: Z") + shorthand_rule("x", threshold=">= banana") + shorthand_rule("y") + shorthand_rule("y")
     gp.write("rules.yaml", group_doc("sla", rules, interval="15s"))
     result = gp.cli("validate")
     assert result.exit_code == 1
-    assert "3 problem(s)" in result.stderr, result.stderr
+    assert "4 problem(s)" in result.stderr, result.stderr
+    assert "spec.rules[3].title: title 'y' is already used by rules[2]" in result.stderr
     assert "rules.yaml:7: spec.interval: 15s is not a multiple" in result.stderr
     assert "rules.yaml:11: spec.rules[0].condition: 'Z' names no node" in result.stderr
     assert "spec.rules[1].threshold: '>= banana' is not a threshold" in result.stderr

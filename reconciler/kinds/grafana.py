@@ -169,12 +169,16 @@ class GrafanaRuleGroupKind(Kind):
     def salvage_errors(self, spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
         out: list[tuple[tuple[str | int, ...], str]] = []
         rules = spec.get("rules") if isinstance(spec, dict) else None
+        titles: dict[str, int] = {}
         for index, raw in enumerate(rules if isinstance(rules, list) else []):
             try:
                 rule = RuleSpec.model_validate(raw)
             except ValidationError:
                 continue  # its own errors are among the document's
             out.extend((("spec", "rules", index, *path), message) for path, message in rule_problems(rule))
+            if rule.title in titles:
+                out.append((("spec", "rules", index, "title"), f"title {rule.title!r} is already used by rules[{titles[rule.title]}]"))
+            titles.setdefault(rule.title, index)
         return out
 
     def expand(self, resource: Resource, locate: Callable[[tuple[str | int, ...]], SourceRef]) -> list[Resource]:

@@ -15,6 +15,7 @@ methods without touching the provider.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from grafana_client import GrafanaApi
@@ -46,7 +47,9 @@ class GrafanaClient:
         self._api = GrafanaApi.from_url(url.rstrip("/") + "/", credential=token, timeout=timeout)
         if org_id is not None:
             self._api.client.s.headers["X-Grafana-Org-Id"] = str(org_id)
-        self.url = url.rstrip("/")
+        self._raw_url = url.rstrip("/")
+        # For messages: never the user:password a URL may carry.
+        self.url = re.sub(r"//[^/@]*@", "//", url.rstrip("/"))
 
     def __repr__(self) -> str:
         return f"GrafanaClient({self.url!r})"
@@ -57,7 +60,9 @@ class GrafanaClient:
         except GrafanaException as exc:
             raise GrafanaApiError(action, exc.status_code, exc.response) from None
         except Exception as exc:  # connection refused, DNS, TLS: say where, not how the library failed
-            raise ReconcilerError(f"Grafana {action}: cannot reach {self.url}: {type(exc).__name__}: {exc}") from None
+            detail = str(exc).replace(self._raw_url, self.url)
+            detail = re.sub(r"//[^/@\s]*@", "//", detail)
+            raise ReconcilerError(f"Grafana {action}: cannot reach {self.url}: {type(exc).__name__}: {detail}") from None
 
     # --- alert rules ---------------------------------------------------------------------------
     def list_rules(self) -> list[dict[str, Any]]:

@@ -36,14 +36,15 @@ def _allowed_fields(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list
             continue
         nxt: list[type[BaseModel]] = []
         for m in candidates:
-            field = m.model_fields.get(str(part))
+            field = next((f for n, f in m.model_fields.items() if part in (n, f.alias)), None)
             if field is not None:
                 nxt += _models_in(field.annotation)
         if nxt:
             candidates = nxt
     names: list[str] = []
     for m in candidates:
-        names += [n for n in m.model_fields if n not in names]
+        # As written in a spec: a field's alias when it has one (`for`, not `for_`).
+        names += [f.alias or n for n, f in m.model_fields.items() if (f.alias or n) not in names]
     return names
 
 

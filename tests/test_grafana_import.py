@@ -15,6 +15,15 @@ def _handmade(gp: GrafanaProject) -> None:
     gp.create_unmanaged("Hand-made check", "sla", uid="hand-made")
 
 
+def _give_to_another_project(gp: GrafanaProject) -> None:
+    """Mark every rule of alerts/sla as another reconciler project's."""
+    group = gp.group("alerts", "sla")
+    for rule in group["rules"]:
+        rule["annotations"] = {**(rule.get("annotations") or {}), "reconciler_managed_by": "reconciler/other"}
+    gp.api("PUT", "/api/v1/provisioning/folder/alerts/rule-groups/sla", json=group,
+           headers={"X-Disable-Provenance": "true"}).raise_for_status()
+
+
 def test_import_adopts_only_the_rules_the_spec_declares(gp: GrafanaProject) -> None:
     _handmade(gp)
     other = definition(gp.rules()["Hand-made check"])
@@ -100,11 +109,7 @@ def test_a_rule_declared_in_another_group_gets_the_rule_import_hint(gp: GrafanaP
 
 def test_generate_specs_skips_groups_another_project_manages(gp: GrafanaProject) -> None:
     _handmade(gp)
-    group = gp.group("alerts", "sla")
-    for rule in group["rules"]:
-        rule["annotations"] = {**(rule.get("annotations") or {}), "reconciler_managed_by": "reconciler/other"}
-    gp.api("PUT", "/api/v1/provisioning/folder/alerts/rule-groups/sla", json=group,
-           headers={"X-Disable-Provenance": "true"}).raise_for_status()
+    _give_to_another_project(gp)
     result = run("import", "--generate-specs", "GrafanaRuleGroup", "alerts/*", gp.root)
     assert result.exit_code == 0, result.output
     assert "alerts/sla holds rules managed by reconciler/other; skipped" in result.stdout
@@ -113,11 +118,7 @@ def test_generate_specs_skips_groups_another_project_manages(gp: GrafanaProject)
 
 def test_a_rule_another_project_manages_is_never_offered_for_import(gp: GrafanaProject) -> None:
     _handmade(gp)
-    group = gp.group("alerts", "sla")
-    for rule in group["rules"]:
-        rule["annotations"] = {**(rule.get("annotations") or {}), "reconciler_managed_by": "reconciler/other"}
-    gp.api("PUT", "/api/v1/provisioning/folder/alerts/rule-groups/sla", json=group,
-           headers={"X-Disable-Provenance": "true"}).raise_for_status()
+    _give_to_another_project(gp)
     gp.write("rules.yaml", group_doc("sla", FULL_FORM_RULE))  # same uid as the other project's rule
     refused = gp.cli("plan")
     assert refused.exit_code == 1

@@ -267,6 +267,22 @@ def test_the_pull_request_comment_shows_alert_state_warnings_up_front(gp: Grafan
     banner = md.split("> [!WARNING]\n", 1)[1].split("\n\n", 1)[0]
     assert md.index("> [!WARNING]") < md.index("<details>")
     assert "update `GrafanaAlertRule/alerts/SLA miss visits synchronizer`" in banner and "3 alert instance(s) firing" in banner
+    # The group-wide warning is there too: the other rules' firing alerts are not hidden.
+    assert "update `GrafanaAlertRule/alerts/Visits synchronizer stalled`" not in banner
+    assert "other rule(s) there" in banner
     # A created rule's query nodes are listed one by one, whole: the threshold is visible.
     created = md.split("Brand new</code></summary>", 1)[1].split("</details>", 1)[0]
     assert "`data.C`" in created and '"params": [1]' in created
+
+
+def test_a_saved_folder_delete_is_stale_once_the_folder_holds_more(gp: GrafanaProject, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    base(gp)
+    apply_clean(gp)
+    gp.remove("rules.yaml")
+    gp.remove("folders.yaml")
+    saved = tmp_path / "delete.json"
+    assert gp.cli("plan", "--out", str(saved)).exit_code == 0
+    gp.api("POST", "/sandbox/grafana/dashboards", json={"uid": "dash-1", "folderUid": "alerts"}).raise_for_status()
+    refused = gp.cli("apply", "--plan", str(saved), "--auto-approve", "--allow-destructive")
+    assert refused.exit_code == 1 and "plan is stale" in refused.output and "GrafanaFolder/alerts" in refused.output
+    assert gp.folder("alerts") is not None and len(gp.rules()) == 2

@@ -83,6 +83,19 @@ def test_a_yaml_syntax_error_does_not_hide_the_files_later_documents(project: Pr
     assert "p.yaml:16: spec.policy_mode: 'BURST' is not one of" in result.stderr
 
 
+def test_a_self_referencing_alias_is_an_error_not_a_crash(project: Project) -> None:
+    project.write("p.yaml", policy("a", ["w1"]).replace("warehouse_ids: [\"w1\"]", "warehouse_ids: &ids [*ids]"))
+    result = project.cli("validate")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "p.yaml:6: spec.warehouse_ids[0]: a YAML alias refers to itself" in result.stderr, result.stderr
+
+
+def test_empty_documents_are_skipped(project: Project) -> None:
+    project.write("p.yaml", policy("a", ["w1"]) + "---\n# nothing here yet\n---\n")
+    result = project.cli("validate")
+    assert result.exit_code == 0, result.output
+
+
 def test_variables_resolve_from_target_and_environment(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     project.write("reconciler.yaml", "project: test\nvariables: {sla: 10}\ntargets:\n  local:\n    embedded: true\n    variables: {sla: 77}\n")
     monkeypatch.setenv("WH_FROM_ENV", "wh-env")

@@ -19,7 +19,7 @@ _RESERVE = 600  # held back for the closing truncation note, which is always sho
 _CAUTION_LISTED = 20  # destructive operations named in the caution block; the rest are counted
 _NOTES_LISTED = 20  # notes shown; the rest are counted, so notes cannot crowd out the operations
 _NOTE_CHARS = 1_000  # longer notes are cut (with "…") for the same reason
-_WARNING_CHARS = 300  # the banner quotes each warning this far; the details hold it whole
+_WARNING_CHARS = 400  # the banner quotes each warning this far; the details hold it whole
 
 
 class _Budget:
@@ -107,12 +107,13 @@ def _add_caution(budget: _Budget, destructive: list[Operation]) -> None:
 
 def _warning(warned: list[Operation], listed: int) -> str:
     """The alert block naming the first `listed` non-destructive operations that carry warnings
-    (e.g. alert state reset on firing rules), each with its first warning, and counting the rest."""
+    (e.g. alert state reset on firing rules), each with its warnings, and counting the rest."""
     lines = ["> [!WARNING]", f"> {len(warned)} operation(s) carry warnings (details below):"]
     for op in warned[:listed]:
-        first = op.warnings[0]
-        first = first if len(first) <= _WARNING_CHARS else first[: _WARNING_CHARS - 1] + "…"
-        lines.append(f"> - {op.action.value} `{op.address}`: {first}")
+        lines.append(f"> - {op.action.value} {_code(op.address)}:")
+        for warning in op.warnings:
+            text = warning if len(warning) <= _WARNING_CHARS else warning[: _WARNING_CHARS - 1] + "…"
+            lines.append(f">   - {text}")
     if len(warned) > listed:
         lines.append(f"> - …and {len(warned) - listed} more")
     return "\n".join([*lines, ""])

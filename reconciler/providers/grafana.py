@@ -356,6 +356,7 @@ class GrafanaFolderProvider(_GrafanaProvider):
                 prevent_destroy=self._protected(spec, ours),
             )
         blockers: dict[tuple[str, bool], str | None] = {}
+        self._contents: dict[str, dict[str, int]] = {}
         out = []
         for uid, fact in facts.items():
             folder = snap.folders[uid] or {}
@@ -367,7 +368,9 @@ class GrafanaFolderProvider(_GrafanaProvider):
                     state={"title": folder.get("title"), "parent": folder.get("parentUid") or None},
                     managed=fact.managed,
                     name=fact.spec.name if fact.spec is not None else None,
-                    raw={k: folder.get(k) for k in ("uid", "title", "parentUid", "version")},
+                    # What a delete would take with it is part of what was planned against: a
+                    # dashboard or subfolder added after `plan --out` makes the saved plan stale.
+                    raw={**{k: folder.get(k) for k in ("uid", "title", "parentUid", "version")}, "contents": self._contents.get(uid)},
                     info={"rules": fact.summaries, "version": folder.get("version")},
                     locked_reason=locked,
                     prevent_destroy=fact.prevent_destroy,
@@ -406,6 +409,7 @@ class GrafanaFolderProvider(_GrafanaProvider):
             except GrafanaApiError as exc:
                 counts = {}
                 reason = f"Grafana cannot say what else it holds ({exc}); delete it by hand if it is empty"
+            self._contents[uid] = counts
             others = {k: v for k, v in counts.items() if k not in ("folder", "alertrule") and v}
             if others:
                 listing = ", ".join(f"{v} {k}(s)" for k, v in sorted(others.items()))

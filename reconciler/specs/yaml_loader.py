@@ -44,9 +44,22 @@ class _Builder:
         self.lines: dict[PathKey, int] = {}
         self.errors: list[SpecError] = []
         self._constructor = yaml.SafeLoader("")  # used only to resolve scalar tags
+        self._open: set[int] = set()  # collections being built, to catch self-referencing aliases
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(node) in self._open:  # an alias inside the very node it names
+                self.errors.append(SpecError(self.file, node.start_mark.line + 1, _dotted(path), "a YAML alias refers to itself"))
+                return None
+            self._open.add(id(node))
+            try:
+                return self._build_collection(node, path)
+            finally:
+                self._open.discard(id(node))
+        return self.build_scalar(node)
+
+    def _build_collection(self, node: yaml.Node, path: PathKey) -> Any:
         if isinstance(node, yaml.MappingNode):
             result: dict[Any, Any] = {}
             for key_node, value_node in node.value:
@@ -59,9 +72,7 @@ class _Builder:
                 # Point a key's errors at the key's own line (value may start on the next line).
                 self.lines[path + (str(key),)] = key_node.start_mark.line + 1
             return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        return self.build_scalar(node)
+        return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
 
     def build_scalar(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
@@ -107,8 +118,8 @@ def load_documents(path: Path, display: str) -> tuple[list[Document], list[SpecE
         begun, start = start, None
         try:
             for node in yaml.compose_all(chunk, Loader=yaml.SafeLoader):
-                if node is None:
-                    continue
+                if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null" and not node.value):
+                    continue  # an empty document: a trailing `---`, or only comments
                 builder = _Builder(display)
                 data = builder.build(node, ())
                 errors.extend(builder.errors)

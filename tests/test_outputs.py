@@ -151,3 +151,16 @@ def test_readme_renders_every_kinds_field_table() -> None:
     readme = (REPO / "README.md").read_text()
     for kind in KINDS.values():
         assert kind.fields.to_markdown() in readme, f"README's {kind.name} field table differs from `reconciler fields {kind.name}`"
+
+
+def test_drift_markdown_puts_drift_first_and_stays_under_githubs_limit() -> None:
+    from reconciler.plan.drift import DriftEntry, DriftReport, render_drift_markdown
+    from reconciler.plan.model import Change
+
+    entries = [DriftEntry("SlaPolicy", "", f"{i:064x}", "unmanaged", description="row made by hand " * 5) for i in range(3_000)]
+    entries.append(DriftEntry("SlaPolicy", "etl", "k", "drifted", [Change("sla_seconds", 900, 300)]))
+    md = render_drift_markdown(DriftReport("prod", entries, []))
+    assert len(md) <= 65_536
+    assert md.startswith("**reconciler drift** for target `prod`: drift detected")
+    assert md.index("| drifted |") < md.index("| unmanaged |")
+    assert "Truncated:" in md and "of 3001 object(s) are not listed" in md

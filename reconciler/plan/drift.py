@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .model import Action, Change, Plan
+from .render_markdown import GITHUB_COMMENT_LIMIT, CommentBudget, code_span
 from .values import show
 
 _STATUS = {Action.CREATE: "missing", Action.UPDATE: "drifted", Action.REPLACE: "drifted", Action.DELETE: "undeclared"}
@@ -77,11 +78,24 @@ def render_drift_text(report: DriftReport, console: Console) -> None:
     out("[bold red]Drift detected.[/]" if report.drifted else "[green]No drift.[/] The live state matches the specs.")
 
 
-def render_drift_markdown(report: DriftReport) -> str:
-    lines = [f"**reconciler drift** for target `{report.target}`: " + ("drift detected" if report.drifted else "no drift"), ""]
-    lines += ["| status | object | details |", "|---|---|---|"]
-    for e in report.entries:
+def render_drift_markdown(report: DriftReport, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """The drift report as a Markdown table for an issue or PR comment: what drifted first, and
+    capped like the plan comment, with what is left out counted."""
+    budget = CommentBudget(limit)
+    budget.add(f"**reconciler drift** for target `{report.target}`: " + ("drift detected" if report.drifted else "no drift") + "\n")
+    order = {"drifted": 0, "missing": 1, "undeclared": 2, "unmanaged": 3, "in_sync": 4}
+    rows = []
+    for e in sorted(report.entries, key=lambda e: order.get(e.status, 5)):
         label = f"{e.kind}/{e.name}" if e.name else f"{e.kind} {e.key}"
-        details = "; ".join(f"`{c.path}`: live `{show(c.before)}`, spec `{show(c.after)}`" for c in e.changes) if e.status == "drifted" else e.description
-        lines.append(f"| {e.status} | `{label}` | {details.replace('|', chr(92) + '|')} |")
-    return "\n".join(lines) + "\n"
+        if e.status == "drifted":
+            details = "; ".join(f"{code_span(c.path)}: live {code_span(show(c.before))}, spec {code_span(show(c.after))}" for c in e.changes)
+        else:
+            details = e.description.replace("|", "\\|")
+        rows.append(f"| {e.status} | {code_span(label)} | {details} |")
+    listed = budget.add_rows("| status | object | details |\n|---|---|---|", rows)
+    if listed < len(rows):
+        budget.lines.append(
+            f"> [!WARNING]\n> Truncated: {len(rows) - listed} of {len(rows)} object(s) are not listed, to stay under GitHub's "
+            f"{limit:,}-character comment limit. Run `reconciler drift --format json` for the full report."
+        )
+    return "\n".join(budget.lines).rstrip() + "\n"

@@ -22,7 +22,7 @@ _NOTE_CHARS = 1_000  # longer notes are cut (with "…") for the same reason
 _WARNING_CHARS = 400  # the banner quotes each warning this far; the details hold it whole
 
 
-class _Budget:
+class CommentBudget:
     """The comment's lines so far and the characters still free for them.
 
     Each line costs its length plus the newline that joins it; the reserve for the closing note is
@@ -41,8 +41,20 @@ class _Budget:
         self.left -= len(text) + 1
         return True
 
+    def add_rows(self, heading: str, rows: list[str]) -> int:
+        """`heading` and then as many of `rows` as fit; returns how many were added."""
+        if not rows or not self.add(heading):
+            return 0
+        added = 0
+        for row in rows:
+            if not self.add(row):
+                break
+            added += 1
+        self.add("")
+        return added
 
-def _code(text: str) -> str:
+
+def code_span(text: str) -> str:
     """`text` as a code span that shows it verbatim, also inside a GFM table cell.
 
     Backticks are kept (they carry meaning in SQL and PromQL): the fence is one backtick longer
@@ -57,7 +69,7 @@ def _code(text: str) -> str:
 
 
 def _cell(value: object) -> str:
-    return _code(show(value, limit=1_000))  # the comment's budget, not each cell, bounds the total
+    return code_span(show(value, limit=1_000))  # the comment's budget, not each cell, bounds the total
 
 
 def _details(op: Operation) -> str:
@@ -79,7 +91,7 @@ def _details(op: Operation) -> str:
         for change in op.changes:
             before = "" if op.action is Action.CREATE else _cell(change.before)
             after = "" if op.action is Action.DELETE else _cell(change.after)
-            lines.append(f"| {_code(change.path)} | {before} | {after} |")
+            lines.append(f"| {code_span(change.path)} | {before} | {after} |")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
@@ -98,7 +110,7 @@ def _caution(destructive: list[Operation], listed: int) -> str:
     )
 
 
-def _add_caution(budget: _Budget, destructive: list[Operation]) -> None:
+def _add_caution(budget: CommentBudget, destructive: list[Operation]) -> None:
     """Name as many destructive operations as fit, at most `_CAUTION_LISTED`; the count is always given."""
     for listed in range(min(len(destructive), _CAUTION_LISTED), -1, -1):
         if budget.add(_caution(destructive, listed)):
@@ -110,7 +122,7 @@ def _warning(warned: list[Operation], listed: int) -> str:
     (e.g. alert state reset on firing rules), each with its warnings, and counting the rest."""
     lines = ["> [!WARNING]", f"> {len(warned)} operation(s) carry warnings (details below):"]
     for op in warned[:listed]:
-        lines.append(f"> - {op.action.value} {_code(op.address)}:")
+        lines.append(f"> - {op.action.value} {code_span(op.address)}:")
         for warning in op.warnings:
             text = warning if len(warning) <= _WARNING_CHARS else warning[: _WARNING_CHARS - 1] + "…"
             lines.append(f">   - {text}")
@@ -120,7 +132,7 @@ def _warning(warned: list[Operation], listed: int) -> str:
 
 
 def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT, title: str = "plan") -> str:
-    budget = _Budget(limit)
+    budget = CommentBudget(limit)
     budget.add(f"**reconciler {title}** for target `{plan.target}`: {summary_line(plan.summary)}\n")
     destructive = plan.destructive_operations
     if destructive:
@@ -155,9 +167,10 @@ def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT, title: str = 
             omitted.insert(0, f"{len(ordered) - index} of {len(ordered)} operation(s) are not shown")
             break
     if plan.unmanaged:
-        rows = [f"- `{u.kind}` `{u.key}`: {u.description}" for u in plan.unmanaged]
-        if not budget.add("\n".join(["### Unmanaged (shown, never changed)", "", *rows, ""])):
-            omitted.append(f"{len(plan.unmanaged)} unmanaged object(s) are not listed")
+        rows = [f"- {code_span(u.kind)} {code_span(u.key)}: {u.description}" for u in plan.unmanaged]
+        listed = budget.add_rows("### Unmanaged (shown, never changed)\n", rows)
+        if listed < len(rows):
+            omitted.append(f"{len(rows) - listed} of {len(rows)} unmanaged object(s) are not listed")
     if omitted:
         budget.lines.append(
             f"> [!WARNING]\n> Truncated: {'; '.join(omitted)} to stay under GitHub's {limit:,}-character comment "

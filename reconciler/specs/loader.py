@@ -69,8 +69,17 @@ def load_project(root: Path) -> tuple[ProjectFile, list[SpecError]]:
     if not docs:
         return ProjectFile(), []
     doc = docs[0]
+    errors: list[SpecError] = []
+
+    def on_error(path: tuple[str | int, ...], message: str) -> None:
+        errors.append(SpecError(doc.file, doc.line_for(path), dotted_path(path), message))
+
+    # `${env:NAME}` works here too (e.g. a Grafana URL per environment); there are no variables yet.
+    data = interpolate(doc.data if doc.data is not None else {}, {}, on_error)
+    if errors:
+        return ProjectFile(), errors
     try:
-        return ProjectFile.model_validate(doc.data if doc.data is not None else {}), []
+        return ProjectFile.model_validate(data), []
     except ValidationError as exc:
         return ProjectFile(), validation_errors(exc, doc, model=ProjectFile)
 

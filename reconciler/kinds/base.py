@@ -188,3 +188,25 @@ class Kind:
     def describe(self, state: dict[str, Any]) -> str:
         """One line naming a live object in reports (e.g. an unmanaged row)."""
         return ", ".join(f"{k}={v}" for k, v in state.items())
+
+
+# Where a field of a resource is written: file:line and the dotted path to name in errors.
+Locator = Callable[[Resource], tuple[SourceRef, str]]
+
+
+def duplicate_keys(
+    resources: Sequence[Resource], locate: Locator, describe: Callable[[Resource, Resource, SourceRef], str]
+) -> list[SpecError]:
+    """Objects of one kind sharing a key: each later one is an error at the field that sets the
+    key (`locate`), and `describe(dup, first, where_first)` says what clashes with what."""
+    seen: dict[str, Resource] = {}
+    errors = []
+    for res in resources:
+        first = seen.setdefault(res.key, res)
+        if first is res:
+            continue
+        where, path = locate(res)
+        if path == "metadata.name" and res.name == first.name:
+            continue  # the identity is the name: the loader reports the duplicate name there
+        errors.append(SpecError(where.file, where.line, path, describe(res, first, locate(first)[0])))
+    return errors

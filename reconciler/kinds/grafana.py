@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from reconciler.errors import SpecError
 
-from .base import Kind, LiveObject, Resource, SourceRef
+from .base import Kind, LiveObject, Locator, Resource, SourceRef, duplicate_keys
 from .fields import FieldBehaviour, FieldRule, FieldTable
 from .grafana_model import (
     UID_PATTERN,
@@ -373,7 +373,6 @@ class GrafanaAlertRuleKind(Kind):
         return f"rule '{state.get('title')}' in {state.get('folder')}/{state.get('group')}"
 
 
-Locator = Callable[[Resource], tuple[SourceRef, str]]
 
 
 def rule_source(res: Resource, field: str) -> tuple[SourceRef, str]:
@@ -405,15 +404,4 @@ def _without_title(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _duplicates(resources: Sequence[Resource], locate: Locator, what: str) -> list[SpecError]:
-    """Objects of one kind sharing a key; each clash points at the field that sets the key, on
-    both ends."""
-    seen: dict[str, Resource] = {}
-    errors = []
-    for res in resources:
-        first = seen.setdefault(res.key, res)
-        if first is not res:
-            where, path = locate(res)
-            if path == "metadata.name" and res.name == first.name:
-                continue  # the identity is the name: the loader reports the duplicate name there
-            errors.append(SpecError(where.file, where.line, path, f"{what} {res.key!r} is already declared at {locate(first)[0]}"))
-    return errors
+    return duplicate_keys(resources, locate, lambda dup, first, at: f"{what} {dup.key!r} is already declared at {at}")

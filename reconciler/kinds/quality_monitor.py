@@ -14,7 +14,6 @@ the same normalised state `desired_state` builds, using `monitor_state` here for
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, Literal, Sequence
@@ -26,7 +25,7 @@ from reconciler.errors import SpecError
 from reconciler.quartz import quartz_error, timezone_error
 from reconciler.specs.envelope import KindSpec
 
-from .base import Decision, Kind, LiveObject, Resource
+from .base import Decision, Kind, LiveObject, Resource, duplicate_keys
 from .fields import FieldBehaviour, FieldRule, FieldTable
 
 # Granularities the service accepts (SDK MonitorTimeSeries docstring: "5 minutes", "30 minutes",
@@ -517,24 +516,12 @@ class QualityMonitorKind(Kind):
         return monitor_state(spec_to_api(spec))
 
     def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
-        by_table: dict[str, list[Resource]] = defaultdict(list)
-        for res in resources:
-            by_table[res.key].append(res)
-        errors = []
-        for group in by_table.values():
-            first = group[0]
-            for dup in group[1:]:
-                where = dup.spec_source("table_name")
-                errors.append(
-                    SpecError(
-                        where.file,
-                        where.line,
-                        "spec.table_name",
-                        f"QualityMonitor '{dup.name}' monitors the same table as '{first.name}' ({first.spec_source('table_name')}); "
-                        "a table can have only one monitor",
-                    )
-                )
-        return errors
+        return duplicate_keys(
+            resources,
+            lambda r: (r.spec_source("table_name"), "spec.table_name"),
+            lambda dup, first, at: f"QualityMonitor '{dup.name}' monitors the same table as '{first.name}' ({at}); "
+            "a table can have only one monitor",
+        )
 
     # --- planning hooks ----------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ about a policy is updatable in place (the MERGE keyed by the hash rewrites the r
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from enum import StrEnum
 from typing import Any, Sequence
 
@@ -17,7 +16,7 @@ from pydantic import Field, field_validator
 from reconciler.errors import SpecError
 from reconciler.specs.envelope import KindSpec
 
-from .base import Kind, LiveObject, Resource
+from .base import Kind, LiveObject, Resource, duplicate_keys
 from .fields import FieldBehaviour, FieldRule, FieldTable
 
 
@@ -110,24 +109,11 @@ class SlaPolicyKind(Kind):
     def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
         """One policy per warehouse set: the set is the row's key. Both ends of a clash point at
         `warehouse_ids`, the field that makes it, not at the documents' names."""
-        by_key: dict[str, list[Resource]] = defaultdict(list)
-        for res in resources:
-            by_key[res.key].append(res)
-        errors = []
-        for group in by_key.values():
-            first = group[0]
-            for dup in group[1:]:
-                where = dup.spec_source("warehouse_ids")
-                errors.append(
-                    SpecError(
-                        where.file,
-                        where.line,
-                        "spec.warehouse_ids",
-                        f"same warehouse set as SlaPolicy '{first.name}' ({first.spec_source('warehouse_ids')}); "
-                        "a warehouse set can have only one policy",
-                    )
-                )
-        return errors
+        return duplicate_keys(
+            resources,
+            lambda r: (r.spec_source("warehouse_ids"), "spec.warehouse_ids"),
+            lambda dup, first, at: f"same warehouse set as SlaPolicy '{first.name}' ({at}); a warehouse set can have only one policy",
+        )
 
     def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
         before = ", ".join(live.state.get("warehouse_ids", []))

@@ -154,19 +154,8 @@ CREATE_ERR = {
     "latest_monitor_failure_msg",
 }
 CREATE_ONLY = {"warehouse_id", "skip_builtin_dashboard"}  # CreateMonitor request, not MonitorInfo
-# [Update:OPT|REQ] fields: replaced by update.
-UPDATE_FIELDS = {
-    "output_schema_name",
-    "baseline_table_name",
-    "custom_metrics",
-    "data_classification_config",
-    "inference_log",
-    "notifications",
-    "schedule",
-    "slicing_exprs",
-    "snapshot",
-    "time_series",
-}
+# [Update:OPT|REQ] fields: replaced by update (every configuration field but the assets dir).
+UPDATE_FIELDS = set(CONFIG_FIELDS) - {"assets_dir"}
 # [Update:IGN] fields: accepted and ignored by update.
 UPDATE_IGN = {
     "table_name",

@@ -169,7 +169,8 @@ UPDATE_IGN = {
 MAX_REFRESHES_LISTED = 25
 
 # Columns of the metric tables the service creates (abridged to what tools look at).
-_PROFILE_COLUMNS = [
+# Both metric tables start with the same key columns: window, granularity, model, slice, column.
+_KEY_COLUMNS = [
     {"name": "window", "type": "struct<start:timestamp,end:timestamp>"},
     {"name": "granularity", "type": "string"},
     {"name": "model_id_col", "type": "string"},
@@ -178,6 +179,8 @@ _PROFILE_COLUMNS = [
     {"name": "slice_value", "type": "string"},
     {"name": "column_name", "type": "string"},
     {"name": "data_type", "type": "string"},
+]
+_PROFILE_COLUMNS = _KEY_COLUMNS + [
     {"name": "logging_table_commit_version", "type": "int"},
     {"name": "monitor_version", "type": "bigint"},
     {"name": "count", "type": "bigint"},
@@ -188,15 +191,7 @@ _PROFILE_COLUMNS = [
     {"name": "stddev", "type": "double"},
     {"name": "distinct_count", "type": "bigint"},
 ]
-_DRIFT_COLUMNS = [
-    {"name": "window", "type": "struct<start:timestamp,end:timestamp>"},
-    {"name": "granularity", "type": "string"},
-    {"name": "model_id_col", "type": "string"},
-    {"name": "model_id", "type": "string"},
-    {"name": "slice_key", "type": "string"},
-    {"name": "slice_value", "type": "string"},
-    {"name": "column_name", "type": "string"},
-    {"name": "data_type", "type": "string"},
+_DRIFT_COLUMNS = _KEY_COLUMNS + [
     {"name": "window_cmp", "type": "struct<start:timestamp,end:timestamp>"},
     {"name": "drift_type", "type": "string"},
     {"name": "monitor_version", "type": "bigint"},

@@ -168,8 +168,8 @@ UPDATE_IGN = {
 }
 MAX_REFRESHES_LISTED = 25
 
-# Columns of the metric tables the service creates (abridged to what tools look at).
-# Both metric tables start with the same key columns: window, granularity, model, slice, column.
+# Columns of the metric tables the service creates (abridged to what tools look at); both start
+# with the same key columns: window, granularity, model, slice, column.
 _KEY_COLUMNS = [
     {"name": "window", "type": "struct<start:timestamp,end:timestamp>"},
     {"name": "granularity", "type": "string"},

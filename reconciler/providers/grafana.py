@@ -272,22 +272,22 @@ class GrafanaBackend:
         rules = list(current.get("rules") or [])
         chosen = [r for r in rules if r.get("uid") in uids]
         for rule in chosen:
-            owner = (rule.get("annotations") or {}).get(OWNER_ANNOTATION)
-            if owner and owner != self.owner:
+            owner = self.other_owner(rule)
+            if owner:
                 raise ReconcilerError(f"rule '{rule.get('title')}' in {folder}/{group} is managed by {owner}; not taken over")
             if (listed.get(rule["uid"]) or {}).get("provenance") == "file":
                 raise ReconcilerError(
                     f"rule '{rule.get('title')}' in {folder}/{group} is provisioned from a file (provenance 'file'): Grafana "
                     "refuses API writes to it, so reconciler cannot manage it; remove it from Grafana's provisioning files first"
                 )
-        todo = [r for r in chosen if (r.get("annotations") or {}).get(OWNER_ANNOTATION) != self.owner]
+        todo = [r for r in chosen if _annotations(r).get(OWNER_ANNOTATION) != self.owner]
         summaries = [self.rule_summary(listed.get(r["uid"], r)) for r in todo]
         for provenance in ("api", ""):
             batch = [r for r in todo if ((listed.get(r["uid"]) or {}).get("provenance") or "") == provenance]
             if not batch:
                 continue
             for rule in batch:
-                rule["annotations"] = {**(rule.get("annotations") or {}), **self.markers(spec_name, False, folder, rule["uid"])}
+                rule["annotations"] = {**_annotations(rule), **self.markers(spec_name, False, folder, rule["uid"])}
             # The rules annotated in an earlier batch now match Grafana, so it leaves them alone.
             self.put_group(folder, group, int(current.get("interval") or 60), rules, editable=provenance == "")
         notes = []
@@ -433,7 +433,7 @@ class GrafanaFolderProvider(_GrafanaProvider):
         # While declared, only the folder's own marker counts (else a protected rule would make
         # the folder's lifecycle differ from its spec forever).
         keys = (FOLDER_PREVENT_DESTROY_ANNOTATION,) if spec is not None else (FOLDER_PREVENT_DESTROY_ANNOTATION, PREVENT_DESTROY_ANNOTATION)
-        return any((r.get("annotations") or {}).get(key) == "true" for r in ours for key in keys)
+        return any(_annotations(r).get(key) == "true" for r in ours for key in keys)
 
     def check(self, desired: Sequence[Resource]) -> list[SpecError]:
         snap = self.grafana.snapshot()
@@ -492,7 +492,8 @@ class GrafanaFolderProvider(_GrafanaProvider):
     def _record_protection(self, folder_uid: str, protect: bool) -> None:
         """Set or clear the folder's prevent_destroy marker on reconciler's rules in it, one group
         write per group; every other rule and field goes back exactly as read."""
-        groups = sorted({r["ruleGroup"] for r in self.grafana.client.list_rules() if r.get("folderUID") == folder_uid})
+        # The groups from the run's one read; each is re-read just before it is written.
+        groups = sorted({r["ruleGroup"] for r in self.grafana.snapshot().rules if r.get("folderUID") == folder_uid})
         for group in groups:
             current = self.grafana.client.get_group(folder_uid, group)
             if current is None:
@@ -502,7 +503,7 @@ class GrafanaFolderProvider(_GrafanaProvider):
             for rule in rules:
                 if not self.grafana.is_managed(rule):
                     continue
-                annotations = dict(rule.get("annotations") or {})
+                annotations = dict(_annotations(rule))
                 if protect:
                     changed |= annotations.get(FOLDER_PREVENT_DESTROY_ANNOTATION) != "true"
                     annotations[FOLDER_PREVENT_DESTROY_ANNOTATION] = "true"
@@ -531,7 +532,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         for (folder_uid, group), interval in sorted(snap.intervals.items()):
             members = [r for r in snap.rules if r.get("folderUID") == folder_uid and r.get("ruleGroup") == group]
             ours = [r for r in members if self.grafana.is_managed(r)]
-            names = {(r.get("annotations") or {}).get(SPEC_ANNOTATION) for r in ours} - {None}
+            names = {_annotations(r).get(SPEC_ANNOTATION) for r in ours} - {None}
             out.append(
                 LiveObject(
                     kind=self.kind.name,
@@ -544,7 +545,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                     raw={"interval": interval, "rules": [r.get("uid") for r in members]},
                     info={"rules": [self.grafana.rule_summary(r) for r in members]},
                     prevent_destroy=bool(ours)
-                    and all((r.get("annotations") or {}).get(PREVENT_DESTROY_ANNOTATION) == "true" for r in ours),
+                    and all(_annotations(r).get(PREVENT_DESTROY_ANNOTATION) == "true" for r in ours),
                 )
             )
         return out
@@ -667,11 +668,11 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
             if not (managed or rule.get("uid") in wanted or rule.get("folderUID") in snap.scope_folders):
                 continue
             summary = self.grafana.rule_summary(rule)
-            summary["spec"] = (rule.get("annotations") or {}).get(SPEC_ANNOTATION) if managed else None
+            summary["spec"] = _annotations(rule).get(SPEC_ANNOTATION) if managed else None
             # Some Grafana versions reset the state of every rule in a group that is written: the
             # rule's own group, or the one it moves into (the kind picks; one shared index).
             summary["groups"] = groups
-            annotations = rule.get("annotations") or {}
+            annotations = _annotations(rule)
             provenance = rule.get("provenance") or ""
             out.append(
                 LiveObject(
@@ -828,13 +829,7 @@ class SpecGenerator:
             if key in declared_groups:
                 result.notes.append(f"GrafanaRuleGroup {key} is already declared in the specs; skipped")
                 continue
-            foreign = sorted(
-                {
-                    str(_annotations(r).get(OWNER_ANNOTATION))
-                    for r in group["rules"]
-                    if group.get("live") and _annotations(r).get(OWNER_ANNOTATION) not in (None, self.grafana.owner)
-                }
-            )
+            foreign = sorted({str(self.grafana.other_owner(r)) for r in group["rules"] if group.get("live") and self.grafana.other_owner(r)})
             if foreign:
                 result.notes.append(f"GrafanaRuleGroup {key} holds rules managed by {', '.join(foreign)}; skipped")
                 continue

@@ -286,3 +286,10 @@ def test_a_saved_folder_delete_is_stale_once_the_folder_holds_more(gp: GrafanaPr
     refused = gp.cli("apply", "--plan", str(saved), "--auto-approve", "--allow-destructive")
     assert refused.exit_code == 1 and "plan is stale" in refused.output and "GrafanaFolder/alerts" in refused.output
     assert gp.folder("alerts") is not None and len(gp.rules()) == 2
+
+
+def test_a_password_in_the_grafana_url_never_reaches_the_output(gp: GrafanaProject) -> None:
+    base(gp)
+    gp.write("reconciler.yaml", "project: test\ndefault_target: g\ntargets:\n  g:\n    grafana:\n      url: http://admin:s3cret@127.0.0.1:1\n")
+    result = gp.cli("plan")
+    assert result.exit_code == 1 and "cannot reach http://127.0.0.1:1" in result.output and "s3cret" not in result.output

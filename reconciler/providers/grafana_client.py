@@ -26,6 +26,11 @@ from reconciler.errors import ReconcilerError
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
 
+def _without_userinfo(text: str) -> str:
+    """`text` with any `user:password@` of a URL in it removed (messages must not carry them)."""
+    return re.sub(r"//[^/@\s]*@", "//", text)
+
+
 class GrafanaApiError(ReconcilerError):
     """A Grafana answer other than success; carries the status and Grafana's own message."""
 
@@ -47,9 +52,8 @@ class GrafanaClient:
         self._api = GrafanaApi.from_url(url.rstrip("/") + "/", credential=token, timeout=timeout)
         if org_id is not None:
             self._api.client.s.headers["X-Grafana-Org-Id"] = str(org_id)
-        self._raw_url = url.rstrip("/")
         # For messages: never the user:password a URL may carry.
-        self.url = re.sub(r"//[^/@]*@", "//", url.rstrip("/"))
+        self.url = _without_userinfo(url.rstrip("/"))
 
     def __repr__(self) -> str:
         return f"GrafanaClient({self.url!r})"
@@ -60,8 +64,7 @@ class GrafanaClient:
         except GrafanaException as exc:
             raise GrafanaApiError(action, exc.status_code, exc.response) from None
         except Exception as exc:  # connection refused, DNS, TLS: say where, not how the library failed
-            detail = str(exc).replace(self._raw_url, self.url)
-            detail = re.sub(r"//[^/@\s]*@", "//", detail)
+            detail = _without_userinfo(str(exc))
             raise ReconcilerError(f"Grafana {action}: cannot reach {self.url}: {type(exc).__name__}: {detail}") from None
 
     # --- alert rules ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ is counted in a closing note: a review must never silently miss an operation.
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from .model import Action, Operation, Plan
 from .values import SYMBOLS, show, summary_line
@@ -110,10 +111,11 @@ def _caution(destructive: list[Operation], listed: int) -> str:
     )
 
 
-def _add_caution(budget: CommentBudget, destructive: list[Operation]) -> None:
-    """Name as many destructive operations as fit, at most `_CAUTION_LISTED`; the count is always given."""
-    for listed in range(min(len(destructive), _CAUTION_LISTED), -1, -1):
-        if budget.add(_caution(destructive, listed)):
+def _add_alert(budget: CommentBudget, ops: list[Operation], block: Callable[[list[Operation], int], str]) -> None:
+    """An alert block (`block(ops, listed)`) naming as many of `ops` as fit, at most
+    `_CAUTION_LISTED`; the count is always given. Nothing when `ops` is empty."""
+    for listed in range(min(len(ops), _CAUTION_LISTED), -1, -1) if ops else ():
+        if budget.add(block(ops, listed)):
             return
 
 
@@ -135,12 +137,8 @@ def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT, title: str = 
     budget = CommentBudget(limit)
     budget.add(f"**reconciler {title}** for target `{plan.target}`: {summary_line(plan.summary)}\n")
     destructive = plan.destructive_operations
-    if destructive:
-        _add_caution(budget, destructive)
-    warned = [op for op in plan.operations if op.warnings and not op.destructive]
-    for listed in range(min(len(warned), _CAUTION_LISTED), -1, -1) if warned else ():
-        if budget.add(_warning(warned, listed)):
-            break
+    _add_alert(budget, destructive, _caution)
+    _add_alert(budget, [op for op in plan.operations if op.warnings and not op.destructive], _warning)
     if not plan.has_changes:
         budget.add("No changes. The live state matches the specs.\n")
     omitted: list[str] = []

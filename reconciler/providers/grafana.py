@@ -659,15 +659,16 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
     def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
         snap = self.grafana.snapshot()
         wanted = {r.key for r in desired}
+        summaries = [self.grafana.rule_summary(rule) for rule in snap.rules]
         groups: dict[str, list[dict[str, Any]]] = {}
-        for rule in snap.rules:
-            groups.setdefault(f"{rule.get('folderUID')}/{rule.get('ruleGroup')}", []).append(self.grafana.rule_summary(rule))
+        for rule, summary in zip(snap.rules, summaries):
+            groups.setdefault(f"{rule.get('folderUID')}/{rule.get('ruleGroup')}", []).append(summary)
         out = []
-        for rule in snap.rules:
-            managed = self.grafana.is_managed(rule)
+        for rule, shared in zip(snap.rules, summaries):
+            managed = shared["managed"]
             if not (managed or rule.get("uid") in wanted or rule.get("folderUID") in snap.scope_folders):
                 continue
-            summary = self.grafana.rule_summary(rule)
+            summary = dict(shared)  # this rule's own facts; the index keeps the plain summaries
             summary["spec"] = _annotations(rule).get(SPEC_ANNOTATION) if managed else None
             # Some Grafana versions reset the state of every rule in a group that is written: the
             # rule's own group, or the one it moves into (the kind picks; one shared index).

@@ -51,7 +51,9 @@ def bench(count: int) -> bool:
         apply = _time(["apply", str(root), "--auto-approve"])
         replan = _time(["plan", str(root), "--detailed-exitcode"])
     ok = plan < TARGET_SECONDS and replan < TARGET_SECONDS
-    print(f"{count:>6} policies: plan {plan:6.2f}s  apply {apply:6.2f}s  re-plan {replan:6.2f}s  {'ok' if ok else 'SLOW'}")
+    print(
+        f"{count:>6} policies: plan {plan:6.2f}s  apply {apply:6.2f}s  re-plan {replan:6.2f}s  {'ok' if ok else 'SLOW'}"
+    )
     return ok
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -46,9 +47,13 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 specs_argument = click.argument("specs_dir", default="specs", type=click.Path(file_okay=False, path_type=Path))
-target_option = click.option("--target", "-t", help="Target from reconciler.yaml (default: the project's default_target, else 'local').")
+target_option = click.option(
+    "--target", "-t", help="Target from reconciler.yaml (default: the project's default_target, else 'local')."
+)
 format_option = click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
-color_option = click.option("--color/--no-color", default=None, help="Force or disable colour (default: colour on a terminal).")
+color_option = click.option(
+    "--color/--no-color", default=None, help="Force or disable colour (default: colour on a terminal)."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -87,10 +92,17 @@ def validate(specs_dir: Path, target: str | None) -> None:
 @target_option
 @format_option
 @color_option
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Also save the plan as JSON for `apply --plan`.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also save the plan as JSON for `apply --plan`.",
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @_guard
-def plan(specs_dir: Path, target: str | None, fmt: str, color: bool | None, out: Path | None, detailed_exitcode: bool) -> None:
+def plan(
+    specs_dir: Path, target: str | None, fmt: str, color: bool | None, out: Path | None, detailed_exitcode: bool
+) -> None:
     """Show what apply would change: creates, updates, replaces and deletes, field by field."""
     from reconciler.engine import Session
 
@@ -123,10 +135,19 @@ def _emit_plan(the_plan: Any, fmt: str, color: bool | None, title: str = "plan")
 @cli.command()
 @specs_argument
 @target_option
-@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Apply this saved plan exactly (refused if stale).")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Apply this saved plan exactly (refused if stale).",
+)
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-destructive", is_flag=True, help="Allow replace and delete operations.")
-@click.option("--wait", is_flag=True, help="After applying, wait until created/updated objects are ready (e.g. monitors ACTIVE with their metric tables).")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="After applying, wait until created/updated objects are ready (e.g. monitors ACTIVE with their metric tables).",
+)
 @click.option("--wait-timeout", type=float, default=1800.0, show_default=True, help="Seconds --wait waits at most.")
 @format_option
 @color_option
@@ -166,7 +187,11 @@ def apply(
         if not auto_approve:
             if not sys.stdin.isatty():
                 raise ReconcilerError("apply needs confirmation: run it in a terminal or pass --auto-approve")
-            answer = click.prompt(f"Apply {len(the_plan.operations)} operation(s) to target '{the_plan.target}'? Type 'yes'", default="", show_default=False)
+            answer = click.prompt(
+                f"Apply {len(the_plan.operations)} operation(s) to target '{the_plan.target}'? Type 'yes'",
+                default="",
+                show_default=False,
+            )
             if answer.strip() != "yes":
                 _fail("apply cancelled; nothing was changed")
         report = execute(the_plan, session, live)
@@ -183,7 +208,11 @@ def _emit_result(fmt: str, the_plan: Any, report: Any) -> None:
     from reconciler.apply.applier import OpStatus
 
     if fmt == "json":
-        click.echo(json.dumps({"plan": the_plan.to_dict(), "apply": report.to_dict() if report else None}, indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {"plan": the_plan.to_dict(), "apply": report.to_dict() if report else None}, indent=2, default=str
+            )
+        )
         return
     if report is None:
         if fmt == "markdown":
@@ -248,7 +277,9 @@ def drift(specs_dir: Path, target: str | None, fmt: str, color: bool | None) -> 
     "implies --generate-specs. What of it exists live is adopted.",
 )
 @_guard
-def import_(kind: str, key: str, specs_dir: Path, target: str | None, generate_specs: bool, from_file: Path | None) -> None:
+def import_(
+    kind: str, key: str, specs_dir: Path, target: str | None, generate_specs: bool, from_file: Path | None
+) -> None:
     """Adopt an existing live object that a spec declares (record ownership, nothing else).
 
     KIND is e.g. SlaPolicy or GrafanaRuleGroup, KEY its identity as shown by `plan` (a policy
@@ -272,7 +303,9 @@ def import_(kind: str, key: str, specs_dir: Path, target: str | None, generate_s
         generated = provider.generate_specs(key, from_file)
     existing = [name for name in generated.files if (specs_dir / name).exists()]
     if existing:
-        raise ReconcilerError(f"not overwriting existing spec file(s): {', '.join(existing)}; move them away or pick other objects")
+        raise ReconcilerError(
+            f"not overwriting existing spec file(s): {', '.join(existing)}; move them away or pick other objects"
+        )
     for name, text in sorted(generated.files.items()):
         path = specs_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -301,7 +334,11 @@ def import_(kind: str, key: str, specs_dir: Path, target: str | None, generate_s
 def _adopt(provider: Any, kind: str, key: str, specs_dir: Path) -> None:
     """Adopt one declared live object and say what happened (and what it cost)."""
     if provider.declaring(key) is None:
-        alternative = " or let `reconciler import --generate-specs` write it from the live object" if provider.generates_specs else ""
+        alternative = (
+            " or let `reconciler import --generate-specs` write it from the live object"
+            if provider.generates_specs
+            else ""
+        )
         raise ReconcilerError(
             f"no {kind} spec in {specs_dir} declares {key!r}. Import adopts what a spec declares (an adopted object no spec "
             f"declares would be planned for deletion): write its spec first{alternative}"
@@ -321,7 +358,9 @@ def schema(out_dir: Path, check: bool) -> None:
     from reconciler.specs.schemas import generate_schemas
 
     files = generate_schemas()
-    stale = [name for name, text in files.items() if not (out_dir / name).exists() or (out_dir / name).read_text() != text]
+    stale = [
+        name for name, text in files.items() if not (out_dir / name).exists() or (out_dir / name).read_text() != text
+    ]
     if check:
         if stale:
             _fail(f"schemas out of date: {', '.join(stale)}; run `reconciler schema`")
@@ -353,14 +392,28 @@ def sandbox() -> None:
 @sandbox.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
-@click.option("--state", type=click.Path(dir_okay=False, path_type=Path), default=Path(".reconciler/sandbox.db"), show_default=True, help="SQLite state file.")
-@click.option("--seed", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="YAML file declaring Unity Catalog tables.")
-@click.option("--monitor-delay", type=float, default=5.0, show_default=True, help="Seconds a new monitor stays PENDING.")
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".reconciler/sandbox.db"),
+    show_default=True,
+    help="SQLite state file.",
+)
+@click.option(
+    "--seed",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML file declaring Unity Catalog tables.",
+)
+@click.option(
+    "--monitor-delay", type=float, default=5.0, show_default=True, help="Seconds a new monitor stays PENDING."
+)
 def serve(host: str, port: int, state: Path, seed: Path | None, monitor_delay: float) -> None:
     """Serve the sandbox until interrupted. Point clients at the printed URL."""
     from reconciler.sandbox import SandboxServer, SandboxSettings
 
-    server = SandboxServer(state, SandboxSettings(monitor_active_delay_seconds=monitor_delay, seed_path=seed), host=host, port=port)
+    server = SandboxServer(
+        state, SandboxSettings(monitor_active_delay_seconds=monitor_delay, seed_path=seed), host=host, port=port
+    )
     click.echo(f"reconciler sandbox listening on {server.url} (state {state}); Ctrl-C to stop")
     click.echo(f"  Databricks: DATABRICKS_HOST={server.url} DATABRICKS_TOKEN=<any>")
     click.echo(f"  Grafana:    GRAFANA_URL={server.url} GRAFANA_TOKEN=<any> (Grafana 11 alerting provisioning API)")

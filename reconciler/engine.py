@@ -6,9 +6,9 @@ the CLI and the tests drive it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from reconciler.errors import ReconcilerError, SpecError, SpecErrors
 from reconciler.kinds.base import Kind, LiveObject, Resource
@@ -30,7 +30,13 @@ def specs_digest(specs: SpecSet) -> str:
             "target": specs.target_name,
             "resources": sorted(
                 (
-                    {"kind": r.kind, "name": r.name, "key": r.key, "state": r.state, "lifecycle": r.lifecycle.model_dump()}
+                    {
+                        "kind": r.kind,
+                        "name": r.name,
+                        "key": r.key,
+                        "state": r.state,
+                        "lifecycle": r.lifecycle.model_dump(),
+                    }
                     for r in specs.resources
                 ),
                 key=lambda d: (d["kind"], d["name"]),
@@ -59,7 +65,7 @@ class Session:
         self.context = TargetContext(self.specs)
         self._providers: dict[str, Provider] = {}
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc: object) -> None:

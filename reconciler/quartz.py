@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import re
 
-_MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
-_DAYS = {d: i + 1 for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}
+_MONTHS = {
+    m: i + 1 for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])
+}
+_DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
 
 # (name, low, high, names)
 _FIELDS = [
@@ -32,10 +34,7 @@ def quartz_error(expression: str) -> str | None:
     """None when `expression` is a valid Quartz cron expression, else what is wrong with it."""
     parts = expression.split()
     if len(parts) not in (6, 7):
-        return (
-            f"expected 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]), "
-            f"got {len(parts)}"
-        )
+        return f"expected 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]), got {len(parts)}"
     dom, dow = parts[3], parts[5]
     if (dom == "?") == (dow == "?"):
         return "exactly one of day-of-month and day-of-week must be '?'"
@@ -83,9 +82,7 @@ def _item_error(item: str, name: str, low: int, high: int, names: dict[str, int]
     start, dash, end = base.partition("-")
     for value in (start, end) if dash else (start,):
         if _value(value, low, high, names) is None:
-            return f"'{value}' is not a value between {low} and {high}" + (
-                " or a name" if names else ""
-            )
+            return f"'{value}' is not a value between {low} and {high}" + (" or a name" if names else "")
     return None
 
 

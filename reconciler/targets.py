@@ -7,8 +7,9 @@ kind with no workspace, no Grafana and no network.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler.specs.loader import SpecSet
 from reconciler.specs.project import TargetConfig
@@ -32,8 +33,8 @@ class TargetContext:
         self.root = specs.root
         # (kind, key) of the objects the apply being run may update (set by the applier).
         self.planned: set[tuple[str, str]] = set()
-        self._sandbox: "SandboxServer | None" = None
-        self._workspace: "WorkspaceClient | None" = None
+        self._sandbox: SandboxServer | None = None
+        self._workspace: WorkspaceClient | None = None
         self._shared: dict[str, Any] = {}
 
     @property
@@ -65,7 +66,7 @@ class TargetContext:
         (providers may skip starting it just to find that out)."""
         return self.state_dir / "sandbox.db"
 
-    def sandbox(self) -> "SandboxServer":
+    def sandbox(self) -> SandboxServer:
         """The in-process sandbox of an embedded target, started on first use."""
         if self._sandbox is None:
             from reconciler.sandbox import SandboxServer, SandboxSettings
@@ -77,7 +78,7 @@ class TargetContext:
     def has_databricks(self) -> bool:
         return self.config.databricks is not None or self.config.embedded
 
-    def workspace_client(self) -> "WorkspaceClient":
+    def workspace_client(self) -> WorkspaceClient:
         """The target's Databricks workspace client (the sandbox's, for an embedded target).
 
         Every Databricks call goes through this one client so auth, retries and their bound are

@@ -26,9 +26,7 @@ def split_table_name(name: str) -> tuple[str, str, str]:
         if len(part) >= 2 and part.startswith("`") and part.endswith("`"):
             part = part[1:-1]
         if not _PART.match(part):
-            raise InvalidName(
-                f"'{name}': '{part}' is not a valid name part (letters, digits, '_' and '-' only)"
-            )
+            raise InvalidName(f"'{name}': '{part}' is not a valid name part (letters, digits, '_' and '-' only)")
         cleaned.append(part)
     return cleaned[0], cleaned[1], cleaned[2]
 

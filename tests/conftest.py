@@ -4,12 +4,17 @@ Databricks/Grafana settings."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from reconciler.sandbox import SandboxServer, SandboxSettings
+
+if TYPE_CHECKING:
+    from grafana_helpers import GrafanaProject
+    from helpers import Project
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +31,7 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> "Project":
+def project(tmp_path: Path) -> Project:
     from helpers import Project
 
     root = tmp_path / "specs"
@@ -44,8 +49,9 @@ def grafana_sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def gp(project: "Project", grafana_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> "GrafanaProject":
-    from grafana_helpers import TOKEN as GRAFANA_TOKEN, GrafanaProject
+def gp(project: Project, grafana_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> GrafanaProject:
+    from grafana_helpers import TOKEN as GRAFANA_TOKEN
+    from grafana_helpers import GrafanaProject
 
     monkeypatch.setenv("GRAFANA_TOKEN", GRAFANA_TOKEN)
     project.write(

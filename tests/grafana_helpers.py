@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-
 from helpers import Project
+
 from reconciler.sandbox import SandboxServer
 
 TOKEN = "glsa_test_token"
@@ -75,7 +75,9 @@ class GrafanaProject:
         return answer.json() if answer.status_code == 200 else None
 
     # --- changing Grafana behind the tool's back -----------------------------------------------
-    def create_unmanaged(self, title: str, group: str, folder: str = "alerts", uid: str = "", interval: int = 60) -> dict[str, Any]:
+    def create_unmanaged(
+        self, title: str, group: str, folder: str = "alerts", uid: str = "", interval: int = 60
+    ) -> dict[str, Any]:
         """A rule clicked together in Grafana's UI (no ownership marker, no provenance)."""
         current = self.group(folder, group)
         rules = (current or {}).get("rules", []) + [
@@ -84,11 +86,22 @@ class GrafanaProject:
                 "title": title,
                 "condition": "B",
                 "data": [
-                    {"refId": "A", "relativeTimeRange": {"from": 600, "to": 0}, "datasourceUid": "prometheus",
-                     "model": {"expr": "up == 0", "refId": "A", "instant": True}},
-                    {"refId": "B", "datasourceUid": "__expr__",
-                     "model": {"type": "threshold", "expression": "A", "refId": "B",
-                               "conditions": [{"evaluator": {"type": "gt", "params": [0]}}]}},
+                    {
+                        "refId": "A",
+                        "relativeTimeRange": {"from": 600, "to": 0},
+                        "datasourceUid": "prometheus",
+                        "model": {"expr": "up == 0", "refId": "A", "instant": True},
+                    },
+                    {
+                        "refId": "B",
+                        "datasourceUid": "__expr__",
+                        "model": {
+                            "type": "threshold",
+                            "expression": "A",
+                            "refId": "B",
+                            "conditions": [{"evaluator": {"type": "gt", "params": [0]}}],
+                        },
+                    },
                 ],
                 "noDataState": "OK",
                 "execErrState": "Error",
@@ -97,8 +110,12 @@ class GrafanaProject:
             }
         ]
         body = {"interval": (current or {}).get("interval", interval), "rules": rules}
-        answer = self.api("PUT", f"/api/v1/provisioning/folder/{folder}/rule-groups/{group}", json=body,
-                          headers={"X-Disable-Provenance": "true"})
+        answer = self.api(
+            "PUT",
+            f"/api/v1/provisioning/folder/{folder}/rule-groups/{group}",
+            json=body,
+            headers={"X-Disable-Provenance": "true"},
+        )
         answer.raise_for_status()
         return self.rules()[title]
 
@@ -106,7 +123,9 @@ class GrafanaProject:
         self.api("PATCH", f"/sandbox/grafana/rules/{uid}", json=patch).raise_for_status()
 
     def set_state(self, uid: str, firing: int = 0, pending: int = 0) -> None:
-        self.api("PUT", f"/sandbox/grafana/rules/{uid}/state", json={"firing": firing, "pending": pending}).raise_for_status()
+        self.api(
+            "PUT", f"/sandbox/grafana/rules/{uid}/state", json={"firing": firing, "pending": pending}
+        ).raise_for_status()
 
     def plan_ops(self, *args: str) -> list[dict[str, Any]]:
         return list(self.project.plan_json(*args)["operations"])
@@ -114,7 +133,20 @@ class GrafanaProject:
 
 def definition(rule: dict[str, Any]) -> str:
     """What must not change about a rule reconciler does not manage."""
-    keep = ("uid", "title", "condition", "data", "noDataState", "execErrState", "for", "annotations", "labels", "isPaused", "folderUID", "ruleGroup")
+    keep = (
+        "uid",
+        "title",
+        "condition",
+        "data",
+        "noDataState",
+        "execErrState",
+        "for",
+        "annotations",
+        "labels",
+        "isPaused",
+        "folderUID",
+        "ruleGroup",
+    )
     return json.dumps({k: rule.get(k) for k in keep}, sort_keys=True)
 
 

@@ -33,7 +33,9 @@ class PolicyTable(Protocol):
 
     def rows(self) -> list[dict[str, Any]]: ...
     def execute(self, statement: str, **params: Any) -> None: ...
-    def insert_row(self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str) -> None: ...
+    def insert_row(
+        self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str
+    ) -> None: ...
     def exists(self) -> bool: ...
     def reject_writes(self, sla_seconds: int, message: str) -> None: ...
     def accept_writes(self) -> None: ...
@@ -65,11 +67,17 @@ class SqliteTable:
         with sqlite3.connect(self.path) as conn:
             conn.execute(statement.format(table=self.table), params)
 
-    def insert_row(self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str) -> None:
+    def insert_row(
+        self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str
+    ) -> None:
         self.execute(
             "INSERT INTO {table} (policy_hash, warehouse_ids, sla_seconds, query_statuses, policy_mode) "
             "VALUES (:h, :w, :s, :q, :m)",
-            h=policy_hash, w=json.dumps(warehouse_ids), s=sla_seconds, q=json.dumps(statuses), m=mode,
+            h=policy_hash,
+            w=json.dumps(warehouse_ids),
+            s=sla_seconds,
+            q=json.dumps(statuses),
+            m=mode,
         )
 
     def exists(self) -> bool:
@@ -81,8 +89,11 @@ class SqliteTable:
     def reject_writes(self, sla_seconds: int, message: str) -> None:
         # A trigger stands in for a database that refuses one write.
         self.execute(
-            "CREATE TRIGGER reject BEFORE INSERT ON {table} WHEN NEW.sla_seconds = " + str(int(sla_seconds))
-            + " BEGIN SELECT RAISE(ABORT, '" + message.replace("'", "''") + "'); END"
+            "CREATE TRIGGER reject BEFORE INSERT ON {table} WHEN NEW.sla_seconds = "
+            + str(int(sla_seconds))
+            + " BEGIN SELECT RAISE(ABORT, '"
+            + message.replace("'", "''")
+            + "'); END"
         )
 
     def accept_writes(self) -> None:
@@ -100,7 +111,10 @@ class DatabricksTable:
         self.client = WorkspaceClient(host=self.sandbox.url, token="dapi-someone-in-the-sql-editor")
 
     def query(self, statement: str, **params: Any) -> list[dict[str, Any]]:
-        items = [StatementParameterListItem(name=k, value=None if v is None else str(v), type=_type(v)) for k, v in params.items()]
+        items = [
+            StatementParameterListItem(name=k, value=None if v is None else str(v), type=_type(v))
+            for k, v in params.items()
+        ]
         response = self.client.statement_execution.execute_statement(
             statement.format(table=self.table), DBX_WAREHOUSE, parameters=items or None, wait_timeout="10s"
         )
@@ -115,7 +129,9 @@ class DatabricksTable:
             data += chunk.data_array or []
             if chunk.next_chunk_index is None:
                 break
-            chunk = self.client.statement_execution.get_statement_result_chunk_n(response.statement_id, chunk.next_chunk_index)
+            chunk = self.client.statement_execution.get_statement_result_chunk_n(
+                response.statement_id, chunk.next_chunk_index
+            )
         rows = []
         for values in data:
             row = {}
@@ -137,19 +153,35 @@ class DatabricksTable:
     def execute(self, statement: str, **params: Any) -> None:
         self.query(statement, **params)
 
-    def insert_row(self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str) -> None:
+    def insert_row(
+        self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str
+    ) -> None:
         self.execute(
             "INSERT INTO {table} (policy_hash, warehouse_ids, sla_seconds, query_statuses, policy_mode) "
             "VALUES (:h, from_json(:w, 'ARRAY<STRING>'), :s, from_json(:q, 'ARRAY<STRING>'), :m)",
-            h=policy_hash, w=json.dumps(warehouse_ids), s=sla_seconds, q=json.dumps(statuses), m=mode,
+            h=policy_hash,
+            w=json.dumps(warehouse_ids),
+            s=sla_seconds,
+            q=json.dumps(statuses),
+            m=mode,
         )
 
     def exists(self) -> bool:
-        response = self.client.statement_execution.execute_statement(f"SELECT 1 FROM {self.table} LIMIT 1", DBX_WAREHOUSE)
+        response = self.client.statement_execution.execute_statement(
+            f"SELECT 1 FROM {self.table} LIMIT 1", DBX_WAREHOUSE
+        )
         return response.status is not None and response.status.state == StatementState.SUCCEEDED
 
     def reject_writes(self, sla_seconds: int, message: str) -> None:
-        control(self.sandbox, "faults", {"statement_contains": "MERGE", "parameter": {"name": "sla_seconds", "value": str(sla_seconds)}, "message": message})
+        control(
+            self.sandbox,
+            "faults",
+            {
+                "statement_contains": "MERGE",
+                "parameter": {"name": "sla_seconds", "value": str(sla_seconds)},
+                "message": message,
+            },
+        )
 
     def accept_writes(self) -> None:
         control(self.sandbox, "faults", method="DELETE")
@@ -163,7 +195,9 @@ def _type(value: Any) -> str:
     return "STRING"
 
 
-def control(sandbox: SandboxServer, path: str, body: dict[str, Any] | None = None, method: str = "POST") -> dict[str, Any]:
+def control(
+    sandbox: SandboxServer, path: str, body: dict[str, Any] | None = None, method: str = "POST"
+) -> dict[str, Any]:
     reply = requests.request(method, f"{sandbox.url}/sandbox/sql/{path}", json=body, timeout=5)
     reply.raise_for_status()
     return reply.json()  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from grafana_helpers import folder_doc, group_doc, shorthand_rule
 from helpers import Project, policy
 
+
 def test_cross_document_checks_run_beside_field_errors(project: Project) -> None:
     project.write("a.yaml", policy("a", ["w"], mode="BURST"))
     project.write("b.yaml", policy("b", ["w1", "w2"]))
@@ -56,7 +57,9 @@ def test_duplicate_identity_points_at_warehouse_ids_of_both_documents(project: P
 
 def test_duplicate_name_points_at_metadata_name_of_both_documents(project: Project) -> None:
     project.write("a.yaml", "# first\n\n" + policy("x", ["w1"]))
-    project.write("b.yaml", policy("x", ["w2"]).replace("metadata:\n  name: x\n", "metadata:\n  labels: {a: b}\n  name: x\n"))
+    project.write(
+        "b.yaml", policy("x", ["w2"]).replace("metadata:\n  name: x\n", "metadata:\n  labels: {a: b}\n  name: x\n")
+    )
     result = project.cli("validate")
     assert result.exit_code == 1
     assert "1 problem(s)" in result.stderr, result.stderr
@@ -67,7 +70,15 @@ def test_duplicate_name_points_at_metadata_name_of_both_documents(project: Proje
 def test_a_document_its_kind_rejects_still_takes_part_in_cross_document_checks(project: Project) -> None:
     project.write("folders.yaml", folder_doc())
     # b.yaml passes its model but not GrafanaRuleGroup's own checks (a reserved label) ...
-    project.write("b.yaml", group_doc("g1", shorthand_rule("Slow", extra="labels: {__alert_rule_uid__: x}").replace("  labels: {severity: critical}\n", "")))
+    project.write(
+        "b.yaml",
+        group_doc(
+            "g1",
+            shorthand_rule("Slow", extra="labels: {__alert_rule_uid__: x}").replace(
+                "  labels: {severity: critical}\n", ""
+            ),
+        ),
+    )
     # ... and still clashes with c.yaml (same title in the folder) and d.yaml (same name).
     project.write("c.yaml", group_doc("g2", shorthand_rule("Slow")))
     project.write("d.yaml", group_doc("g1", shorthand_rule("Other")))

@@ -4,8 +4,9 @@ pages, polls, fails and cancels, a configured table name, and SQL that never car
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -80,7 +81,9 @@ def test_no_value_is_ever_part_of_the_sql_text(project: StoreProject, sandbox_se
     project.remove("p.yaml")
     assert project.cli("apply", "--auto-approve", "--allow-destructive").exit_code == 0
 
-    ours = [s for s in statements(sandbox_server) if "sla_monitoring" in s["statement"] and "policy_hash" in s["statement"]]
+    ours = [
+        s for s in statements(sandbox_server) if "sla_monitoring" in s["statement"] and "policy_hash" in s["statement"]
+    ]
     kinds = {s["statement"].split()[0].upper() for s in ours}
     assert {"SELECT", "MERGE", "DELETE"} <= kinds
     for s in ours:
@@ -116,7 +119,9 @@ def test_a_statement_past_its_timeout_is_cancelled_and_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_server: SandboxServer
 ) -> None:
     project = make_store_project("databricks", tmp_path, monkeypatch, lambda: sandbox_server)
-    project.write("reconciler.yaml", databricks_project_file(sandbox_server.url, extra="      statement_timeout_seconds: 1\n"))
+    project.write(
+        "reconciler.yaml", databricks_project_file(sandbox_server.url, extra="      statement_timeout_seconds: 1\n")
+    )
     project.write("p.yaml", policy("a", ["wa"], 10))
     control(sandbox_server, "config", {"running_polls": 10_000})
     result = project.cli("plan")
@@ -125,9 +130,13 @@ def test_a_statement_past_its_timeout_is_cancelled_and_reported(
     assert statements(sandbox_server)[-1]["state"] == "CANCELED"
 
 
-def test_a_statement_cancelled_on_the_warehouse_fails_the_operation(project: StoreProject, sandbox_server: SandboxServer) -> None:
+def test_a_statement_cancelled_on_the_warehouse_fails_the_operation(
+    project: StoreProject, sandbox_server: SandboxServer
+) -> None:
     project.write("p.yaml", policy("a", ["wa"], 10))
-    control(sandbox_server, "faults", {"statement_contains": "MERGE", "state": "CANCELED", "message": "admin", "times": 1})
+    control(
+        sandbox_server, "faults", {"statement_contains": "MERGE", "state": "CANCELED", "message": "admin", "times": 1}
+    )
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 1
     assert "[FAILED] create SlaPolicy/a" in result.stdout and "statement CANCELED" in result.stdout
@@ -137,7 +146,10 @@ def test_a_statement_cancelled_on_the_warehouse_fails_the_operation(project: Sto
 def test_the_token_never_appears_in_output_or_plans(project: StoreProject, tmp_path: Path) -> None:
     project.write("p.yaml", policy("a", ["wa"]))
     planfile = tmp_path / "plan.json"
-    outputs = [project.cli("plan", "--out", planfile).output, project.cli("apply", "--plan", planfile, "--auto-approve").output]
+    outputs = [
+        project.cli("plan", "--out", planfile).output,
+        project.cli("apply", "--plan", planfile, "--auto-approve").output,
+    ]
     outputs.append(project.cli("drift", "--format", "json").output)
     assert all(DBX_TOKEN not in o for o in outputs)
     assert DBX_TOKEN not in planfile.read_text()
@@ -223,22 +235,32 @@ def test_a_wrong_token_is_one_clear_error_not_a_traceback(
     assert result.exit_code == 1
     assert "Traceback" not in result.output and WRONG_TOKEN not in result.output
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"Error: running a statement on SQL warehouse {DBX_WAREHOUSE} at {server.url} failed: Unauthenticated: ")
+    assert line.startswith(
+        f"Error: running a statement on SQL warehouse {DBX_WAREHOUSE} at {server.url} failed: Unauthenticated: "
+    )
 
 
-def test_an_unreachable_workspace_is_one_clear_error_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_workspace_is_one_clear_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = tmp_path / "specs"
     root.mkdir()
     project = StoreProject(root)
     # Nothing listens on port 1; short SDK retries keep the test fast (the SDK retries for minutes by default).
     settings = "      retry_timeout_seconds: 1\n      http_timeout_seconds: 1\n"
-    project.write("reconciler.yaml", databricks_project_file("http://127.0.0.1:1").replace("      retry_timeout_seconds: 5\n", settings))
+    project.write(
+        "reconciler.yaml",
+        databricks_project_file("http://127.0.0.1:1").replace("      retry_timeout_seconds: 5\n", settings),
+    )
     project.write("p.yaml", policy("a", ["wa"]))
     monkeypatch.setenv("DATABRICKS_TOKEN", WRONG_TOKEN)
     result = project.cli("plan")
     assert result.exit_code == 1
     assert "Traceback" not in result.output and WRONG_TOKEN not in result.output
-    assert f"Error: running a statement on SQL warehouse {DBX_WAREHOUSE} at http://127.0.0.1:1 failed: TimeoutError" in result.stderr
+    assert (
+        f"Error: running a statement on SQL warehouse {DBX_WAREHOUSE} at http://127.0.0.1:1 failed: TimeoutError"
+        in result.stderr
+    )
     assert "Connection refused" in result.stderr
 
 
@@ -253,7 +275,10 @@ def test_missing_credentials_are_one_clear_error_not_a_traceback(
     project.write("p.yaml", policy("a", ["wa"]))
     result = project.cli("plan")
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert f"Error: connecting to the Databricks workspace of target 'dbx' ({sandbox_server.url}) failed: " in result.stderr
+    assert (
+        f"Error: connecting to the Databricks workspace of target 'dbx' ({sandbox_server.url}) failed: "
+        in result.stderr
+    )
     assert "cannot configure default credentials" in result.stderr
 
 
@@ -271,10 +296,19 @@ def test_a_refused_poll_or_chunk_fetch_is_one_clear_error(
     project.write("p.yaml", policy("a", ["wa"]) + "---\n" + policy("b", ["wb"]))
     assert project.cli("apply", "--auto-approve").exit_code == 0
     control(sandbox_server, "config", config)
-    fault = {"method": "GET", "path": path, "status": 403, "error_code": "PERMISSION_DENIED", "message": "Invalid access token."}
+    fault = {
+        "method": "GET",
+        "path": path,
+        "status": 403,
+        "error_code": "PERMISSION_DENIED",
+        "message": "Invalid access token.",
+    }
     requests.post(f"{sandbox_server.url}/sandbox/databricks/faults", json=fault, timeout=5).raise_for_status()
     result = project.cli("plan")
     assert result.exit_code == 1 and DBX_TOKEN not in result.output
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"Error: {operation} ")
-    assert f"on SQL warehouse {DBX_WAREHOUSE} at {sandbox_server.url} failed: PermissionDenied: Invalid access token" in line
+    assert (
+        f"on SQL warehouse {DBX_WAREHOUSE} at {sandbox_server.url} failed: PermissionDenied: Invalid access token"
+        in line
+    )

@@ -20,8 +20,12 @@ def _give_to_another_project(gp: GrafanaProject) -> None:
     group = gp.group("alerts", "sla")
     for rule in group["rules"]:
         rule["annotations"] = {**(rule.get("annotations") or {}), "reconciler_managed_by": "reconciler/other"}
-    gp.api("PUT", "/api/v1/provisioning/folder/alerts/rule-groups/sla", json=group,
-           headers={"X-Disable-Provenance": "true"}).raise_for_status()
+    gp.api(
+        "PUT",
+        "/api/v1/provisioning/folder/alerts/rule-groups/sla",
+        json=group,
+        headers={"X-Disable-Provenance": "true"},
+    ).raise_for_status()
 
 
 def test_import_adopts_only_the_rules_the_spec_declares(gp: GrafanaProject) -> None:
@@ -84,7 +88,6 @@ def test_generate_specs_skips_groups_provisioned_from_files_before_writing(gp: G
     assert plan.exit_code == 0, plan.output
 
 
-
 def test_a_spec_with_another_explicit_uid_is_not_matched_by_title(gp: GrafanaProject) -> None:
     _handmade(gp)
     gp.write("rules.yaml", group_doc("sla", FULL_FORM_RULE.replace("visits-sync-stalled", "spec-uid")))
@@ -100,7 +103,9 @@ def test_a_rule_declared_in_another_group_gets_the_rule_import_hint(gp: GrafanaP
     gp.write("rules.yaml", group_doc("elsewhere", FULL_FORM_RULE.replace("  uid: visits-sync-stalled\n", "")))
     refused = gp.cli("plan")
     assert refused.exit_code == 1
-    assert f"reconciler import GrafanaAlertRule visits-sync-stalled {gp.root} --target grafana" in " ".join(refused.output.split())
+    assert f"reconciler import GrafanaAlertRule visits-sync-stalled {gp.root} --target grafana" in " ".join(
+        refused.output.split()
+    )
     assert run("import", "GrafanaAlertRule", "visits-sync-stalled", gp.root).exit_code == 0
     (op,) = [o for o in gp.plan_ops() if o["kind"] == "GrafanaAlertRule"]  # adopted: a move to the declared group
     assert (op["action"], op["key"]) == ("update", "visits-sync-stalled")

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
-
 from grafana_helpers import (
     FULL_FORM_RULE,
     TOKEN,
     GrafanaProject,
-    apply_clean as _apply,
-    base as _base,
     definition,
     folder_doc,
     group_doc,
     shorthand_rule,
 )
+from grafana_helpers import (
+    apply_clean as _apply,
+)
+from grafana_helpers import (
+    base as _base,
+)
 from helpers import Project, run
+
 from reconciler.sandbox import SandboxServer, SandboxSettings
 
 
@@ -196,8 +199,13 @@ def test_alert_state_warning_counts_firing_and_pending(gp: GrafanaProject) -> No
 def test_file_provisioned_rule_cannot_be_changed_and_the_plan_says_so(gp: GrafanaProject) -> None:
     _base(gp)
     _apply(gp)
-    gp.api("PUT", "/sandbox/grafana/rules/visits-sync-stalled/provenance", json={"provenance": "file"}).raise_for_status()
-    gp.write("rules.yaml", group_doc("sla", shorthand_rule("SLA miss visits synchronizer") + FULL_FORM_RULE.replace("10m", "20m")))
+    gp.api(
+        "PUT", "/sandbox/grafana/rules/visits-sync-stalled/provenance", json={"provenance": "file"}
+    ).raise_for_status()
+    gp.write(
+        "rules.yaml",
+        group_doc("sla", shorthand_rule("SLA miss visits synchronizer") + FULL_FORM_RULE.replace("10m", "20m")),
+    )
     plan = gp.cli("plan")
     assert plan.exit_code == 1
     assert "provisioned from a file" in plan.output and "Visits synchronizer stalled" in plan.output
@@ -220,9 +228,21 @@ def test_editable_provenance_writes_rules_the_ui_can_edit(gp: GrafanaProject) ->
 def test_explicit_uid_change_is_a_replace_with_a_warning(gp: GrafanaProject) -> None:
     _base(gp)
     _apply(gp)
-    gp.write("rules.yaml", group_doc("sla", shorthand_rule("SLA miss visits synchronizer") + FULL_FORM_RULE.replace("visits-sync-stalled", "stalled-v2")))
+    gp.write(
+        "rules.yaml",
+        group_doc(
+            "sla",
+            shorthand_rule("SLA miss visits synchronizer")
+            + FULL_FORM_RULE.replace("visits-sync-stalled", "stalled-v2"),
+        ),
+    )
     (op,) = gp.plan_ops()
-    assert (op["action"], op["key"], op["replaces_key"], op["destructive"]) == ("replace", "stalled-v2", "visits-sync-stalled", True)
+    assert (op["action"], op["key"], op["replaces_key"], op["destructive"]) == (
+        "replace",
+        "stalled-v2",
+        "visits-sync-stalled",
+        True,
+    )
     assert "uid changed" in op["reasons"][0] and "silences" in op["warnings"][0]
     _apply(gp, "--allow-destructive")
     assert gp.rules()["Visits synchronizer stalled"]["uid"] == "stalled-v2"
@@ -236,7 +256,10 @@ def test_deleting_a_folder_is_destructive_and_refused_with_unmanaged_rules(gp: G
     ops = gp.plan_ops()
     folder_op = next(o for o in ops if o["kind"] == "GrafanaFolder")
     assert folder_op["action"] == "delete" and folder_op["destructive"]
-    assert "SLA miss visits synchronizer" in folder_op["warnings"][0] and "Visits synchronizer stalled" in folder_op["warnings"][0]
+    assert (
+        "SLA miss visits synchronizer" in folder_op["warnings"][0]
+        and "Visits synchronizer stalled" in folder_op["warnings"][0]
+    )
 
     gp.create_unmanaged("Hand-made check", "other")
     refused = gp.cli("plan")
@@ -254,17 +277,26 @@ def test_folder_and_rules_go_together_when_all_are_ours(gp: GrafanaProject) -> N
     assert gp.folder("alerts") is None and gp.rules() == {}
 
 
-def test_wrong_url_or_token_is_an_error_not_an_empty_grafana(gp: GrafanaProject, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_url_or_token_is_an_error_not_an_empty_grafana(
+    gp: GrafanaProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _base(gp)
     gp.write(
         "reconciler.yaml",
         f"project: test\ndefault_target: grafana\ntargets:\n  grafana:\n    grafana:\n      url: {gp.sandbox.url}/not-grafana\n",
     )
     wrong_url = gp.cli("plan")
-    assert wrong_url.exit_code == 1 and "list alert rules: HTTP 404" in wrong_url.stderr and "to create" not in wrong_url.stdout
+    assert (
+        wrong_url.exit_code == 1
+        and "list alert rules: HTTP 404" in wrong_url.stderr
+        and "to create" not in wrong_url.stdout
+    )
     assert "Check grafana.url" in wrong_url.stderr and "<html" not in wrong_url.stderr.lower()
 
-    gp.write("reconciler.yaml", f"project: test\ndefault_target: grafana\ntargets:\n  grafana:\n    grafana:\n      url: {gp.sandbox.url}\n")
+    gp.write(
+        "reconciler.yaml",
+        f"project: test\ndefault_target: grafana\ntargets:\n  grafana:\n    grafana:\n      url: {gp.sandbox.url}\n",
+    )
     monkeypatch.setenv("GRAFANA_TOKEN", "glsa_wrong")
     wrong_token = gp.cli("plan")
     assert wrong_token.exit_code == 1 and "HTTP 401" in wrong_token.stderr and "glsa_wrong" not in wrong_token.output
@@ -275,7 +307,15 @@ def test_declared_group_over_unmanaged_rules_needs_import(gp: GrafanaProject) ->
     gp.write("folders.yaml", folder_doc())
     _apply(gp)
     handmade = gp.create_unmanaged("Hand-made check", "sla", uid="hand-made")
-    gp.write("rules.yaml", group_doc("sla", FULL_FORM_RULE.replace("Visits synchronizer stalled", "Hand-made check").replace("visits-sync-stalled", "hand-made")))
+    gp.write(
+        "rules.yaml",
+        group_doc(
+            "sla",
+            FULL_FORM_RULE.replace("Visits synchronizer stalled", "Hand-made check").replace(
+                "visits-sync-stalled", "hand-made"
+            ),
+        ),
+    )
     refused = gp.cli("plan")
     assert refused.exit_code == 1 and "reconciler import GrafanaAlertRule hand-made" in refused.output
 
@@ -292,7 +332,9 @@ def test_declared_group_over_unmanaged_rules_needs_import(gp: GrafanaProject) ->
         "reconciler_uid": "hand-made",
         "reconciler_folder_owned": "true",  # its folder is declared
     }
-    assert definition({**adopted, "annotations": None}) == definition({**handmade, "annotations": None})  # nothing else changed
+    assert definition({**adopted, "annotations": None}) == definition(
+        {**handmade, "annotations": None}
+    )  # nothing else changed
 
 
 def test_generate_specs_from_live_grafana_plan_no_changes(gp: GrafanaProject) -> None:
@@ -349,12 +391,32 @@ INVALID = {
         "1m",
         "rules.yaml:11: spec.rules[0].condition: 'Z' names no node; refIds are A, C",
     ),
-    "interval 15s": (FULL_FORM_RULE, "15s", "rules.yaml:7: spec.interval: 15s is not a multiple of Grafana's 10s base interval"),
-    "bad uid": (FULL_FORM_RULE.replace("visits-sync-stalled", "bad uid!"), "1m", "rules.yaml:10: spec.rules[0].uid: String should match pattern"),
-    "bad duration": (FULL_FORM_RULE.replace("for: 10m", "for: 10 minutes"), "1m", "spec.rules[0].for: '10 minutes' is not a duration"),
-    "bad threshold": (shorthand_rule("x", threshold=">= banana"), "1m", "spec.rules[0].threshold: '>= banana' is not a threshold"),
+    "interval 15s": (
+        FULL_FORM_RULE,
+        "15s",
+        "rules.yaml:7: spec.interval: 15s is not a multiple of Grafana's 10s base interval",
+    ),
+    "bad uid": (
+        FULL_FORM_RULE.replace("visits-sync-stalled", "bad uid!"),
+        "1m",
+        "rules.yaml:10: spec.rules[0].uid: String should match pattern",
+    ),
+    "bad duration": (
+        FULL_FORM_RULE.replace("for: 10m", "for: 10 minutes"),
+        "1m",
+        "spec.rules[0].for: '10 minutes' is not a duration",
+    ),
+    "bad threshold": (
+        shorthand_rule("x", threshold=">= banana"),
+        "1m",
+        "spec.rules[0].threshold: '>= banana' is not a threshold",
+    ),
     "both forms": (shorthand_rule("x") + "  condition: C\n", "1m", "spec.rules[0]: use either the shorthand"),
-    "misspelt for": (FULL_FORM_RULE.replace("for: 10m", "fro: 10m"), "1m", "spec.rules[0].fro: unknown field; did you mean 'for'?"),
+    "misspelt for": (
+        FULL_FORM_RULE.replace("for: 10m", "fro: 10m"),
+        "1m",
+        "spec.rules[0].fro: unknown field; did you mean 'for'?",
+    ),
 }
 
 
@@ -373,7 +435,12 @@ def test_invalid_rules_fail_with_file_line_and_change_nothing(gp: GrafanaProject
 
 
 def test_every_invalid_rule_is_reported_in_one_run(gp: GrafanaProject) -> None:
-    rules = FULL_FORM_RULE.replace("condition: C", "condition: Z") + shorthand_rule("x", threshold=">= banana") + shorthand_rule("y") + shorthand_rule("y")
+    rules = (
+        FULL_FORM_RULE.replace("condition: C", "condition: Z")
+        + shorthand_rule("x", threshold=">= banana")
+        + shorthand_rule("y")
+        + shorthand_rule("y")
+    )
     gp.write("rules.yaml", group_doc("sla", rules, interval="15s"))
     result = gp.cli("validate")
     assert result.exit_code == 1
@@ -389,19 +456,28 @@ def test_titles_are_unique_per_folder_across_documents(gp: GrafanaProject) -> No
     gp.write("a.yaml", group_doc("a", shorthand_rule("Same title")))
     gp.write("b.yaml", group_doc("b", shorthand_rule("Same title")))
     result = gp.cli("validate")
-    assert result.exit_code == 1 and "b.yaml:9: spec.rules[0].title: rule title 'Same title' is already used in folder alerts" in result.stderr
+    assert (
+        result.exit_code == 1
+        and "b.yaml:9: spec.rules[0].title: rule title 'Same title' is already used in folder alerts" in result.stderr
+    )
 
 
 def test_group_in_a_missing_folder_fails_at_plan_time(gp: GrafanaProject) -> None:
     gp.write("rules.yaml", group_doc("sla", shorthand_rule("x"), folder="nowhere"))
     result = gp.cli("plan")
-    assert result.exit_code == 1 and "rules.yaml:6: spec.folder: folder 'nowhere' does not exist in Grafana" in result.stderr
+    assert (
+        result.exit_code == 1
+        and "rules.yaml:6: spec.folder: folder 'nowhere' does not exist in Grafana" in result.stderr
+    )
 
 
 def test_folder_under_a_missing_parent_fails_at_plan_time_at_its_parent_line(gp: GrafanaProject) -> None:
     gp.write("folders.yaml", folder_doc(extra="parent: nowhere"))
     result = gp.cli("plan")
-    assert result.exit_code == 1 and "folders.yaml:7: spec.parent: parent folder 'nowhere' does not exist in Grafana" in result.stderr
+    assert (
+        result.exit_code == 1
+        and "folders.yaml:7: spec.parent: parent folder 'nowhere' does not exist in Grafana" in result.stderr
+    )
 
 
 def test_example_specs_plan_cleanly_on_the_local_target(tmp_path: Path) -> None:
@@ -429,7 +505,10 @@ def test_renaming_a_group_moves_its_rules_and_keeps_their_uids(gp: GrafanaProjec
     _base(gp)
     _apply(gp)
     uids = {t: r["uid"] for t, r in gp.rules().items()}
-    gp.write("rules.yaml", group_doc("sla", shorthand_rule("SLA miss visits synchronizer") + FULL_FORM_RULE, extra="group: SLA misses"))
+    gp.write(
+        "rules.yaml",
+        group_doc("sla", shorthand_rule("SLA miss visits synchronizer") + FULL_FORM_RULE, extra="group: SLA misses"),
+    )
     ops = gp.plan_ops()
     assert {(o["action"], o["kind"]) for o in ops} == {("update", "GrafanaRuleGroup"), ("update", "GrafanaAlertRule")}
     assert not any(o["destructive"] for o in ops)
@@ -486,7 +565,10 @@ def test_a_single_rule_can_be_imported_by_uid(gp: GrafanaProject) -> None:
 
 
 def test_nested_folders_are_created_parent_first(gp: GrafanaProject) -> None:
-    gp.write("folders.yaml", folder_doc("a-child", "Child", extra="parent: z-parent") + "---\n" + folder_doc("z-parent", "Parent"))
+    gp.write(
+        "folders.yaml",
+        folder_doc("a-child", "Child", extra="parent: z-parent") + "---\n" + folder_doc("z-parent", "Parent"),
+    )
     ops = gp.plan_ops()
     assert [o["name"] for o in ops] == ["z-parent", "a-child"]
     _apply(gp)
@@ -498,11 +580,16 @@ def test_nested_folders_are_created_parent_first(gp: GrafanaProject) -> None:
     assert gp.folder("z-parent") is not None
 
 
-def test_unreadable_alert_state_is_a_note_not_a_failure(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_alert_state_is_a_note_not_a_failure(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = SandboxSettings(token=TOKEN, extra={"grafana_rule_state_status": 403})
     with SandboxServer(tmp_path / "denied.db", settings) as server:
         monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
-        project.write("reconciler.yaml", f"project: test\ndefault_target: g\ntargets:\n  g:\n    grafana:\n      url: {server.url}\n")
+        project.write(
+            "reconciler.yaml",
+            f"project: test\ndefault_target: g\ntargets:\n  g:\n    grafana:\n      url: {server.url}\n",
+        )
         gp = GrafanaProject(project, server)
         _base(gp)
         _apply(gp)

@@ -4,7 +4,16 @@ states the alert-state cost of an update for the whole group."""
 
 from __future__ import annotations
 
-from grafana_helpers import FULL_FORM_RULE, GrafanaProject, apply_clean, base, definition, folder_doc, group_doc, shorthand_rule
+from grafana_helpers import (
+    FULL_FORM_RULE,
+    GrafanaProject,
+    apply_clean,
+    base,
+    definition,
+    folder_doc,
+    group_doc,
+    shorthand_rule,
+)
 from helpers import run
 
 PROTECTED = "lifecycle:\n  prevent_destroy: true\n"
@@ -58,8 +67,11 @@ def test_protecting_an_existing_folder_records_it_on_its_rules(gp: GrafanaProjec
         "Late arrival": "true",
         "Hand-made check": None,
     }
-    gp.api("DELETE", f"/api/v1/provisioning/alert-rules/{gp.rules()['Hand-made check']['uid']}",
-           headers={"X-Disable-Provenance": "true"}).raise_for_status()
+    gp.api(
+        "DELETE",
+        f"/api/v1/provisioning/alert-rules/{gp.rules()['Hand-made check']['uid']}",
+        headers={"X-Disable-Provenance": "true"},
+    ).raise_for_status()
     gp.remove("rules.yaml")
     gp.remove("more.yaml")
     gp.remove("folders.yaml")
@@ -77,7 +89,9 @@ def test_interval_change_is_refused_while_the_group_holds_rules_not_ours(gp: Gra
     refused = gp.cli("plan")
     assert refused.exit_code == 1
     assert "rules.yaml" in refused.output and "spec.interval" in refused.output and "Hand-made check" in refused.output
-    assert f"reconciler import GrafanaRuleGroup alerts/sla {gp.root} --target grafana" in " ".join(refused.output.split())
+    assert f"reconciler import GrafanaRuleGroup alerts/sla {gp.root} --target grafana" in " ".join(
+        refused.output.split()
+    )
     assert gp.cli("apply", "--auto-approve").exit_code == 1
     assert gp.group("alerts", "sla")["interval"] == 60
     assert definition(gp.rules()["Hand-made check"]) == handmade
@@ -110,7 +124,9 @@ def test_renaming_a_rule_with_a_derived_uid_is_an_update_that_keeps_it(gp: Grafa
     gp.write("rules.yaml", group_doc("sla", shorthand_rule("SLA miss - visits synchronizer") + FULL_FORM_RULE))
     (op,) = gp.plan_ops()
     assert (op["action"], op["key"]) == ("update", uid)
-    assert op["changes"] == [{"path": "title", "before": "SLA miss visits synchronizer", "after": "SLA miss - visits synchronizer"}]
+    assert op["changes"] == [
+        {"path": "title", "before": "SLA miss visits synchronizer", "after": "SLA miss - visits synchronizer"}
+    ]
     apply_clean(gp)
     assert gp.rules()["SLA miss - visits synchronizer"]["uid"] == uid
 
@@ -131,14 +147,21 @@ def test_folder_protection_survives_rule_rewrites_after_its_spec_is_gone(gp: Gra
 
 
 def test_a_folder_is_never_deleted_with_subfolders_or_dashboards_it_may_not_delete(gp: GrafanaProject) -> None:
-    gp.write("folders.yaml", folder_doc("par", "Parent") + "---\n" + folder_doc("chi", "Child", extra="parent: par\n" + PROTECTED))
+    gp.write(
+        "folders.yaml",
+        folder_doc("par", "Parent") + "---\n" + folder_doc("chi", "Child", extra="parent: par\n" + PROTECTED),
+    )
     gp.write("rules.yaml", group_doc("g", shorthand_rule("P1"), folder="par"))
     apply_clean(gp)
     gp.write("folders.yaml", folder_doc("chi", "Child", extra="parent: par\n" + PROTECTED))
     gp.remove("rules.yaml")
     refused = gp.cli("plan")
     assert refused.exit_code == 1
-    assert "GrafanaFolder 'par'" in refused.output and "subfolder 'Child' (chi)" in refused.output and "still declared" in refused.output
+    assert (
+        "GrafanaFolder 'par'" in refused.output
+        and "subfolder 'Child' (chi)" in refused.output
+        and "still declared" in refused.output
+    )
     assert gp.cli("apply", "--auto-approve", "--allow-destructive").exit_code == 1
     assert gp.folder("par") is not None and gp.folder("chi") is not None
 
@@ -147,7 +170,9 @@ def test_a_folder_is_never_deleted_with_subfolders_or_dashboards_it_may_not_dele
     gp.write("rules.yaml", group_doc("g", shorthand_rule("P1"), folder="par"))
     gp.api("DELETE", "/api/folders/chi").raise_for_status()
     apply_clean(gp)
-    gp.api("POST", "/sandbox/grafana/dashboards", json={"uid": "dash-1", "folderUid": "par", "title": "Ops"}).raise_for_status()
+    gp.api(
+        "POST", "/sandbox/grafana/dashboards", json={"uid": "dash-1", "folderUid": "par", "title": "Ops"}
+    ).raise_for_status()
     gp.remove("folders.yaml")
     gp.remove("rules.yaml")
     refused = gp.cli("plan")
@@ -170,7 +195,9 @@ def test_two_rules_can_swap_titles(gp: GrafanaProject) -> None:
 def test_a_hand_made_folder_is_not_deleted_after_its_rules_were_imported(gp: GrafanaProject) -> None:
     gp.api("POST", "/api/folders", json={"uid": "hf", "title": "Hand folder"}).raise_for_status()
     gp.create_unmanaged("Hand-made check", "hg", folder="hf", uid="hand-made")
-    rule = FULL_FORM_RULE.replace("Visits synchronizer stalled", "Hand-made check").replace("visits-sync-stalled", "hand-made")
+    rule = FULL_FORM_RULE.replace("Visits synchronizer stalled", "Hand-made check").replace(
+        "visits-sync-stalled", "hand-made"
+    )
     gp.write("rules.yaml", group_doc("hg", rule, folder="hf"))
     assert run("import", "GrafanaRuleGroup", "hf/hg", gp.root).exit_code == 0
     apply_clean(gp)
@@ -187,8 +214,9 @@ def test_a_ui_copy_of_a_managed_rule_is_not_reconcilers(gp: GrafanaProject) -> N
     group = gp.group("alerts", "sla")
     copy = {**group["rules"][1], "uid": "copy-1", "title": "Copy of stalled"}
     body = {"interval": group["interval"], "rules": group["rules"] + [copy]}
-    gp.api("PUT", "/api/v1/provisioning/folder/alerts/rule-groups/sla", json=body,
-           headers={"X-Disable-Provenance": "true"}).raise_for_status()
+    gp.api(
+        "PUT", "/api/v1/provisioning/folder/alerts/rule-groups/sla", json=body, headers={"X-Disable-Provenance": "true"}
+    ).raise_for_status()
     plan = gp.cli("plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output  # not planned for deletion: it is not reconciler's
     assert "Copy of stalled" in plan.stdout and "Unmanaged" in plan.stdout
@@ -207,10 +235,20 @@ def test_a_renamed_rules_old_title_can_be_used_again(gp: GrafanaProject) -> None
 
 def test_a_moved_rules_warning_names_the_group_it_moves_into(gp: GrafanaProject) -> None:
     gp.write("folders.yaml", folder_doc())
-    gp.write("rules.yaml", group_doc("sla", shorthand_rule("Mover") + shorthand_rule("Stayer")) + "---\n" + group_doc("other", shorthand_rule("Resident")))
+    gp.write(
+        "rules.yaml",
+        group_doc("sla", shorthand_rule("Mover") + shorthand_rule("Stayer"))
+        + "---\n"
+        + group_doc("other", shorthand_rule("Resident")),
+    )
     apply_clean(gp)
     gp.set_state(gp.rules()["Resident"]["uid"], firing=7)
-    gp.write("rules.yaml", group_doc("sla", shorthand_rule("Stayer")) + "---\n" + group_doc("other", shorthand_rule("Resident") + shorthand_rule("Mover")))
+    gp.write(
+        "rules.yaml",
+        group_doc("sla", shorthand_rule("Stayer"))
+        + "---\n"
+        + group_doc("other", shorthand_rule("Resident") + shorthand_rule("Mover")),
+    )
     (op,) = [o for o in gp.plan_ops() if o["kind"] == "GrafanaAlertRule"]
     assert op["name"] == "alerts/Mover"
     assert "group 'other'" in op["warnings"][1] and "'Resident' (7 alert instance(s) firing" in op["warnings"][1]
@@ -244,9 +282,15 @@ def test_a_declared_group_holding_only_rules_not_ours_takes_our_rules_in(gp: Gra
 
 
 def test_folder_cycles_are_errors_before_anything_is_applied(gp: GrafanaProject) -> None:
-    gp.write("folders.yaml", folder_doc("ui", "UI", extra="parent: team2") + "---\n" + folder_doc("team2", "Team 2", extra="parent: ui"))
+    gp.write(
+        "folders.yaml",
+        folder_doc("ui", "UI", extra="parent: team2") + "---\n" + folder_doc("team2", "Team 2", extra="parent: ui"),
+    )
     result = gp.cli("validate")
-    assert result.exit_code == 1 and "folders.yaml:7: spec.parent: folders cannot nest in a cycle: ui -> team2 -> ui" in result.stderr
+    assert (
+        result.exit_code == 1
+        and "folders.yaml:7: spec.parent: folders cannot nest in a cycle: ui -> team2 -> ui" in result.stderr
+    )
 
     gp.write("folders.yaml", folder_doc("ui", "UI"))
     apply_clean(gp)
@@ -266,7 +310,10 @@ def test_the_pull_request_comment_shows_alert_state_warnings_up_front(gp: Grafan
     md = gp.cli("plan", "--format", "markdown").stdout
     banner = md.split("> [!WARNING]\n", 1)[1].split("\n\n", 1)[0]
     assert md.index("> [!WARNING]") < md.index("<details>")
-    assert "update `GrafanaAlertRule/alerts/SLA miss visits synchronizer`" in banner and "3 alert instance(s) firing" in banner
+    assert (
+        "update `GrafanaAlertRule/alerts/SLA miss visits synchronizer`" in banner
+        and "3 alert instance(s) firing" in banner
+    )
     # The group-wide warning is there too: the other rules' firing alerts are not hidden.
     assert "update `GrafanaAlertRule/alerts/Visits synchronizer stalled`" not in banner
     assert "other rule(s) there" in banner
@@ -290,6 +337,11 @@ def test_a_saved_folder_delete_is_stale_once_the_folder_holds_more(gp: GrafanaPr
 
 def test_a_password_in_the_grafana_url_never_reaches_the_output(gp: GrafanaProject) -> None:
     base(gp)
-    gp.write("reconciler.yaml", "project: test\ndefault_target: g\ntargets:\n  g:\n    grafana:\n      url: http://admin:s3cret@127.0.0.1:1\n")
+    gp.write(
+        "reconciler.yaml",
+        "project: test\ndefault_target: g\ntargets:\n  g:\n    grafana:\n      url: http://admin:s3cret@127.0.0.1:1\n",
+    )
     result = gp.cli("plan")
-    assert result.exit_code == 1 and "cannot reach http://127.0.0.1:1" in result.output and "s3cret" not in result.output
+    assert (
+        result.exit_code == 1 and "cannot reach http://127.0.0.1:1" in result.output and "s3cret" not in result.output
+    )

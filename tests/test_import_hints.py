@@ -4,8 +4,8 @@ directory and target included, every argument quoted, in the order the CLI parse
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from grafana_helpers import FULL_FORM_RULE, TOKEN, GrafanaProject, folder_doc, group_doc
@@ -15,7 +15,9 @@ from reconciler.cli import cli
 from reconciler.commands import import_command
 from reconciler.sandbox import SandboxServer, SandboxSettings
 
-HAND_MADE_RULE = FULL_FORM_RULE.replace("Visits synchronizer stalled", "Hand-made check").replace("visits-sync-stalled", "hand-made")
+HAND_MADE_RULE = FULL_FORM_RULE.replace("Visits synchronizer stalled", "Hand-made check").replace(
+    "visits-sync-stalled", "hand-made"
+)
 
 
 @pytest.fixture
@@ -38,11 +40,15 @@ def test_hint_for_a_group_name_with_spaces_runs_as_printed(spaced: GrafanaProjec
     assert spaced.cli("apply", "--auto-approve").exit_code == 0
     spaced.create_unmanaged("Hand-made check", "SLA checks", uid="hand-made")
     # Without an explicit uid the spec's rule matches the live one by title: the group is adopted.
-    spaced.write("rules.yaml", group_doc("sla", HAND_MADE_RULE.replace("  uid: hand-made\n", ""), extra="group: SLA checks"))
+    spaced.write(
+        "rules.yaml", group_doc("sla", HAND_MADE_RULE.replace("  uid: hand-made\n", ""), extra="group: SLA checks")
+    )
 
     refused = spaced.cli("plan")
     assert refused.exit_code == 1 and "Traceback" not in refused.output
-    expected = shlex.join(["reconciler", "import", "GrafanaRuleGroup", "alerts/SLA checks", str(spaced.root), "--target", "grafana ops"])
+    expected = shlex.join(
+        ["reconciler", "import", "GrafanaRuleGroup", "alerts/SLA checks", str(spaced.root), "--target", "grafana ops"]
+    )
     assert expected in import_hints(refused.output), refused.output
     assert "'alerts/SLA checks'" in expected and "'grafana ops'" in expected
 
@@ -69,4 +75,9 @@ def test_every_hint_parses_back_to_the_same_arguments(key: str, specs_dir: str, 
     program, *args = shlex.split(hint)
     assert program == "reconciler" and args[0] == "import"
     params = cli.commands["import"].make_context("import", args[1:]).params
-    assert (params["kind"], params["key"], str(params["specs_dir"]), params["target"]) == ("GrafanaRuleGroup", key, specs_dir, target)
+    assert (params["kind"], params["key"], str(params["specs_dir"]), params["target"]) == (
+        "GrafanaRuleGroup",
+        key,
+        specs_dir,
+        target,
+    )

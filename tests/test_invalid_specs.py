@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import Project, policy
 
 CASES = {
-    "bad yaml": ("p.yaml", "apiVersion: reconciler/v1\nkind: SlaPolicy\nmetadata: {name: x\nspec: {}\n", "p.yaml:4: YAML syntax error"),
-    "unknown field": ("p.yaml", policy("x", ["w"], extra="colour: red"), "p.yaml:8: spec.colour: unknown field (allowed: lifecycle, warehouse_ids, sla_seconds, policy_mode, included_statuses)"),
-    "misspelt field": ("p.yaml", policy("x", ["w"], extra="policy_mod: ALL"), "p.yaml:8: spec.policy_mod: unknown field; did you mean 'policy_mode'?"),
+    "bad yaml": (
+        "p.yaml",
+        "apiVersion: reconciler/v1\nkind: SlaPolicy\nmetadata: {name: x\nspec: {}\n",
+        "p.yaml:4: YAML syntax error",
+    ),
+    "unknown field": (
+        "p.yaml",
+        policy("x", ["w"], extra="colour: red"),
+        "p.yaml:8: spec.colour: unknown field (allowed: lifecycle, warehouse_ids, sla_seconds, policy_mode, included_statuses)",
+    ),
+    "misspelt field": (
+        "p.yaml",
+        policy("x", ["w"], extra="policy_mod: ALL"),
+        "p.yaml:8: spec.policy_mod: unknown field; did you mean 'policy_mode'?",
+    ),
     "wrong enum": (
         "p.yaml",
         policy("x", ["w"], mode="BURST"),
@@ -18,9 +29,13 @@ CASES = {
     "duplicate identity": (
         "p.yaml",
         policy("x", ["w1", "w2"]) + "---\n" + policy("y", ["w2", "w1"]),
-        "p.yaml:14: spec.warehouse_ids: same warehouse set as SlaPolicy 'x' (""",
+        "p.yaml:14: spec.warehouse_ids: same warehouse set as SlaPolicy 'x' (",
     ),
-    "duplicate name": ("p.yaml", policy("x", ["w1"]) + "---\n" + policy("x", ["w2"]), "p.yaml:12: metadata.name: SlaPolicy 'x' is already declared"),
+    "duplicate name": (
+        "p.yaml",
+        policy("x", ["w1"]) + "---\n" + policy("x", ["w2"]),
+        "p.yaml:12: metadata.name: SlaPolicy 'x' is already declared",
+    ),
     "unset env": (
         "p.yaml",
         policy("x", ["w"]).replace("sla_seconds: 300", "sla_seconds: ${env:RECONCILER_TEST_UNSET}"),
@@ -33,8 +48,16 @@ CASES = {
     ),
     "negative sla": ("p.yaml", policy("x", ["w"], sla=-5), "p.yaml:7: spec.sla_seconds:"),
     "empty warehouses": ("p.yaml", policy("x", []), "p.yaml:6: spec.warehouse_ids: must not be empty"),
-    "bad status": ("p.yaml", policy("x", ["w"], extra="included_statuses: [QUEUED, DONE]"), "p.yaml:8: spec.included_statuses[1]: 'DONE' is not one of"),
-    "unknown kind": ("p.yaml", "apiVersion: reconciler/v1\nkind: Nope\nmetadata: {name: x}\nspec: {}\n", "p.yaml:2: kind: 'Nope' is not one of"),
+    "bad status": (
+        "p.yaml",
+        policy("x", ["w"], extra="included_statuses: [QUEUED, DONE]"),
+        "p.yaml:8: spec.included_statuses[1]: 'DONE' is not one of",
+    ),
+    "unknown kind": (
+        "p.yaml",
+        "apiVersion: reconciler/v1\nkind: Nope\nmetadata: {name: x}\nspec: {}\n",
+        "p.yaml:2: kind: 'Nope' is not one of",
+    ),
 }
 
 
@@ -64,7 +87,9 @@ def test_all_errors_are_reported_at_once(project: Project) -> None:
 
 
 def test_an_unset_variable_does_not_hide_the_documents_other_errors(project: Project) -> None:
-    text = policy("x", ["w"], mode="BURST", extra="colour: red").replace("sla_seconds: 300", "sla_seconds: ${env:RECONCILER_TEST_UNSET}")
+    text = policy("x", ["w"], mode="BURST", extra="colour: red").replace(
+        "sla_seconds: 300", "sla_seconds: ${env:RECONCILER_TEST_UNSET}"
+    )
     project.write("p.yaml", text)
     result = project.cli("validate")
     assert result.exit_code == 1
@@ -74,7 +99,7 @@ def test_an_unset_variable_does_not_hide_the_documents_other_errors(project: Pro
 
 
 def test_a_yaml_syntax_error_does_not_hide_the_files_later_documents(project: Project) -> None:
-    broken = policy("a", ["w1"]).replace("warehouse_ids: [\"w1\"]", "warehouse_ids: [\"w1\"")
+    broken = policy("a", ["w1"]).replace('warehouse_ids: ["w1"]', 'warehouse_ids: ["w1"')
     project.write("p.yaml", broken + "---\n" + policy("b", ["w2"], mode="BURST"))
     result = project.cli("validate")
     assert result.exit_code == 1
@@ -84,7 +109,7 @@ def test_a_yaml_syntax_error_does_not_hide_the_files_later_documents(project: Pr
 
 
 def test_a_self_referencing_alias_is_an_error_not_a_crash(project: Project) -> None:
-    project.write("p.yaml", policy("a", ["w1"]).replace("warehouse_ids: [\"w1\"]", "warehouse_ids: &ids [*ids]"))
+    project.write("p.yaml", policy("a", ["w1"]).replace('warehouse_ids: ["w1"]', "warehouse_ids: &ids [*ids]"))
     result = project.cli("validate")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "p.yaml:6: spec.warehouse_ids[0]: a YAML alias refers to itself" in result.stderr, result.stderr
@@ -97,7 +122,10 @@ def test_empty_documents_are_skipped(project: Project) -> None:
 
 
 def test_variables_resolve_from_target_and_environment(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    project.write("reconciler.yaml", "project: test\nvariables: {sla: 10}\ntargets:\n  local:\n    embedded: true\n    variables: {sla: 77}\n")
+    project.write(
+        "reconciler.yaml",
+        "project: test\nvariables: {sla: 10}\ntargets:\n  local:\n    embedded: true\n    variables: {sla: 77}\n",
+    )
     monkeypatch.setenv("WH_FROM_ENV", "wh-env")
     project.write("p.yaml", policy("x", ["${env:WH_FROM_ENV}"]).replace("sla_seconds: 300", "sla_seconds: ${var.sla}"))
     plan = project.plan_json()

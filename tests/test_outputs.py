@@ -59,7 +59,10 @@ def test_markdown_plan_puts_summary_and_destructive_first(project: Project) -> N
 
 
 def test_markdown_plan_stays_under_githubs_limit_and_says_so(project: Project) -> None:
-    docs = [policy(f"p{i:04d}", [f"warehouse-{i:04d}-" + "x" * 40, f"second-{i:04d}-" + "y" * 40], 100 + i) for i in range(600)]
+    docs = [
+        policy(f"p{i:04d}", [f"warehouse-{i:04d}-" + "x" * 40, f"second-{i:04d}-" + "y" * 40], 100 + i)
+        for i in range(600)
+    ]
     project.write("many.yaml", "---\n".join(docs))
     md = project.cli("plan", "--format", "markdown").stdout
     assert len(md) < 65_536
@@ -73,7 +76,9 @@ def test_markdown_plan_caps_the_caution_list_of_a_mass_delete(project: Project) 
     project.write("many.yaml", policy("keep", ["w-keep"]))
     md = project.cli("plan", "--format", "markdown").stdout
     assert len(md) <= 65_536
-    assert md.startswith("**reconciler plan** for target `local`: 1 to create, 0 to update, 0 to replace, 400 to delete")
+    assert md.startswith(
+        "**reconciler plan** for target `local`: 1 to create, 0 to update, 0 to replace, 400 to delete"
+    )
     caution = md.split("> [!CAUTION]\n", 1)[1].split("\n\n", 1)[0]
     assert caution.startswith("> 400 destructive operation(s): ")
     assert names[19] in caution and names[20] not in caution and "…and 380 more destructive operation(s)" in caution
@@ -86,7 +91,9 @@ def test_markdown_plan_counts_notes_against_the_limit() -> None:
     plan = Plan(tool_version="0", target="local", specs_digest="d", operations=deletes, notes=notes)
     md = render_markdown(plan)
     assert len(md) <= 65_536
-    assert md.startswith("**reconciler plan** for target `local`: 0 to create, 0 to update, 0 to replace, 3000 to delete")
+    assert md.startswith(
+        "**reconciler plan** for target `local`: 0 to create, 0 to update, 0 to replace, 3000 to delete"
+    )
     assert "…and 2980 more destructive operation(s)" in md
     assert md.count("> **Note:** ") == 20 and "80 of 100 note(s) are not shown" in md
     assert "Truncated: " in md and "of 3000 operation(s) are not shown" in md
@@ -150,14 +157,18 @@ def test_readme_renders_every_kinds_field_table() -> None:
 
     readme = (REPO / "README.md").read_text()
     for kind in KINDS.values():
-        assert kind.fields.to_markdown() in readme, f"README's {kind.name} field table differs from `reconciler fields {kind.name}`"
+        assert kind.fields.to_markdown() in readme, (
+            f"README's {kind.name} field table differs from `reconciler fields {kind.name}`"
+        )
 
 
 def test_drift_markdown_puts_drift_first_and_stays_under_githubs_limit() -> None:
     from reconciler.plan.drift import DriftEntry, DriftReport, render_drift_markdown
     from reconciler.plan.model import Change
 
-    entries = [DriftEntry("SlaPolicy", "", f"{i:064x}", "unmanaged", description="row made by hand " * 5) for i in range(3_000)]
+    entries = [
+        DriftEntry("SlaPolicy", "", f"{i:064x}", "unmanaged", description="row made by hand " * 5) for i in range(3_000)
+    ]
     entries.append(DriftEntry("SlaPolicy", "etl", "k", "drifted", [Change("sla_seconds", 900, 300)]))
     md = render_drift_markdown(DriftReport("prod", entries, []))
     assert len(md) <= 65_536

@@ -3,8 +3,6 @@ identity normalisation, the terminal view of a replace, lifting prevent_destroy,
 
 from __future__ import annotations
 
-import json
-
 from helpers import Project, policy
 
 
@@ -30,7 +28,9 @@ def test_reordering_or_repeating_warehouses_changes_nothing(project: Project) ->
 def test_a_replace_is_impossible_to_miss_in_the_terminal_view(project: Project) -> None:
     _three(project)
     project.cli("apply", "--auto-approve")
-    project.write("policies.yaml", (project.root / "policies.yaml").read_text().replace('["wh-etl"]', '["wh-etl", "wh-etl-2"]'))
+    project.write(
+        "policies.yaml", (project.root / "policies.yaml").read_text().replace('["wh-etl"]', '["wh-etl", "wh-etl-2"]')
+    )
     text = project.cli("plan").stdout
     assert "-/+ replace SlaPolicy/etl" in text and "DESTRUCTIVE" in text
     assert "reason: warehouse_ids changed ([wh-etl] -> [wh-etl, wh-etl-2]): identity hash differs" in text
@@ -69,4 +69,14 @@ def test_json_plan_contract(project: Project) -> None:
     assert plan["specs_digest"].startswith("sha256:")
     assert set(plan["summary"]) == {"create", "update", "replace", "delete", "unchanged"}
     op = plan["operations"][0]
-    assert {"action", "kind", "name", "key", "changes", "reasons", "warnings", "destructive", "live_fingerprint"} <= set(op)
+    assert {
+        "action",
+        "kind",
+        "name",
+        "key",
+        "changes",
+        "reasons",
+        "warnings",
+        "destructive",
+        "live_fingerprint",
+    } <= set(op)

@@ -72,7 +72,9 @@ def test_create_then_no_changes(project: StoreProject) -> None:
 def test_update_is_one_field_of_one_policy(project: StoreProject) -> None:
     _three(project)
     project.cli("apply", "--auto-approve")
-    project.write("policies.yaml", (project.root / "policies.yaml").read_text().replace("sla_seconds: 1800", "sla_seconds: 3600"))
+    project.write(
+        "policies.yaml", (project.root / "policies.yaml").read_text().replace("sla_seconds: 1800", "sla_seconds: 3600")
+    )
     plan = project.plan_json()
     assert plan["summary"] == {"create": 0, "update": 1, "replace": 0, "delete": 0, "unchanged": 2}
     (op,) = plan["operations"]
@@ -89,7 +91,9 @@ def test_update_is_one_field_of_one_policy(project: StoreProject) -> None:
 def test_replace_when_warehouses_change_is_gated(project: StoreProject) -> None:
     _three(project)
     project.cli("apply", "--auto-approve")
-    project.write("policies.yaml", (project.root / "policies.yaml").read_text().replace('["wh-etl"]', '["wh-etl", "wh-etl-2"]'))
+    project.write(
+        "policies.yaml", (project.root / "policies.yaml").read_text().replace('["wh-etl"]', '["wh-etl", "wh-etl-2"]')
+    )
     (op,) = project.plan_json()["operations"]
     assert op["action"] == "replace" and op["destructive"] is True
     assert any("identity hash differs" in r for r in op["reasons"]) and op["warnings"]
@@ -109,7 +113,9 @@ def test_replace_when_warehouses_change_is_gated(project: StoreProject) -> None:
 def test_delete_when_a_spec_is_removed_is_gated(project: StoreProject) -> None:
     _three(project)
     project.cli("apply", "--auto-approve")
-    project.write("policies.yaml", policy("bi", ["wh-b", "wh-a"], 300, "SLA_BURST") + "---\n" + policy("etl", ["wh-etl"], 1800))
+    project.write(
+        "policies.yaml", policy("bi", ["wh-b", "wh-a"], 300, "SLA_BURST") + "---\n" + policy("etl", ["wh-etl"], 1800)
+    )
     (op,) = project.plan_json()["operations"]
     assert (op["action"], op["name"], op["destructive"]) == ("delete", "adhoc", True)
 
@@ -236,7 +242,13 @@ def test_failed_write_is_reported_and_a_rerun_converges(project: StoreProject) -
     project.store.reject_writes(666, "disk quota exceeded")
     project.write(
         "p.yaml",
-        policy("seed", ["w0"]) + "---\n" + policy("a", ["w1"], 10) + "---\n" + policy("b", ["w2"], 666) + "---\n" + policy("c", ["w3"], 30),
+        policy("seed", ["w0"])
+        + "---\n"
+        + policy("a", ["w1"], 10)
+        + "---\n"
+        + policy("b", ["w2"], 666)
+        + "---\n"
+        + policy("c", ["w3"], 30),
     )
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 1

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -48,7 +49,9 @@ warehouse_id: wh-1
 
 
 def monitor_doc(body: str = BASE, name: str = "orders", table: str = ORDERS, extra: str = "") -> str:
-    spec = textwrap.indent(textwrap.dedent(body).strip() + ("\n" + textwrap.dedent(extra).strip() if extra else ""), "  ")
+    spec = textwrap.indent(
+        textwrap.dedent(body).strip() + ("\n" + textwrap.dedent(extra).strip() if extra else ""), "  "
+    )
     return (
         "apiVersion: reconciler/v1\nkind: QualityMonitor\n"
         f"metadata:\n  name: {name}\nspec:\n  table_name: {table}\n{spec}\n"
@@ -127,7 +130,10 @@ class Monitors:
         specs = load_specs(self.project.root)
         (res,) = [r for r in specs.resources if r.key == table]
         record = self.record(table)
-        live = monitor_state(record["monitor_info"], {"warehouse_id": record["warehouse_id"], "skip_builtin_dashboard": record["skip_builtin_dashboard"]})
+        live = monitor_state(
+            record["monitor_info"],
+            {"warehouse_id": record["warehouse_id"], "skip_builtin_dashboard": record["skip_builtin_dashboard"]},
+        )
         assert live == res.state
 
     def assert_converged(self) -> None:
@@ -170,7 +176,10 @@ def test_create_then_replan_is_clean_before_and_after_active(mon: Monitors) -> N
     mon.assert_matches(monitor_doc())
     mon.assert_converged()  # ... and yet no endless diff: the ledger remembers it
     ledger = mon.ledger()
-    assert ledger["objects"]["QualityMonitor"][ORDERS]["write_only"] == {"warehouse_id": "wh-1", "skip_builtin_dashboard": False}
+    assert ledger["objects"]["QualityMonitor"][ORDERS]["write_only"] == {
+        "warehouse_id": "wh-1",
+        "skip_builtin_dashboard": False,
+    }
     assert ledger["managed_by"] == "reconciler/test"
 
 
@@ -179,7 +188,7 @@ def test_create_then_replan_is_clean_before_and_after_active(mon: Monitors) -> N
 UPDATE_ROWS = [
     pytest.param(
         "custom_metrics:\n",
-        "custom_metrics:\n  - name: max_discount\n    type: aggregate\n    input_columns: [discount]\n    definition: \"max(`{{input_column}}`)\"\n",
+        'custom_metrics:\n  - name: max_discount\n    type: aggregate\n    input_columns: [discount]\n    definition: "max(`{{input_column}}`)"\n',
         "custom_metrics.max_discount",
         id="add a custom metric",
     ),
@@ -189,19 +198,53 @@ UPDATE_ROWS = [
         "custom_metrics.total_quantity",
         id="remove a custom metric",
     ),
-    pytest.param("avg(`{{input_column}}`)", "avg(`{{input_column}}`) * 1.0", "custom_metrics.avg_price.definition", id="change a metric definition"),
-    pytest.param("slicing_exprs: [region]", "slicing_exprs: [region, 'quantity > 10']", "slicing_exprs", id="slicing_exprs"),
+    pytest.param(
+        "avg(`{{input_column}}`)",
+        "avg(`{{input_column}}`) * 1.0",
+        "custom_metrics.avg_price.definition",
+        id="change a metric definition",
+    ),
+    pytest.param(
+        "slicing_exprs: [region]", "slicing_exprs: [region, 'quantity > 10']", "slicing_exprs", id="slicing_exprs"
+    ),
     pytest.param('"0 0 4 * * ?"', '"0 30 6 ? * MON-FRI"', "schedule.quartz_cron_expression", id="schedule"),
-    pytest.param("warehouse_id: wh-1", "warehouse_id: wh-1\nnotifications:\n  on_failure:\n    email_addresses: [a@example.com]", "notifications", id="notifications"),
-    pytest.param("warehouse_id: wh-1", "warehouse_id: wh-1\nbaseline_table_name: main.sales.orders_baseline", "baseline_table_name", id="baseline_table_name"),
-    pytest.param("warehouse_id: wh-1", "warehouse_id: wh-1\ndata_classification_config: {enabled: true}", "data_classification_config.enabled", id="data_classification_config"),
-    pytest.param('granularities: ["1 day"]', 'granularities: ["1 day", "1 hour"]', "time_series.granularities", id="time series settings"),
-    pytest.param("output_schema_name: main.monitoring", "output_schema_name: main.sales", "output_schema_name", id="output_schema_name"),
+    pytest.param(
+        "warehouse_id: wh-1",
+        "warehouse_id: wh-1\nnotifications:\n  on_failure:\n    email_addresses: [a@example.com]",
+        "notifications",
+        id="notifications",
+    ),
+    pytest.param(
+        "warehouse_id: wh-1",
+        "warehouse_id: wh-1\nbaseline_table_name: main.sales.orders_baseline",
+        "baseline_table_name",
+        id="baseline_table_name",
+    ),
+    pytest.param(
+        "warehouse_id: wh-1",
+        "warehouse_id: wh-1\ndata_classification_config: {enabled: true}",
+        "data_classification_config.enabled",
+        id="data_classification_config",
+    ),
+    pytest.param(
+        'granularities: ["1 day"]',
+        'granularities: ["1 day", "1 hour"]',
+        "time_series.granularities",
+        id="time series settings",
+    ),
+    pytest.param(
+        "output_schema_name: main.monitoring",
+        "output_schema_name: main.sales",
+        "output_schema_name",
+        id="output_schema_name",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("old", "new", "path"), UPDATE_ROWS)
-def test_changes_the_update_call_takes_are_updates_that_keep_history(mon: Monitors, old: str, new: str, path: str) -> None:
+def test_changes_the_update_call_takes_are_updates_that_keep_history(
+    mon: Monitors, old: str, new: str, path: str
+) -> None:
     requests.put(
         f"{mon.server.url}/sandbox/databricks/tables/main.sales.orders_baseline",
         json={"columns": [{"name": c["name"], "type": c["type_text"]} for c in _columns(mon)]},
@@ -223,7 +266,9 @@ def test_changes_the_update_call_takes_are_updates_that_keep_history(mon: Monito
 
 
 def _columns(mon: Monitors) -> list[dict[str, Any]]:
-    response = requests.get(f"{mon.server.url}/api/2.1/unity-catalog/tables/{ORDERS}", headers={"Authorization": "Bearer x"})
+    response = requests.get(
+        f"{mon.server.url}/api/2.1/unity-catalog/tables/{ORDERS}", headers={"Authorization": "Bearer x"}
+    )
     return response.json()["columns"]
 
 
@@ -265,7 +310,12 @@ REPLACE_ROWS = [
         "metric `avg_price` renamed to `avg_unit_price` (same type, input columns and definition)",
         id="rename a metric (detected)",
     ),
-    pytest.param("input_columns: [price]", "input_columns: [price, discount]", "metric `avg_price`: input_columns changes from [price] to [discount, price]", id="metric input_columns"),
+    pytest.param(
+        "input_columns: [price]",
+        "input_columns: [price, discount]",
+        "metric `avg_price`: input_columns changes from [price] to [discount, price]",
+        id="metric input_columns",
+    ),
     pytest.param(
         '    type: aggregate\n    input_columns: [quantity]\n    definition: "sum(`{{input_column}}`)"',
         '    type: derived\n    input_columns: [quantity]\n    definition: "avg_price * 2"',
@@ -284,9 +334,24 @@ REPLACE_ROWS = [
         "profile type changes from time series to snapshot: a monitor's profile type cannot be changed in place",
         id="profile type",
     ),
-    pytest.param("assets_dir: /Shared/monitors/orders", "assets_dir: /Shared/monitors/orders-v2", "assets_dir changes from '/Shared/monitors/orders' to '/Shared/monitors/orders-v2': the update call cannot change it", id="assets_dir"),
-    pytest.param("warehouse_id: wh-1", "warehouse_id: wh-2", "warehouse_id changes from 'wh-1' to 'wh-2': the update call cannot change it", id="warehouse_id"),
-    pytest.param("warehouse_id: wh-1", "warehouse_id: wh-1\nskip_builtin_dashboard: true", "skip_builtin_dashboard changes from False to True", id="skip_builtin_dashboard"),
+    pytest.param(
+        "assets_dir: /Shared/monitors/orders",
+        "assets_dir: /Shared/monitors/orders-v2",
+        "assets_dir changes from '/Shared/monitors/orders' to '/Shared/monitors/orders-v2': the update call cannot change it",
+        id="assets_dir",
+    ),
+    pytest.param(
+        "warehouse_id: wh-1",
+        "warehouse_id: wh-2",
+        "warehouse_id changes from 'wh-1' to 'wh-2': the update call cannot change it",
+        id="warehouse_id",
+    ),
+    pytest.param(
+        "warehouse_id: wh-1",
+        "warehouse_id: wh-1\nskip_builtin_dashboard: true",
+        "skip_builtin_dashboard changes from False to True",
+        id="skip_builtin_dashboard",
+    ),
 ]
 
 
@@ -331,9 +396,17 @@ def test_prevent_destroy_refuses_a_replace(mon: Monitors) -> None:
 
 def test_table_change_recreates_the_monitor_on_the_new_table(mon: Monitors) -> None:
     applied(mon)
-    body = change(BASE, "time_series:\n  timestamp_col: order_ts\n  granularities: [\"1 day\"]", "snapshot: {}")
+    body = change(BASE, 'time_series:\n  timestamp_col: order_ts\n  granularities: ["1 day"]', "snapshot: {}")
     body = change(body, "slicing_exprs: [region]", "slicing_exprs: []")
-    body = "\n".join(line for line in body.splitlines() if "quantity" not in line and "price" not in line and "custom_metrics" not in line and "aggregate" not in line and "input_column" not in line)
+    body = "\n".join(
+        line
+        for line in body.splitlines()
+        if "quantity" not in line
+        and "price" not in line
+        and "custom_metrics" not in line
+        and "aggregate" not in line
+        and "input_column" not in line
+    )
     mon.write(monitor_doc(body, table="main.sales.customers"))
     (op,) = mon.plan()["operations"]
     assert op["action"] == "replace" and op["replaces_key"] == ORDERS and op["key"] == "main.sales.customers"
@@ -349,7 +422,13 @@ def test_failed_create_after_delete_says_how_to_finish(mon: Monitors) -> None:
     mon.write(monitor_doc(change(BASE, "warehouse_id: wh-1", "warehouse_id: wh-2")))
     requests.post(
         f"{mon.server.url}/sandbox/databricks/faults",
-        json={"method": "POST", "path": f"/tables/{ORDERS}/monitor$", "status": 400, "error_code": "INVALID_STATE", "message": "quota exceeded"},
+        json={
+            "method": "POST",
+            "path": f"/tables/{ORDERS}/monitor$",
+            "status": 400,
+            "error_code": "INVALID_STATE",
+            "message": "quota exceeded",
+        },
     ).raise_for_status()
     failed = mon.cli("apply", "--auto-approve", "--allow-destructive")
     assert failed.exit_code == 1
@@ -418,7 +497,13 @@ def test_removing_a_spec_deletes_only_managed_monitors(mon: Monitors) -> None:
 
 def test_monitors_outside_the_ledger_are_never_deleted(mon: Monitors) -> None:
     _create_by_hand(mon)  # on a table no spec declares and the ledger does not list
-    mon.write(monitor_doc(BASE, name="customers", table="main.sales.customers").replace("order_ts", "signup_date").replace("[price]", "[lifetime_value]").replace("[quantity]", "[lifetime_value]").replace("[region]", "[segment]"))
+    mon.write(
+        monitor_doc(BASE, name="customers", table="main.sales.customers")
+        .replace("order_ts", "signup_date")
+        .replace("[price]", "[lifetime_value]")
+        .replace("[quantity]", "[lifetime_value]")
+        .replace("[region]", "[segment]")
+    )
     mon.apply()
     mon.write("")
     plan = mon.plan()
@@ -438,8 +523,14 @@ def test_missing_table_and_unknown_columns_are_plan_errors_with_lines(mon: Monit
     result = mon.cli("plan")
     assert result.exit_code == 1
     out = result.output
-    assert "monitors.yaml:10: spec.time_series.timestamp_col: timestamp column 'created_at' is not a column of main.sales.orders" in out
-    assert "monitors.yaml:19: spec.custom_metrics[1].input_columns[0]: input column of metric `total_quantity` 'qty' is not a column" in out
+    assert (
+        "monitors.yaml:10: spec.time_series.timestamp_col: timestamp column 'created_at' is not a column of main.sales.orders"
+        in out
+    )
+    assert (
+        "monitors.yaml:19: spec.custom_metrics[1].input_columns[0]: input column of metric `total_quantity` 'qty' is not a column"
+        in out
+    )
     assert "monitors.yaml:21: spec.slicing_exprs[1]: slicing expression column 'segment' is not a column" in out
     assert "spec.table_name: table main.sales.nope does not exist in Unity Catalog" in out
     assert monitor_record(mon.server.state, ORDERS) is None
@@ -456,16 +547,25 @@ def test_offline_validation_errors_name_file_and_line(project: Project) -> None:
             [
                 monitor_doc(body),
                 monitor_doc(duplicate, name="dup", table="main.sales.customers"),
-                monitor_doc("output_schema_name: main.monitoring\nassets_dir: /x", name="noprofile", table="main.ml.churn_predictions"),
+                monitor_doc(
+                    "output_schema_name: main.monitoring\nassets_dir: /x",
+                    name="noprofile",
+                    table="main.ml.churn_predictions",
+                ),
             ]
         ),
     )
     result = project.cli("validate")
     assert result.exit_code == 1
     out = result.output
-    assert "m.yaml:11: spec.time_series.granularities[1]: '2 hours' is not one of 5 minutes, 30 minutes, 1 hour, 1 day" in out
+    assert (
+        "m.yaml:11: spec.time_series.granularities[1]: '2 hours' is not one of 5 minutes, 30 minutes, 1 hour, 1 day"
+        in out
+    )
     assert "m.yaml:16: spec.custom_metrics[0].definition: '{{current_df}}' is only available in drift metrics" in out
-    assert "m.yaml:23: spec.schedule.quartz_cron_expression: not a Quartz cron expression: expected 6 or 7 fields" in out
+    assert (
+        "m.yaml:23: spec.schedule.quartz_cron_expression: not a Quartz cron expression: expected 6 or 7 fields" in out
+    )
     assert "m.yaml:43: spec.custom_metrics[1].name: metric name 'avg_price' is already used by custom_metrics[0]" in out
     assert "m.yaml:57: spec: exactly one profile type is required" in out
 
@@ -483,7 +583,8 @@ def test_drift_reports_edits_and_deletes_behind_the_tools_back(mon: Monitors) ->
     metrics[0]["definition"] = "avg(`{{input_column}}`) * 100"
     edit_monitor(mon.server.state, ORDERS, {"custom_metrics": metrics})
     requests.delete(
-        f"{mon.server.url}/api/2.1/unity-catalog/tables/main.sales.customers/monitor", headers={"Authorization": "Bearer x"}
+        f"{mon.server.url}/api/2.1/unity-catalog/tables/main.sales.customers/monitor",
+        headers={"Authorization": "Bearer x"},
     ).raise_for_status()
 
     result = mon.cli("drift", "--format", "json")
@@ -492,7 +593,11 @@ def test_drift_reports_edits_and_deletes_behind_the_tools_back(mon: Monitors) ->
     status = {o["name"]: o for o in report["objects"]}
     assert status["orders"]["status"] == "drifted"
     assert status["orders"]["changes"] == [
-        {"path": "custom_metrics.avg_price.definition", "before": "avg(`{{input_column}}`) * 100", "after": "avg(`{{input_column}}`)"}
+        {
+            "path": "custom_metrics.avg_price.definition",
+            "before": "avg(`{{input_column}}`) * 100",
+            "after": "avg(`{{input_column}}`)",
+        }
     ]
     assert status["customers"]["status"] == "missing"
     # And apply converges: the edit is reverted in place, the deleted monitor recreated.
@@ -503,7 +608,9 @@ def test_drift_reports_edits_and_deletes_behind_the_tools_back(mon: Monitors) ->
 # ---- after apply ----------------------------------------------------------------------------------
 
 
-def test_wait_returns_when_active_and_metric_tables_exist(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wait_returns_when_active_and_metric_tables_exist(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = SandboxSettings(monitor_active_delay_seconds=0.2, extra={"metric_tables_delay_seconds": 0.3})
     with SandboxServer(tmp_path / "ws.db", settings) as server:
         monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
@@ -516,7 +623,8 @@ def test_wait_returns_when_active_and_metric_tables_exist(project: Project, tmp_
         assert "waiting for main.monitoring.orders_profile_metrics" in result.output
         assert "main.sales.orders: ACTIVE, metric tables ready" in result.output
         tables = requests.get(
-            f"{server.url}/api/2.1/unity-catalog/tables/main.monitoring.orders_drift_metrics", headers={"Authorization": "Bearer x"}
+            f"{server.url}/api/2.1/unity-catalog/tables/main.monitoring.orders_drift_metrics",
+            headers={"Authorization": "Bearer x"},
         )
         assert tables.ok
 
@@ -524,12 +632,15 @@ def test_wait_returns_when_active_and_metric_tables_exist(project: Project, tmp_
 def test_wait_surfaces_a_failed_monitor_and_times_out(mon: Monitors) -> None:
     mon.write(monitor_doc())
     mon.apply()
-    edit_monitor(mon.server.state, ORDERS, {"status": "MONITOR_STATUS_FAILED", "latest_monitor_failure_msg": "Table has no rows in the last 30 days"})
+    edit_monitor(
+        mon.server.state,
+        ORDERS,
+        {"status": "MONITOR_STATUS_FAILED", "latest_monitor_failure_msg": "Table has no rows in the last 30 days"},
+    )
     mon.write(monitor_doc(change(BASE, "slicing_exprs: [region]", "slicing_exprs: [channel]")))
     failed = mon.cli("apply", "--auto-approve", "--wait")
     assert failed.exit_code == 1
     assert "MONITOR_STATUS_FAILED: Table has no rows in the last 30 days" in failed.output
-
 
 
 def test_wait_is_bounded_by_a_timeout(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -539,7 +650,10 @@ def test_wait_is_bounded_by_a_timeout(project: Project, tmp_path: Path, monkeypa
         mon.write(monitor_doc())
         slow = mon.cli("apply", "--auto-approve", "--wait", "--wait-timeout", "0.3")
         assert slow.exit_code == 1
-        assert "timed out after 0.3s waiting for 1 monitor(s) to be ready: main.sales.orders: MONITOR_STATUS_PENDING" in slow.output
+        assert (
+            "timed out after 0.3s waiting for 1 monitor(s) to be ready: main.sales.orders: MONITOR_STATUS_PENDING"
+            in slow.output
+        )
         assert "[ok] create QualityMonitor/orders" in slow.output  # the apply itself succeeded
 
 
@@ -551,7 +665,8 @@ def test_refresh_after_apply_starts_a_refresh(mon: Monitors) -> None:
     mon.write(monitor_doc(change(body, "slicing_exprs: [region]", "slicing_exprs: [channel]")))
     mon.apply()
     refreshes = requests.get(
-        f"{mon.server.url}/api/2.1/unity-catalog/tables/{ORDERS}/monitor/refreshes", headers={"Authorization": "Bearer x"}
+        f"{mon.server.url}/api/2.1/unity-catalog/tables/{ORDERS}/monitor/refreshes",
+        headers={"Authorization": "Bearer x"},
     ).json()["refreshes"]
     assert len(refreshes) == 3 and refreshes[0]["trigger"] == "MANUAL"
     mon.apply()  # nothing to change: no refresh either
@@ -580,11 +695,15 @@ def test_field_table_matches_the_service(mon: Monitors) -> None:
             response = requests.put(put, json={**current, rule.path: "x"}, headers={"Authorization": "Bearer x"})
             assert response.status_code == 400, rule.path  # ... and not taken by update
         elif behaviour == "forces_replace":
-            response = requests.put(put, json={**current, rule.path: "/elsewhere"}, headers={"Authorization": "Bearer x"})
+            response = requests.put(
+                put, json={**current, rule.path: "/elsewhere"}, headers={"Authorization": "Bearer x"}
+            )
             assert response.ok and mon.api()[rule.path] == info[rule.path], rule.path  # update ignores it
         elif behaviour == "updatable" and rule.path not in ("time_series", "snapshot", "inference_log"):
             assert rule.path in UPDATABLE_SAMPLES, rule.path
-            response = requests.put(put, json={**current, rule.path: UPDATABLE_SAMPLES[rule.path]}, headers={"Authorization": "Bearer x"})
+            response = requests.put(
+                put, json={**current, rule.path: UPDATABLE_SAMPLES[rule.path]}, headers={"Authorization": "Bearer x"}
+            )
             assert response.ok, (rule.path, response.text)
             assert mon.api()[rule.path] == UPDATABLE_SAMPLES[rule.path], rule.path
 
@@ -592,7 +711,13 @@ def test_field_table_matches_the_service(mon: Monitors) -> None:
 UPDATABLE_SAMPLES: dict[str, Any] = {
     "output_schema_name": "main.sales",
     "custom_metrics": [
-        {"name": "m", "type": "CUSTOM_METRIC_TYPE_AGGREGATE", "input_columns": ["price"], "definition": "avg(price)", "output_data_type": "double"}
+        {
+            "name": "m",
+            "type": "CUSTOM_METRIC_TYPE_AGGREGATE",
+            "input_columns": ["price"],
+            "definition": "avg(price)",
+            "output_data_type": "double",
+        }
     ],
     "slicing_exprs": ["channel"],
     "schedule": {"quartz_cron_expression": "0 0 5 * * ?", "timezone_id": "UTC", "pause_status": "PAUSED"},
@@ -650,7 +775,9 @@ def test_readme_documents_the_field_table_and_its_example_validates(tmp_path: Pa
     assert result.exit_code == 0, result.output
 
 
-def test_workspace_errors_are_messages_not_tracebacks(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workspace_errors_are_messages_not_tracebacks(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with SandboxServer(tmp_path / "ws.db", SandboxSettings(token="dapi-right")) as server:
         monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong-secret")
         mon = Monitors(project, server)

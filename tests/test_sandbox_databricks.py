@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -215,9 +215,7 @@ def test_missing_monitor_table_and_duplicate(w: WorkspaceClient) -> None:
     with pytest.raises(ResourceDoesNotExist):
         w.quality_monitors.get(ORDERS)
     with pytest.raises(NotFound, match="does not exist"):
-        w.quality_monitors.create(
-            "main.sales.nope", "main.monitoring", "/Shared/m", snapshot=MonitorSnapshot()
-        )
+        w.quality_monitors.create("main.sales.nope", "main.monitoring", "/Shared/m", snapshot=MonitorSnapshot())
     create_orders_monitor(w)
     with pytest.raises(ResourceAlreadyExists):
         create_orders_monitor(w)
@@ -229,16 +227,29 @@ def test_missing_monitor_table_and_duplicate(w: WorkspaceClient) -> None:
     ("overrides", "message"),
     [
         ({"time_series": MonitorTimeSeries(timestamp_col="created", granularities=["1 day"])}, "Column 'created'"),
-        ({"time_series": MonitorTimeSeries(timestamp_col="order_ts", granularities=["2 hours"])}, "Invalid granularity '2 hours'"),
+        (
+            {"time_series": MonitorTimeSeries(timestamp_col="order_ts", granularities=["2 hours"])},
+            "Invalid granularity '2 hours'",
+        ),
         ({"time_series": None}, "none given"),
         ({"snapshot": MonitorSnapshot()}, "got time_series, snapshot"),
         ({"custom_metrics": [avg_price(column="unit_price")]}, "Column 'unit_price'"),
         ({"custom_metrics": [avg_price(), avg_price()]}, "Duplicate custom metric name 'avg_price'"),
         ({"slicing_exprs": ["segment = 'gold'"]}, "Column 'segment'"),
-        ({"schedule": MonitorCronSchedule(quartz_cron_expression="0 4 * * *", timezone_id="UTC")}, "quartz_cron_expression"),
-        ({"schedule": MonitorCronSchedule(quartz_cron_expression="0 0 4 * * ?", timezone_id="Mars/Olympus")}, "timezone_id"),
         (
-            {"notifications": MonitorNotifications(on_failure=MonitorDestination(email_addresses=[f"{i}@x.io" for i in range(6)]))},
+            {"schedule": MonitorCronSchedule(quartz_cron_expression="0 4 * * *", timezone_id="UTC")},
+            "quartz_cron_expression",
+        ),
+        (
+            {"schedule": MonitorCronSchedule(quartz_cron_expression="0 0 4 * * ?", timezone_id="Mars/Olympus")},
+            "timezone_id",
+        ),
+        (
+            {
+                "notifications": MonitorNotifications(
+                    on_failure=MonitorDestination(email_addresses=[f"{i}@x.io" for i in range(6)])
+                )
+            },
             "at most 5",
         ),
     ],
@@ -398,7 +409,9 @@ def test_refresh_can_be_canceled(tmp_path: Path) -> None:
             wc.quality_monitors.cancel_refresh(ORDERS, refresh.refresh_id)
 
 
-def test_refresh_history_can_be_added_and_dies_with_the_monitor(w: WorkspaceClient, slow_sandbox: SandboxServer) -> None:
+def test_refresh_history_can_be_added_and_dies_with_the_monitor(
+    w: WorkspaceClient, slow_sandbox: SandboxServer
+) -> None:
     create_orders_monitor(w)
     since = int(time.time() * 1000) - 30 * 86_400_000
     response = requests.post(

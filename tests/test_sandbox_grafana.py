@@ -7,8 +7,9 @@ drive the emulator through it, plus plain HTTP where status codes and raw bodies
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -40,8 +41,12 @@ def threshold(ref: str = "C", source: str = "A", value: float = 300) -> dict[str
     return {
         "refId": ref,
         "datasourceUid": "__expr__",
-        "model": {"type": "threshold", "expression": source, "refId": ref,
-                  "conditions": [{"evaluator": {"type": "gt", "params": [value]}}]},
+        "model": {
+            "type": "threshold",
+            "expression": source,
+            "refId": ref,
+            "conditions": [{"evaluator": {"type": "gt", "params": [value]}}],
+        },
     }
 
 
@@ -86,7 +91,10 @@ def test_created_status_and_generated_uid(sandbox: SandboxServer, grafana: Grafa
 
 def test_validation_errors_are_grafanas_400_bodies(grafana: GrafanaApi) -> None:
     cases = {
-        "bad uid": (rule(uid="has space"), "invalid alert rule\ncannot create rule with UID 'has space': invalid format of UID"),
+        "bad uid": (
+            rule(uid="has space"),
+            "invalid alert rule\ncannot create rule with UID 'has space': invalid format of UID",
+        ),
         "long uid": (rule(uid="x" * 41), "UID is longer than 40 symbols"),
         "no data": (rule(data=[]), "invalid alert rule: no queries or expressions are found"),
         "no title": (rule(title=""), "invalid alert rule: title is empty"),
@@ -162,8 +170,12 @@ def test_group_interval_must_be_a_multiple_of_10s(grafana: GrafanaApi) -> None:
 
 def test_group_put_replaces_the_rule_list(grafana: GrafanaApi) -> None:
     prov = grafana.alertingprovisioning
-    prov.update_rule_group("alerts", "sla", {"interval": 60, "rules": [rule(uid="r1", title="one"), rule(uid="r2", title="two")]})
-    prov.update_rule_group("alerts", "sla", {"interval": 60, "rules": [rule(uid="r2", title="two"), rule(uid="r3", title="three")]})
+    prov.update_rule_group(
+        "alerts", "sla", {"interval": 60, "rules": [rule(uid="r1", title="one"), rule(uid="r2", title="two")]}
+    )
+    prov.update_rule_group(
+        "alerts", "sla", {"interval": 60, "rules": [rule(uid="r2", title="two"), rule(uid="r3", title="three")]}
+    )
     group = prov.get_rule_group("alerts", "sla")
     assert [r["uid"] for r in group["rules"]] == ["r2", "r3"]
     with pytest.raises(GrafanaClientError) as exc:
@@ -185,14 +197,22 @@ def test_group_not_found_is_errutil_404(grafana: GrafanaApi) -> None:
     with pytest.raises(GrafanaClientError) as exc:
         grafana.alertingprovisioning.get_rule_group("alerts", "nothing")
     assert exc.value.status_code == 404
-    assert exc.value.response == {"statusCode": 404, "messageId": "alerting.alert-rule.notFound", "message": "Not found"}
+    assert exc.value.response == {
+        "statusCode": 404,
+        "messageId": "alerting.alert-rule.notFound",
+        "message": "Not found",
+    }
 
 
 def test_unchanged_rules_keep_state_updated_rules_lose_it(grafana: GrafanaApi, sandbox: SandboxServer) -> None:
     prov = grafana.alertingprovisioning
-    prov.update_rule_group("alerts", "sla", {"interval": 60, "rules": [rule(uid="r1", title="one"), rule(uid="r2", title="two")]})
+    prov.update_rule_group(
+        "alerts", "sla", {"interval": 60, "rules": [rule(uid="r1", title="one"), rule(uid="r2", title="two")]}
+    )
     for uid in ("r1", "r2"):
-        requests.put(f"{sandbox.url}/sandbox/grafana/rules/{uid}/state", json={"firing": 2, "pending": 1}, timeout=5).raise_for_status()
+        requests.put(
+            f"{sandbox.url}/sandbox/grafana/rules/{uid}/state", json={"firing": 2, "pending": 1}, timeout=5
+        ).raise_for_status()
     current = prov.get_rule_group("alerts", "sla")
     current["rules"][1]["for"] = "10m"
     prov.update_rule_group("alerts", "sla", current)
@@ -224,7 +244,9 @@ def test_provenance_rules(grafana: GrafanaApi, sandbox: SandboxServer) -> None:
     prov.update_rule_group("alerts", "sla", group, disable_provenance=True)
     assert all("provenance" not in r for r in prov.get_alertrules_all())
 
-    requests.put(f"{sandbox.url}/sandbox/grafana/rules/api/provenance", json={"provenance": "file"}, timeout=5).raise_for_status()
+    requests.put(
+        f"{sandbox.url}/sandbox/grafana/rules/api/provenance", json={"provenance": "file"}, timeout=5
+    ).raise_for_status()
     with pytest.raises(GrafanaClientError, match="409"):
         prov.update_alertrule("api", rule(uid="api", title="locked"))
     with pytest.raises(GrafanaClientError, match="409"):
@@ -237,19 +259,28 @@ def test_provenance_rules(grafana: GrafanaApi, sandbox: SandboxServer) -> None:
 
 
 def test_exports_in_file_provisioning_format(grafana: GrafanaApi, sandbox: SandboxServer) -> None:
-    grafana.alertingprovisioning.update_rule_group("alerts", "sla", {"interval": 300, "rules": [rule(uid="r1", labels={"team": "x"})]})
+    grafana.alertingprovisioning.update_rule_group(
+        "alerts", "sla", {"interval": 300, "rules": [rule(uid="r1", labels={"team": "x"})]}
+    )
     text = requests.get(f"{sandbox.url}/api/v1/provisioning/alert-rules/export", timeout=5)
     assert text.status_code == 200 and "yaml" in text.headers["Content-Type"]
     doc = yaml.safe_load(text.text)
     (group,) = doc["groups"]
-    assert doc["apiVersion"] == 1 and group["folder"] == "Alerts" and group["interval"] == "5m" and group["name"] == "sla"
+    assert (
+        doc["apiVersion"] == 1 and group["folder"] == "Alerts" and group["interval"] == "5m" and group["name"] == "sla"
+    )
     (exported,) = group["rules"]
     assert exported["uid"] == "r1" and exported["for"] == "5m" and exported["labels"] == {"team": "x"}
     assert "relativeTimeRange" not in exported["data"][1]  # zero range omitted in YAML
 
     as_json = GrafanaClient(sandbox.url, "t").export_group("alerts", "sla")
     assert as_json["groups"][0]["folderUid"] == "alerts"
-    assert requests.get(f"{sandbox.url}/api/v1/provisioning/alert-rules/r1/export?format=json", timeout=5).json()["groups"][0]["rules"][0]["uid"] == "r1"
+    assert (
+        requests.get(f"{sandbox.url}/api/v1/provisioning/alert-rules/r1/export?format=json", timeout=5).json()[
+            "groups"
+        ][0]["rules"][0]["uid"]
+        == "r1"
+    )
 
 
 def test_export_of_nothing_is_404(sandbox: SandboxServer) -> None:
@@ -313,7 +344,9 @@ def test_bearer_token_is_required_when_configured(locked_sandbox: SandboxServer)
     with pytest.raises(GrafanaUnauthorizedError):
         GrafanaApi.from_url(locked_sandbox.url, credential="glsa_wrong").alertingprovisioning.get_alertrules_all()
     assert requests.get(f"{locked_sandbox.url}/api/folders", timeout=5).status_code == 401
-    assert GrafanaApi.from_url(locked_sandbox.url, credential="glsa_right").alertingprovisioning.get_alertrules_all() == []
+    assert (
+        GrafanaApi.from_url(locked_sandbox.url, credential="glsa_right").alertingprovisioning.get_alertrules_all() == []
+    )
 
 
 def test_client_errors_name_the_call_not_the_token(locked_sandbox: SandboxServer) -> None:

@@ -28,10 +28,14 @@ def client(sandbox: SandboxServer) -> WorkspaceClient:
 
 def sql(client: WorkspaceClient, statement: str, **params: str | tuple[str, str]) -> StatementResponse:
     items = [
-        StatementParameterListItem(name=k, value=v[0], type=v[1]) if isinstance(v, tuple) else StatementParameterListItem(name=k, value=v)
+        StatementParameterListItem(name=k, value=v[0], type=v[1])
+        if isinstance(v, tuple)
+        else StatementParameterListItem(name=k, value=v)
         for k, v in params.items()
     ]
-    return client.statement_execution.execute_statement(statement, WAREHOUSE, parameters=items or None, wait_timeout="10s")
+    return client.statement_execution.execute_statement(
+        statement, WAREHOUSE, parameters=items or None, wait_timeout="10s"
+    )
 
 
 def ok(response: StatementResponse) -> StatementResponse:
@@ -69,12 +73,17 @@ WHEN NOT MATCHED THEN INSERT (policy_hash, warehouse_ids, sla_seconds) VALUES (s
 
 
 def test_select_answers_with_the_real_response_shapes(client: WorkspaceClient) -> None:
-    response = ok(sql(client, "SELECT 1 AS n, 'a' AS s, CAST(NULL AS STRING) AS missing, array('x', 'y') AS arr, true AS b"))
+    response = ok(
+        sql(client, "SELECT 1 AS n, 'a' AS s, CAST(NULL AS STRING) AS missing, array('x', 'y') AS arr, true AS b")
+    )
     assert response.statement_id
     manifest = response.manifest
     assert manifest is not None and manifest.format is not None and manifest.format.value == "JSON_ARRAY"
     assert manifest.schema is not None and manifest.schema.column_count == 5
-    columns = [(c.name, c.type_name.value if c.type_name else None, c.type_text, c.position) for c in manifest.schema.columns or []]
+    columns = [
+        (c.name, c.type_name.value if c.type_name else None, c.type_text, c.position)
+        for c in manifest.schema.columns or []
+    ]
     assert columns == [
         ("n", "INT", "INT", 0),
         ("s", "STRING", "STRING", 1),
@@ -93,7 +102,10 @@ def test_create_merge_select_delete_round_trip(client: WorkspaceClient) -> None:
     make_table(client)
     inserted = ok(sql(client, MERGE, policy_hash="h1", warehouse_ids='["w1", "w2"]', sla_seconds=("300", "INT")))
     assert inserted.manifest and [c.name for c in inserted.manifest.schema.columns] == [
-        "num_affected_rows", "num_updated_rows", "num_deleted_rows", "num_inserted_rows"
+        "num_affected_rows",
+        "num_updated_rows",
+        "num_deleted_rows",
+        "num_inserted_rows",
     ]
     assert inserted.result and inserted.result.data_array == [["1", "0", "0", "1"]]
     updated = ok(sql(client, MERGE, policy_hash="h1", warehouse_ids='["w1"]', sla_seconds=("60", "INT")))
@@ -102,7 +114,12 @@ def test_create_merge_select_delete_round_trip(client: WorkspaceClient) -> None:
     rows = ok(sql(client, f"SELECT policy_id, policy_hash, warehouse_ids, sla_seconds FROM {TABLE}"))
     assert rows.result and rows.result.data_array == [["1", "h1", '["w1"]', "60"]]
     types = {c.name: c.type_text for c in rows.manifest.schema.columns}  # type: ignore[union-attr]
-    assert types == {"policy_id": "BIGINT", "policy_hash": "STRING", "warehouse_ids": "ARRAY<STRING>", "sla_seconds": "INT"}
+    assert types == {
+        "policy_id": "BIGINT",
+        "policy_hash": "STRING",
+        "warehouse_ids": "ARRAY<STRING>",
+        "sla_seconds": "INT",
+    }
 
     deleted = ok(sql(client, f"DELETE FROM {TABLE} WHERE policy_hash = :h", h="h1"))
     assert deleted.result and deleted.result.data_array == [["1"]]
@@ -130,8 +147,14 @@ def test_values_with_quotes_and_sql_are_bound_verbatim(client: WorkspaceClient) 
 def test_a_rejected_statement_fails_with_the_engines_message(client: WorkspaceClient) -> None:
     missing = sql(client, "SELECT * FROM main.nowhere.nothing")
     assert missing.status and missing.status.state == StatementState.FAILED
-    assert missing.status.error and missing.status.error.error_code and missing.status.error.error_code.value == "BAD_REQUEST"
-    assert missing.status.error.message.startswith("[TABLE_OR_VIEW_NOT_FOUND] The table or view `main`.`nowhere`.`nothing` cannot be found")
+    assert (
+        missing.status.error
+        and missing.status.error.error_code
+        and missing.status.error.error_code.value == "BAD_REQUEST"
+    )
+    assert missing.status.error.message.startswith(
+        "[TABLE_OR_VIEW_NOT_FOUND] The table or view `main`.`nowhere`.`nothing` cannot be found"
+    )
     assert missing.status.sql_state == "42P01"
 
     make_table(client)
@@ -163,14 +186,21 @@ def test_large_results_are_paged_in_chunks(client: WorkspaceClient, sandbox: San
     response = ok(sql(client, "SELECT id FROM range(10) AS r(id) ORDER BY id"))
     manifest = response.manifest
     assert manifest and manifest.total_row_count == 10 and manifest.total_chunk_count == 3
-    assert [(c.chunk_index, c.row_offset, c.row_count) for c in manifest.chunks or []] == [(0, 0, 4), (1, 4, 4), (2, 8, 2)]
+    assert [(c.chunk_index, c.row_offset, c.row_count) for c in manifest.chunks or []] == [
+        (0, 0, 4),
+        (1, 4, 4),
+        (2, 8, 2),
+    ]
 
     rows, chunk = [], response.result
     while chunk is not None:
         rows += chunk.data_array or []
         if chunk.next_chunk_index is None:
             break
-        assert chunk.next_chunk_internal_link == f"/api/2.0/sql/statements/{response.statement_id}/result/chunks/{chunk.next_chunk_index}"
+        assert (
+            chunk.next_chunk_internal_link
+            == f"/api/2.0/sql/statements/{response.statement_id}/result/chunks/{chunk.next_chunk_index}"
+        )
         chunk = client.statement_execution.get_statement_result_chunk_n(response.statement_id, chunk.next_chunk_index)
     assert rows == [[str(i)] for i in range(10)]
     assert chunk.chunk_index == 2 and chunk.row_offset == 8
@@ -184,7 +214,9 @@ def test_zero_wait_returns_pending_then_polling_finishes(client: WorkspaceClient
     assert done.result.data_array == [["42"]]  # type: ignore[union-attr]
 
 
-def test_a_slow_statement_stays_running_for_n_polls_and_runs_after(client: WorkspaceClient, sandbox: SandboxServer) -> None:
+def test_a_slow_statement_stays_running_for_n_polls_and_runs_after(
+    client: WorkspaceClient, sandbox: SandboxServer
+) -> None:
     make_table(client)
     control(sandbox, "config", {"running_polls": 2})
     started = sql(client, MERGE, policy_hash="slow", warehouse_ids='["w"]', sla_seconds=("1", "INT"))
@@ -225,8 +257,16 @@ def test_unknown_statement_is_a_404_and_bad_requests_are_400(client: WorkspaceCl
 
 def test_injected_fault_fails_the_matching_statement_only(client: WorkspaceClient, sandbox: SandboxServer) -> None:
     make_table(client)
-    control(sandbox, "faults", {"statement_contains": "MERGE", "parameter": {"name": "sla_seconds", "value": "666"},
-                                "message": "[DELTA_CONCURRENT_APPEND] disk quota exceeded", "times": 1})
+    control(
+        sandbox,
+        "faults",
+        {
+            "statement_contains": "MERGE",
+            "parameter": {"name": "sla_seconds", "value": "666"},
+            "message": "[DELTA_CONCURRENT_APPEND] disk quota exceeded",
+            "times": 1,
+        },
+    )
     failed = sql(client, MERGE, policy_hash="a", warehouse_ids='["w"]', sla_seconds=("666", "INT"))
     assert failed.status.state == StatementState.FAILED  # type: ignore[union-attr]
     assert failed.status.error.message == "[DELTA_CONCURRENT_APPEND] disk quota exceeded"  # type: ignore[union-attr]
@@ -239,7 +279,15 @@ def test_table_comment_kept_and_state_survives_a_restart(tmp_path) -> None:
     state = tmp_path / "sandbox.db"
     with SandboxServer(state) as first:
         make_table(WorkspaceClient(host=first.url, token="dapi-test"))
-        ok(sql(WorkspaceClient(host=first.url, token="dapi-test"), MERGE, policy_hash="p", warehouse_ids='["w"]', sla_seconds=("9", "INT")))
+        ok(
+            sql(
+                WorkspaceClient(host=first.url, token="dapi-test"),
+                MERGE,
+                policy_hash="p",
+                warehouse_ids='["w"]',
+                sla_seconds=("9", "INT"),
+            )
+        )
     assert (tmp_path / "sandbox.duckdb").exists()
     with SandboxServer(state) as second:
         client = WorkspaceClient(host=second.url, token="dapi-test")

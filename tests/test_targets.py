@@ -17,11 +17,18 @@ def test_embedded_target_gives_a_workspace_client_on_the_sandbox(project: Projec
 
 
 def test_the_project_file_takes_environment_variables(project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    project.write("reconciler.yaml", "project: test\ntargets:\n  local:\n    embedded: true\n    variables: {sla: \"${env:RECONCILER_TEST_SLA}\"}\n")
+    project.write(
+        "reconciler.yaml",
+        'project: test\ntargets:\n  local:\n    embedded: true\n    variables: {sla: "${env:RECONCILER_TEST_SLA}"}\n',
+    )
     monkeypatch.setenv("RECONCILER_TEST_SLA", "77")
     project.write("p.yaml", policy("x", ["w"]).replace("sla_seconds: 300", "sla_seconds: ${var.sla}"))
     plan = project.plan_json()
     assert {c["path"]: c["after"] for c in plan["operations"][0]["changes"]}["sla_seconds"] == 77
     monkeypatch.delenv("RECONCILER_TEST_SLA")
     result = project.cli("validate")
-    assert result.exit_code == 1 and "reconciler.yaml:5: targets.local.variables.sla: environment variable 'RECONCILER_TEST_SLA' is not set" in result.stderr
+    assert (
+        result.exit_code == 1
+        and "reconciler.yaml:5: targets.local.variables.sla: environment variable 'RECONCILER_TEST_SLA' is not set"
+        in result.stderr
+    )

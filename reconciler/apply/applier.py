@@ -9,9 +9,9 @@ every provider write is idempotent and keyed by identity.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Callable
 
 from reconciler.engine import LiveState, Session
 from reconciler.errors import PlanError, StalePlanError

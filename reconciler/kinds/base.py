@@ -7,10 +7,9 @@ are providers (`reconciler.providers`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Sequence
-
-from pydantic import BaseModel
+from typing import Any, ClassVar
 
 from reconciler.errors import SpecError
 from reconciler.specs.envelope import KindSpec, Lifecycle

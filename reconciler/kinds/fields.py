@@ -7,10 +7,11 @@ with `*` matching one segment (a map key or a list index), e.g. `custom_metrics.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from fnmatch import fnmatchcase
-from typing import Any, Iterable
+from typing import Any
 
 
 class FieldBehaviour(StrEnum):

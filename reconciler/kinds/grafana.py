@@ -15,7 +15,8 @@ the planner stays generic.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -58,8 +59,15 @@ class GrafanaFolderKind(Kind):
     description = "A Grafana folder (holds alert rule groups)."
     fields = FieldTable(
         [
-            FieldRule("uid", FieldBehaviour.IDENTITY, "folder uid (default metadata.name)", replace_reason="Grafana cannot change a folder's uid"),
-            FieldRule("title", FieldBehaviour.UPDATABLE, "a rename; changes the grafana_folder label of every rule in it"),
+            FieldRule(
+                "uid",
+                FieldBehaviour.IDENTITY,
+                "folder uid (default metadata.name)",
+                replace_reason="Grafana cannot change a folder's uid",
+            ),
+            FieldRule(
+                "title", FieldBehaviour.UPDATABLE, "a rename; changes the grafana_folder label of every rule in it"
+            ),
             FieldRule("parent", FieldBehaviour.UPDATABLE, "moved with /api/folders/{uid}/move"),
             FieldRule("id", FieldBehaviour.SERVER_OWNED, "numeric id"),
             FieldRule("version", FieldBehaviour.SERVER_OWNED, "optimistic-locking version, sent back on updates"),
@@ -74,7 +82,12 @@ class GrafanaFolderKind(Kind):
         import re
 
         if spec.uid is None and not re.match(UID_PATTERN, name):
-            return [(("metadata", "name"), f"{name!r} is not a valid Grafana uid (1-40 letters, digits, '-', '_'); set spec.uid")]
+            return [
+                (
+                    ("metadata", "name"),
+                    f"{name!r} is not a valid Grafana uid (1-40 letters, digits, '-', '_'); set spec.uid",
+                )
+            ]
         if spec.parent is not None and spec.parent == (spec.uid or name):
             return [(("spec", "parent"), "a folder cannot be its own parent")]
         return []
@@ -97,7 +110,9 @@ class GrafanaFolderKind(Kind):
             if parent == res.key:
                 where = res.spec_source("parent")
                 chain = " -> ".join([*seen, res.key])
-                errors.append(SpecError(where.file, where.line, "spec.parent", f"folders cannot nest in a cycle: {chain}"))
+                errors.append(
+                    SpecError(where.file, where.line, "spec.parent", f"folders cannot nest in a cycle: {chain}")
+                )
         return errors
 
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
@@ -105,7 +120,8 @@ class GrafanaFolderKind(Kind):
         if not rules:
             return [f"folder '{live.state.get('title')}' ({live.key}) is deleted; it holds no alert rules"]
         listing = "; ".join(
-            f"'{r['title']}' ({'managed' if r['managed'] else 'NOT managed by reconciler'}, {alert_counts(r)})" for r in rules
+            f"'{r['title']}' ({'managed' if r['managed'] else 'NOT managed by reconciler'}, {alert_counts(r)})"
+            for r in rules
         )
         return [f"deleting folder '{live.state.get('title')}' ({live.key}) deletes every alert rule in it: {listing}"]
 
@@ -139,9 +155,19 @@ class GrafanaRuleGroupKind(Kind):
     description = "A Grafana alert rule group: folder, evaluation interval and rules."
     fields = FieldTable(
         [
-            FieldRule("folder", FieldBehaviour.UPDATABLE, "part of the key folder/group; a change moves the rules (updates keeping their uids)"),
-            FieldRule("group", FieldBehaviour.UPDATABLE, "group name (default metadata.name), part of the key; a rename moves the rules"),
-            FieldRule("interval", FieldBehaviour.UPDATABLE, "seconds, a multiple of 10; shared by every rule in the group"),
+            FieldRule(
+                "folder",
+                FieldBehaviour.UPDATABLE,
+                "part of the key folder/group; a change moves the rules (updates keeping their uids)",
+            ),
+            FieldRule(
+                "group",
+                FieldBehaviour.UPDATABLE,
+                "group name (default metadata.name), part of the key; a rename moves the rules",
+            ),
+            FieldRule(
+                "interval", FieldBehaviour.UPDATABLE, "seconds, a multiple of 10; shared by every rule in the group"
+            ),
             FieldRule("rules", FieldBehaviour.UPDATABLE, "each rule is planned as a GrafanaAlertRule of its own"),
         ]
     )
@@ -162,7 +188,12 @@ class GrafanaRuleGroupKind(Kind):
             for path, message in rule_problems(rule):
                 out.append((("spec", "rules", index, *path), message))
             if rule.title in titles:
-                out.append((("spec", "rules", index, "title"), f"title {rule.title!r} is already used by rules[{titles[rule.title]}]"))
+                out.append(
+                    (
+                        ("spec", "rules", index, "title"),
+                        f"title {rule.title!r} is already used by rules[{titles[rule.title]}]",
+                    )
+                )
             titles.setdefault(rule.title, index)
         return out
 
@@ -177,7 +208,12 @@ class GrafanaRuleGroupKind(Kind):
                 continue  # its own errors are among the document's
             out.extend((("spec", "rules", index, *path), message) for path, message in rule_problems(rule))
             if rule.title in titles:
-                out.append((("spec", "rules", index, "title"), f"title {rule.title!r} is already used by rules[{titles[rule.title]}]"))
+                out.append(
+                    (
+                        ("spec", "rules", index, "title"),
+                        f"title {rule.title!r} is already used by rules[{titles[rule.title]}]",
+                    )
+                )
             titles.setdefault(rule.title, index)
         return out
 
@@ -247,7 +283,7 @@ class GrafanaRuleGroupKind(Kind):
                 f"only reconciler's rules are deleted; the group stays in Grafana with {len(unmanaged)} rule(s) reconciler does "
                 f"not manage: {', '.join(repr(t) for t in unmanaged)}"
             ]
-        return [f"the group disappears from Grafana with its last rule"]
+        return ["the group disappears from Grafana with its last rule"]
 
     def describe(self, state: dict[str, Any]) -> str:
         return f"group '{state.get('group')}' in folder {state.get('folder')}, interval {format_duration(state.get('interval') or 0)}"
@@ -264,17 +300,30 @@ class GrafanaAlertRuleKind(Kind):
     description = "An alert rule, declared inside a GrafanaRuleGroup."
     fields = FieldTable(
         [
-            FieldRule("uid", FieldBehaviour.IDENTITY, "explicit, or derived from folder, group and title", replace_reason="Grafana cannot change a rule's uid"),
-            FieldRule("title", FieldBehaviour.UPDATABLE, "unique within the folder; with a derived uid, a rename keeps the rule when nothing else about it changes in the same plan"),
+            FieldRule(
+                "uid",
+                FieldBehaviour.IDENTITY,
+                "explicit, or derived from folder, group and title",
+                replace_reason="Grafana cannot change a rule's uid",
+            ),
+            FieldRule(
+                "title",
+                FieldBehaviour.UPDATABLE,
+                "unique within the folder; with a derived uid, a rename keeps the rule when nothing else about it changes in the same plan",
+            ),
             FieldRule("folder", FieldBehaviour.UPDATABLE, "a move to another folder keeps the rule (and its uid)"),
             FieldRule("group", FieldBehaviour.UPDATABLE, "a move to another group keeps the rule (and its uid)"),
             FieldRule("condition", FieldBehaviour.UPDATABLE),
             FieldRule("data", FieldBehaviour.UPDATABLE, "nodes keyed by refId; compared down to each model field"),
             FieldRule("data.*.model.intervalMs", FieldBehaviour.SERVER_DEFAULT, "filled in by Grafana", default=1000),
-            FieldRule("data.*.model.maxDataPoints", FieldBehaviour.SERVER_DEFAULT, "filled in by Grafana", default=43200),
+            FieldRule(
+                "data.*.model.maxDataPoints", FieldBehaviour.SERVER_DEFAULT, "filled in by Grafana", default=43200
+            ),
             FieldRule("for", FieldBehaviour.UPDATABLE, "compared in Grafana's form (300s = 5m)", default="0s"),
             FieldRule("labels", FieldBehaviour.UPDATABLE, "empty and missing are the same"),
-            FieldRule("annotations", FieldBehaviour.UPDATABLE, "reconciler_* keys are the ownership marker, never diffed"),
+            FieldRule(
+                "annotations", FieldBehaviour.UPDATABLE, "reconciler_* keys are the ownership marker, never diffed"
+            ),
             FieldRule("no_data_state", FieldBehaviour.UPDATABLE, default="NoData"),
             FieldRule("exec_err_state", FieldBehaviour.UPDATABLE, default="Error"),
             FieldRule("is_paused", FieldBehaviour.UPDATABLE, default=False),
@@ -371,8 +420,6 @@ class GrafanaAlertRuleKind(Kind):
 
     def describe(self, state: dict[str, Any]) -> str:
         return f"rule '{state.get('title')}' in {state.get('folder')}/{state.get('group')}"
-
-
 
 
 def rule_source(res: Resource, field: str) -> tuple[SourceRef, str]:

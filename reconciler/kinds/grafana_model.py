@@ -43,7 +43,15 @@ RESERVED_LABELS = ("__alert_rule_uid__", "__alert_rule_namespace_uid__")
 
 # --- durations --------------------------------------------------------------------------------
 _DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
-_UNITS_MS = (("y", 365 * 86_400_000), ("w", 7 * 86_400_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
+_UNITS_MS = (
+    ("y", 365 * 86_400_000),
+    ("w", 7 * 86_400_000),
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1000),
+    ("ms", 1),
+)
 
 
 def parse_duration(value: Any) -> int:
@@ -86,7 +94,10 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     WithJsonSchema(
         {
-            "anyOf": [{"type": "string", "pattern": r"^(0|(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?)$"}, {"type": "integer", "minimum": 0}],
+            "anyOf": [
+                {"type": "string", "pattern": r"^(0|(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?)$"},
+                {"type": "integer", "minimum": 0},
+            ],
             "description": "A duration such as 30s, 5m or 1h30m (or a number of seconds).",
         }
     ),
@@ -96,13 +107,15 @@ Duration = Annotated[
 def derive_uid(folder: str, group: str, title: str) -> str:
     """A rule uid from where the rule is declared: stable across runs, within Grafana's limits
     (40 characters of letters, digits, '-', '_')."""
-    digest = hashlib.sha256(f"{folder}\x1f{group}\x1f{title}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(f"{folder}\x1f{group}\x1f{title}".encode()).hexdigest()
     return f"rc-{digest[:24]}"
 
 
 # --- threshold shorthand ----------------------------------------------------------------------
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_THRESHOLD = re.compile(rf"^\s*(?:(?P<op>[<>])\s*(?P<value>{_NUMBER})|(?P<range>within|outside)\s+(?P<low>{_NUMBER})\s*\.\.\s*(?P<high>{_NUMBER}))\s*$")
+_THRESHOLD = re.compile(
+    rf"^\s*(?:(?P<op>[<>])\s*(?P<value>{_NUMBER})|(?P<range>within|outside)\s+(?P<low>{_NUMBER})\s*\.\.\s*(?P<high>{_NUMBER}))\s*$"
+)
 
 
 def parse_threshold(text: str) -> tuple[str, list[float | int]]:
@@ -153,7 +166,9 @@ class QueryShorthand(_Strict):
 
     datasource: str = Field(min_length=1, description="Datasource uid (e.g. of the Prometheus datasource).")
     expr: str = Field(min_length=1, description="The query expression, e.g. visits_sync_duration.")
-    time_range: Duration = Field(default=600, description="How far back the query looks (Grafana's relative time range).")
+    time_range: Duration = Field(
+        default=600, description="How far back the query looks (Grafana's relative time range)."
+    )
 
     @field_validator("time_range")
     @classmethod
@@ -195,9 +210,13 @@ class RuleSpec(_Strict):
         pattern=UID_PATTERN,
         description="Grafana uid (1-40 letters, digits, '-', '_'). Default: derived from folder, group and title.",
     )
-    for_: Duration = Field(default=0, alias="for", description="How long the condition must hold before the alert fires.")
+    for_: Duration = Field(
+        default=0, alias="for", description="How long the condition must hold before the alert fires."
+    )
     labels: dict[str, str] = Field(default_factory=dict, description="Alert labels (drive notification routing).")
-    annotations: dict[str, str] = Field(default_factory=dict, description="Alert annotations (summary, runbook_url, ...).")
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="Alert annotations (summary, runbook_url, ...)."
+    )
     no_data_state: NoDataState = "NoData"
     exec_err_state: ExecErrState = "Error"
     is_paused: bool = False
@@ -221,7 +240,9 @@ class GrafanaRuleGroupSpec(KindSpec):
         max_length=MAX_NAME_LENGTH,
         description="Group name in Grafana. Default: metadata.name.",
     )
-    interval: Duration = Field(default=60, description="Evaluation interval of every rule in the group; a multiple of 10s.")
+    interval: Duration = Field(
+        default=60, description="Evaluation interval of every rule in the group; a multiple of 10s."
+    )
     rules: list[RuleSpec] = Field(min_length=1)
 
     @field_validator("interval")
@@ -246,7 +267,9 @@ class GrafanaFolderSpec(KindSpec):
 
     title: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
     uid: str | None = Field(default=None, pattern=UID_PATTERN, description="Folder uid. Default: metadata.name.")
-    parent: str | None = Field(default=None, pattern=UID_PATTERN, description="uid of the parent folder (nested folders).")
+    parent: str | None = Field(
+        default=None, pattern=UID_PATTERN, description="uid of the parent folder (nested folders)."
+    )
 
 
 class AlertRuleChild(KindSpec):
@@ -275,7 +298,9 @@ def rule_problems(rule: RuleSpec) -> list[tuple[tuple[str | int, ...], str]]:
     shorthand = rule.query is not None or rule.threshold is not None or rule.reduce is not None
     full = rule.data is not None or rule.condition is not None
     if shorthand and full:
-        out.append(((), "use either the shorthand (query, reduce, threshold) or the full form (data, condition), not both"))
+        out.append(
+            ((), "use either the shorthand (query, reduce, threshold) or the full form (data, condition), not both")
+        )
         return out
     if not shorthand and not full:
         out.append(((), "a rule needs a query: the shorthand (query, threshold) or the full form (data, condition)"))
@@ -299,13 +324,21 @@ def rule_problems(rule: RuleSpec) -> list[tuple[tuple[str | int, ...], str]]:
             rtr = query.relativeTimeRange
             if query.datasourceUid not in EXPR_DATASOURCES and not rtr.from_ > rtr.to:
                 out.append(
-                    (("data", index, "relativeTimeRange"), f"query {query.refId}: 'from' must be greater than 'to' (seconds before now)")
+                    (
+                        ("data", index, "relativeTimeRange"),
+                        f"query {query.refId}: 'from' must be greater than 'to' (seconds before now)",
+                    )
                 )
         if rule.condition is not None and refs and rule.condition not in refs:
             out.append((("condition",), f"{rule.condition!r} names no node; refIds are {', '.join(refs)}"))
     for key in rule.annotations:
         if key.startswith(MARKER_PREFIX):
-            out.append((("annotations", key), f"annotation keys starting with {MARKER_PREFIX!r} are reserved for reconciler's ownership marker"))
+            out.append(
+                (
+                    ("annotations", key),
+                    f"annotation keys starting with {MARKER_PREFIX!r} are reserved for reconciler's ownership marker",
+                )
+            )
     for key in rule.labels:
         if key in RESERVED_LABELS:
             out.append((("labels", key), "this label is reserved by Grafana"))
@@ -484,7 +517,9 @@ def desired_rule_state(folder: str, group: str, rule: RuleSpec) -> dict[str, Any
         no_data_state=rule.no_data_state,
         exec_err_state=rule.exec_err_state,
         is_paused=rule.is_paused,
-        notification_settings=rule.notification_settings.model_dump(exclude_none=True) if rule.notification_settings else None,
+        notification_settings=rule.notification_settings.model_dump(exclude_none=True)
+        if rule.notification_settings
+        else None,
     )
 
 

@@ -14,9 +14,10 @@ the same normalised state `desired_state` builds, using `monitor_state` here for
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -110,10 +111,12 @@ class CustomMetric(_Block):
     _type = field_validator("type", mode="before")(_short_enum("CUSTOM_METRIC_TYPE_"))
 
     @model_validator(mode="after")
-    def _check(self) -> "CustomMetric":
+    def _check(self) -> CustomMetric:
         problems: list[tuple[tuple[str | int, ...], str]] = []
         if ":table" in self.input_columns and len(self.input_columns) > 1:
-            problems.append((("input_columns",), "':table' stands for the whole table and cannot be combined with columns"))
+            problems.append(
+                (("input_columns",), "':table' stands for the whole table and cannot be combined with columns")
+            )
         seen: set[str] = set()
         for i, column in enumerate(self.input_columns):
             if column.lower() in seen:
@@ -254,7 +257,7 @@ class QualityMonitorSpec(KindSpec):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> "QualityMonitorSpec":
+    def _check(self) -> QualityMonitorSpec:
         problems: list[tuple[tuple[str | int, ...], str]] = []
         present = [p for p in PROFILE_TYPES if getattr(self, p) is not None]
         if not present:
@@ -265,7 +268,10 @@ class QualityMonitorSpec(KindSpec):
         for i, metric in enumerate(self.custom_metrics):
             if metric.name in names:
                 problems.append(
-                    (("custom_metrics", i, "name"), f"metric name '{metric.name}' is already used by custom_metrics[{names[metric.name]}]")
+                    (
+                        ("custom_metrics", i, "name"),
+                        f"metric name '{metric.name}' is already used by custom_metrics[{names[metric.name]}]",
+                    )
                 )
             names.setdefault(metric.name, i)
         renamed: dict[str, int] = {}
@@ -277,17 +283,27 @@ class QualityMonitorSpec(KindSpec):
                 problems.append((("custom_metrics", i, "renamed_from"), f"'{old}' is still the name of another metric"))
             elif old in renamed:
                 problems.append(
-                    (("custom_metrics", i, "renamed_from"), f"custom_metrics[{renamed[old]}] is already renamed from '{old}'")
+                    (
+                        ("custom_metrics", i, "renamed_from"),
+                        f"custom_metrics[{renamed[old]}] is already renamed from '{old}'",
+                    )
                 )
             renamed.setdefault(old, i)
         for i, metric in enumerate(self.custom_metrics):
             for variable in TEMPLATE.findall(metric.definition):
                 if variable in ("prediction_col", "label_col") and self.inference_log is None:
                     problems.append(
-                        (("custom_metrics", i, "definition"), f"'{{{{{variable}}}}}' is only available with an inference_log profile")
+                        (
+                            ("custom_metrics", i, "definition"),
+                            f"'{{{{{variable}}}}}' is only available with an inference_log profile",
+                        )
                     )
-                elif variable == "label_col" and self.inference_log is not None and self.inference_log.label_col is None:
-                    problems.append((("custom_metrics", i, "definition"), "'{{label_col}}' needs inference_log.label_col"))
+                elif (
+                    variable == "label_col" and self.inference_log is not None and self.inference_log.label_col is None
+                ):
+                    problems.append(
+                        (("custom_metrics", i, "definition"), "'{{label_col}}' needs inference_log.label_col")
+                    )
         seen: dict[str, int] = {}
         for i, expression in enumerate(self.slicing_exprs):
             if not expression.strip():
@@ -455,7 +471,12 @@ class QualityMonitorKind(Kind):
     description = "A Databricks lakehouse (quality) monitor on one Unity Catalog table."
     fields = FieldTable(
         [
-            FieldRule("table_name", FieldBehaviour.IDENTITY, "one monitor per table", replace_reason="a monitor belongs to one table"),
+            FieldRule(
+                "table_name",
+                FieldBehaviour.IDENTITY,
+                "one monitor per table",
+                replace_reason="a monitor belongs to one table",
+            ),
             FieldRule("output_schema_name", FieldBehaviour.UPDATABLE, "where the metric tables are written"),
             FieldRule("assets_dir", FieldBehaviour.FORCES_REPLACE, "create-only", replace_reason=_RECREATE),
             FieldRule(
@@ -477,10 +498,15 @@ class QualityMonitorKind(Kind):
             ),
             FieldRule("custom_metrics.*.definition", FieldBehaviour.UPDATABLE),
             FieldRule(
-                "custom_metrics.*.input_columns", FieldBehaviour.FORCES_REPLACE, "compared as a set", replace_reason=_METRIC_MEANING
+                "custom_metrics.*.input_columns",
+                FieldBehaviour.FORCES_REPLACE,
+                "compared as a set",
+                replace_reason=_METRIC_MEANING,
             ),
             FieldRule("custom_metrics.*.type", FieldBehaviour.FORCES_REPLACE, replace_reason=_METRIC_MEANING),
-            FieldRule("custom_metrics.*.output_data_type", FieldBehaviour.FORCES_REPLACE, replace_reason=_METRIC_MEANING),
+            FieldRule(
+                "custom_metrics.*.output_data_type", FieldBehaviour.FORCES_REPLACE, replace_reason=_METRIC_MEANING
+            ),
             FieldRule("slicing_exprs", FieldBehaviour.UPDATABLE, "compared as a set"),
             FieldRule("schedule", FieldBehaviour.UPDATABLE),
             FieldRule("schedule.pause_status", FieldBehaviour.SERVER_DEFAULT, default="UNPAUSED"),
@@ -503,7 +529,9 @@ class QualityMonitorKind(Kind):
             FieldRule("status", FieldBehaviour.SERVER_OWNED, "PENDING, then ACTIVE (or FAILED)"),
             FieldRule("monitor_version", FieldBehaviour.SERVER_OWNED, "incremented by every update"),
             FieldRule("dashboard_id", FieldBehaviour.SERVER_OWNED, "set once the monitor is ACTIVE"),
-            FieldRule("profile_metrics_table_name", FieldBehaviour.SERVER_OWNED, "{output_schema}.{table}_profile_metrics"),
+            FieldRule(
+                "profile_metrics_table_name", FieldBehaviour.SERVER_OWNED, "{output_schema}.{table}_profile_metrics"
+            ),
             FieldRule("drift_metrics_table_name", FieldBehaviour.SERVER_OWNED, "{output_schema}.{table}_drift_metrics"),
             FieldRule("latest_monitor_failure_msg", FieldBehaviour.SERVER_OWNED, "shown by `apply --wait` on failure"),
         ]
@@ -519,8 +547,10 @@ class QualityMonitorKind(Kind):
         return duplicate_keys(
             resources,
             lambda r: (r.spec_source("table_name"), "spec.table_name"),
-            lambda dup, first, at: f"QualityMonitor '{dup.name}' monitors the same table as '{first.name}' ({at}); "
-            "a table can have only one monitor",
+            lambda dup, first, at: (
+                f"QualityMonitor '{dup.name}' monitors the same table as '{first.name}' ({at}); "
+                "a table can have only one monitor"
+            ),
         )
 
     # --- planning hooks ----------------------------------------------------------------------
@@ -650,7 +680,7 @@ def _show(value: Any) -> str:
 
 
 def _date(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
 def _refresh_history(info: dict[str, Any]) -> str:

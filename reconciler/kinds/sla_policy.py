@@ -8,8 +8,9 @@ about a policy is updatable in place (the MERGE keyed by the hash rewrites the r
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, Sequence
+from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -112,7 +113,9 @@ class SlaPolicyKind(Kind):
         return duplicate_keys(
             resources,
             lambda r: (r.spec_source("warehouse_ids"), "spec.warehouse_ids"),
-            lambda dup, first, at: f"same warehouse set as SlaPolicy '{first.name}' ({at}); a warehouse set can have only one policy",
+            lambda dup, first, at: (
+                f"same warehouse set as SlaPolicy '{first.name}' ({at}); a warehouse set can have only one policy"
+            ),
         )
 
     def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
@@ -128,7 +131,9 @@ class SlaPolicyKind(Kind):
                 "written: history the monitoring jobs keyed by the old policy_id/policy_hash (query_history_log) "
                 "no longer links to the new policy"
             ]
-        return [f"the policy row for [{warehouses}] is deleted: those warehouses are no longer checked against this SLA"]
+        return [
+            f"the policy row for [{warehouses}] is deleted: those warehouses are no longer checked against this SLA"
+        ]
 
     def describe(self, state: dict[str, Any]) -> str:
         return (

@@ -13,9 +13,9 @@ Pairing rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from reconciler import __version__
 from reconciler.commands import import_command
@@ -93,7 +93,14 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
             plan.operations.append(op)
             continue
         plan.operations.append(
-            Operation(Action.CREATE, res.kind, res.name, res.key, changes=field_changes(res.state, kind.fields, created=True), source=str(res.source))
+            Operation(
+                Action.CREATE,
+                res.kind,
+                res.name,
+                res.key,
+                changes=field_changes(res.state, kind.fields, created=True),
+                source=str(res.source),
+            )
         )
 
     for obj in inp.live:
@@ -126,7 +133,9 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
             )
         )
 
-    plan.operations = order_operations(plan.operations, inp.kinds, {(r.kind, r.name): r.depends_on for r in inp.desired})
+    plan.operations = order_operations(
+        plan.operations, inp.kinds, {(r.kind, r.name): r.depends_on for r in inp.desired}
+    )
     if problems:
         if strict:
             raise PlanError("the plan cannot be made:\n" + "\n".join(f"  - {p}" for p in problems))
@@ -143,7 +152,9 @@ def _compare(kind: Kind, res: Resource, live: LiveObject, plan: Plan, problems: 
         plan.unchanged.append(Unchanged(res.kind, res.name, live.key))
         return None
     if live.locked_reason:
-        problems.append(f"{res.kind} '{res.name}' ({res.source}) differs from its spec but cannot be changed: {live.locked_reason}")
+        problems.append(
+            f"{res.kind} '{res.name}' ({res.source}) differs from its spec but cannot be changed: {live.locked_reason}"
+        )
         return None
     decision = kind.decide(res, live, [c.path for c in changes])
     if decision.replace:
@@ -208,8 +219,12 @@ def order_operations(
     """Creates/updates/replaces in kind rank order, then deletes in reverse rank order. Within
     that order an object declared to depend on another of the plan (`Resource.depends_on`, by
     kind and key, e.g. a nested folder on its parent) is built after it."""
-    building = sorted((o for o in ops if o.action is not Action.DELETE), key=lambda o: (kinds[o.kind].rank, o.kind, o.name))
-    deleting = sorted((o for o in ops if o.action is Action.DELETE), key=lambda o: (-kinds[o.kind].rank, o.kind, o.name))
+    building = sorted(
+        (o for o in ops if o.action is not Action.DELETE), key=lambda o: (kinds[o.kind].rank, o.kind, o.name)
+    )
+    deleting = sorted(
+        (o for o in ops if o.action is Action.DELETE), key=lambda o: (-kinds[o.kind].rank, o.kind, o.name)
+    )
     if depends_on:
         building = _after_dependencies(building, depends_on)
     return building + deleting

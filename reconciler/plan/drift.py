@@ -64,13 +64,22 @@ def drift_report(plan: Plan) -> DriftReport:
 
 def render_drift_text(report: DriftReport, console: Console) -> None:
     out = console.print
-    styles = {"drifted": "bold red", "missing": "bold red", "undeclared": "yellow", "unmanaged": "dim", "in_sync": "green"}
+    styles = {
+        "drifted": "bold red",
+        "missing": "bold red",
+        "undeclared": "yellow",
+        "unmanaged": "dim",
+        "in_sync": "green",
+    }
     out(f"[bold]reconciler drift[/] · target [bold]{escape(report.target)}[/]")
     for note in report.notes:
         out(f"[cyan]note:[/] {escape(note)}")
     for e in report.entries:
         label = f"{e.kind}/{e.name}" if e.name else f"{e.kind} {e.key}"
-        out(f"  [{styles[e.status]}]{e.status:<10}[/] {escape(label)}" + (f"  [dim]{escape(e.description)}[/]" if e.description else ""))
+        out(
+            f"  [{styles[e.status]}]{e.status:<10}[/] {escape(label)}"
+            + (f"  [dim]{escape(e.description)}[/]" if e.description else "")
+        )
         if e.status == "drifted":
             for c in e.changes:
                 out(f"             {escape(c.path)}: live {escape(show(c.before))}, spec {escape(show(c.after))}")
@@ -82,13 +91,20 @@ def render_drift_markdown(report: DriftReport, limit: int = GITHUB_COMMENT_LIMIT
     """The drift report as a Markdown table for an issue or PR comment: what drifted first, and
     capped like the plan comment, with what is left out counted."""
     budget = CommentBudget(limit)
-    budget.add(f"**reconciler drift** for target `{report.target}`: " + ("drift detected" if report.drifted else "no drift") + "\n")
+    budget.add(
+        f"**reconciler drift** for target `{report.target}`: "
+        + ("drift detected" if report.drifted else "no drift")
+        + "\n"
+    )
     order = {"drifted": 0, "missing": 1, "undeclared": 2, "unmanaged": 3, "in_sync": 4}
     rows = []
     for e in sorted(report.entries, key=lambda e: order.get(e.status, 5)):
         label = f"{e.kind}/{e.name}" if e.name else f"{e.kind} {e.key}"
         if e.status == "drifted":
-            details = "; ".join(f"{code_span(c.path)}: live {code_span(show(c.before))}, spec {code_span(show(c.after))}" for c in e.changes)
+            details = "; ".join(
+                f"{code_span(c.path)}: live {code_span(show(c.before))}, spec {code_span(show(c.after))}"
+                for c in e.changes
+            )
         else:
             details = e.description.replace("|", "\\|")
         rows.append(f"| {e.status} | {code_span(label)} | {details} |")

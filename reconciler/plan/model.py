@@ -58,7 +58,7 @@ class Operation:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Operation":
+    def from_dict(cls, data: dict[str, Any]) -> Operation:
         data = dict(data)
         data["action"] = Action(data["action"])
         data["changes"] = [Change(**c) for c in data.get("changes", [])]
@@ -126,9 +126,11 @@ class Plan:
         return json.dumps(self.to_dict(), indent=2, default=str) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
         if data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r} (expected {FORMAT_VERSION})")
+            raise ValueError(
+                f"unsupported plan format_version {data.get('format_version')!r} (expected {FORMAT_VERSION})"
+            )
         return cls(
             tool_version=data["tool"]["version"],
             target=data["target"],

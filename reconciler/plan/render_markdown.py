@@ -10,7 +10,7 @@ is counted in a closing note: a review must never silently miss an operation.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from .model import Action, Operation, Plan
 from .values import SYMBOLS, show, summary_line
@@ -105,7 +105,9 @@ def _caution(destructive: list[Operation], listed: int) -> str:
     return "\n".join(
         [
             "> [!CAUTION]",
-            f"> {len(destructive)} destructive operation(s): " + ", ".join(names) + ". Apply needs `--allow-destructive`.",
+            f"> {len(destructive)} destructive operation(s): "
+            + ", ".join(names)
+            + ". Apply needs `--allow-destructive`.",
             "",
         ]
     )

@@ -66,9 +66,15 @@ def render_text(plan: Plan, console: Console, title: str = "plan") -> None:
             elif op.action is Action.DELETE:
                 out(f"      [red]- {escape(change.path)}:[/] {escape(show(change.before, limit=1_000))}")
             else:
-                out(f"      [yellow]~ {escape(change.path)}:[/] {escape(show(change.before))} [bold]->[/] {escape(show(change.after))}")
+                out(
+                    f"      [yellow]~ {escape(change.path)}:[/] {escape(show(change.before))} [bold]->[/] {escape(show(change.after))}"
+                )
         for warning in op.warnings:
-            out(f"      [bold red]! {escape(warning)}[/]" if op.destructive else f"      [bold yellow]! {escape(warning)}[/]")
+            out(
+                f"      [bold red]! {escape(warning)}[/]"
+                if op.destructive
+                else f"      [bold yellow]! {escape(warning)}[/]"
+            )
         out("")
     if plan.unmanaged:
         out("[bold]Unmanaged[/] (live, not owned by reconciler: shown, never changed or deleted):")
@@ -82,6 +88,5 @@ def render_text(plan: Plan, console: Console, title: str = "plan") -> None:
     destructive = plan.destructive_operations
     if destructive:
         out(
-            f"[bold red]{len(destructive)} destructive operation(s)[/]: "
-            "apply refuses them without --allow-destructive."
+            f"[bold red]{len(destructive)} destructive operation(s)[/]: apply refuses them without --allow-destructive."
         )

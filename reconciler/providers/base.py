@@ -8,9 +8,10 @@ planner can compare them without knowing anything about the backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import Kind, LiveObject, Resource
@@ -45,7 +46,7 @@ class Provider(ABC):
 
     backend: str = ""
 
-    def __init__(self, kind: Kind, context: "TargetContext") -> None:
+    def __init__(self, kind: Kind, context: TargetContext) -> None:
         self.kind = kind
         self.context = context
 

@@ -12,8 +12,8 @@ when given, is masked here again so no future SDK message can leak it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from reconciler.errors import ReconcilerError
 

@@ -13,7 +13,8 @@ returns (`warehouse_id`, `skip_builtin_dashboard`) come from the ledger.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from databricks.sdk.errors import NotFound
 from databricks.sdk.service.catalog import (
@@ -64,7 +65,9 @@ def sdk_arguments(body: dict[str, Any]) -> dict[str, Any]:
     if "baseline_table_name" in body:
         args["baseline_table_name"] = body["baseline_table_name"]
     if "data_classification_config" in body:
-        args["data_classification_config"] = MonitorDataClassificationConfig.from_dict(body["data_classification_config"])
+        args["data_classification_config"] = MonitorDataClassificationConfig.from_dict(
+            body["data_classification_config"]
+        )
     return args
 
 
@@ -231,7 +234,10 @@ class DatabricksMonitorProvider(Provider):
             try:
                 self.client.tables.get(spec.baseline_table_name.lower())
             except NotFound:
-                error(("baseline_table_name",), f"baseline table {spec.baseline_table_name} does not exist in Unity Catalog")
+                error(
+                    ("baseline_table_name",),
+                    f"baseline table {spec.baseline_table_name} does not exist in Unity Catalog",
+                )
         try:
             self.client.schemas.get(spec.output_schema_name.lower())
         except NotFound:

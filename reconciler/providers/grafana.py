@@ -28,17 +28,17 @@ import fnmatch
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from reconciler.commands import import_command
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import LiveObject, Resource
-from reconciler.kinds.grafana import rule_source
-from reconciler.kinds.grafana import alert_counts
+from reconciler.kinds.grafana import alert_counts, rule_source
 from reconciler.kinds.grafana_model import (
     FOLDER_OWNED_ANNOTATION,
     FOLDER_PREVENT_DESTROY_ANNOTATION,
@@ -67,7 +67,7 @@ def _annotations(rule: dict[str, Any]) -> dict[str, Any]:
     return rule.get("annotations") or {}
 
 
-def grafana_configured(context: "TargetContext") -> bool:
+def grafana_configured(context: TargetContext) -> bool:
     return context.config.grafana is not None or context.config.embedded
 
 
@@ -87,7 +87,7 @@ class GrafanaSnapshot:
 class GrafanaBackend:
     """The target's Grafana: connection, provenance mode and the run's one read."""
 
-    def __init__(self, context: "TargetContext") -> None:
+    def __init__(self, context: TargetContext) -> None:
         self.context = context
         conn = context.config.grafana
         self.editable = conn is not None and conn.provenance == "editable"
@@ -130,7 +130,11 @@ class GrafanaBackend:
         else:
             # Not declared now (its spec removed while groups still use it, or never declared):
             # keep what reconciler's rules in the folder record, so a rewrite never drops it.
-            ours = [_annotations(r) for r in self.snapshot().rules if r.get("folderUID") == folder_uid and self.is_managed(r)]
+            ours = [
+                _annotations(r)
+                for r in self.snapshot().rules
+                if r.get("folderUID") == folder_uid and self.is_managed(r)
+            ]
             owned = any(a.get(FOLDER_OWNED_ANNOTATION) == "true" for a in ours)
             protected = any(a.get(FOLDER_PREVENT_DESTROY_ANNOTATION) == "true" for a in ours)
         if owned:
@@ -146,7 +150,9 @@ class GrafanaBackend:
 
     def is_managed(self, rule: dict[str, Any]) -> bool:
         annotations = _annotations(rule)
-        return annotations.get(OWNER_ANNOTATION) == self.owner and annotations.get(UID_ANNOTATION, rule.get("uid")) == rule.get("uid")
+        return annotations.get(OWNER_ANNOTATION) == self.owner and annotations.get(
+            UID_ANNOTATION, rule.get("uid")
+        ) == rule.get("uid")
 
     # --- the one read --------------------------------------------------------------------------
     def snapshot(self) -> GrafanaSnapshot:
@@ -226,7 +232,9 @@ class GrafanaBackend:
         Every other rule (unmanaged ones, ones about to move away or be deleted) is carried over
         exactly as Grafana returned it."""
         spec: AlertRuleChild = resource.spec  # type: ignore[assignment]
-        body = api_rule(resource.state, uid, self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder, uid))
+        body = api_rule(
+            resource.state, uid, self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder, uid)
+        )
         current = self.client.get_group(spec.folder, spec.group)
         interval = int(current["interval"]) if current else spec.interval
         declared = {
@@ -240,7 +248,9 @@ class GrafanaBackend:
             other = existing.get("uid")
             if other == uid:
                 rules[index], written = body, True
-            elif other in declared and self.is_managed(existing) and ("GrafanaAlertRule", other) in self.context.planned:
+            elif (
+                other in declared and self.is_managed(existing) and ("GrafanaAlertRule", other) in self.context.planned
+            ):
                 child: AlertRuleChild = declared[other].spec  # type: ignore[assignment]
                 marks = self.markers(child.group_name, child.lifecycle.prevent_destroy, spec.folder, other)
                 rules[index] = api_rule(declared[other].state, other, marks)
@@ -268,13 +278,19 @@ class GrafanaBackend:
         if current is None:
             raise ReconcilerError(f"no rule group {folder}/{group} in Grafana")
         # A group GET carries no provenance; the list call does.
-        listed = {r["uid"]: r for r in self.client.list_rules() if r.get("folderUID") == folder and r.get("ruleGroup") == group}
+        listed = {
+            r["uid"]: r
+            for r in self.client.list_rules()
+            if r.get("folderUID") == folder and r.get("ruleGroup") == group
+        }
         rules = list(current.get("rules") or [])
         chosen = [r for r in rules if r.get("uid") in uids]
         for rule in chosen:
             owner = self.other_owner(rule)
             if owner:
-                raise ReconcilerError(f"rule '{rule.get('title')}' in {folder}/{group} is managed by {owner}; not taken over")
+                raise ReconcilerError(
+                    f"rule '{rule.get('title')}' in {folder}/{group} is managed by {owner}; not taken over"
+                )
             if (listed.get(rule["uid"]) or {}).get("provenance") == "file":
                 raise ReconcilerError(
                     f"rule '{rule.get('title')}' in {folder}/{group} is provisioned from a file (provenance 'file'): Grafana "
@@ -304,14 +320,14 @@ class GrafanaBackend:
             self._client.close()
 
 
-def backend_for(context: "TargetContext") -> GrafanaBackend:
+def backend_for(context: TargetContext) -> GrafanaBackend:
     return context.shared("grafana", lambda: GrafanaBackend(context))
 
 
 class _GrafanaProvider(Provider):
     backend = "grafana"
 
-    def __init__(self, kind: Any, context: "TargetContext") -> None:
+    def __init__(self, kind: Any, context: TargetContext) -> None:
         super().__init__(kind, context)
         self.grafana = backend_for(context)
 
@@ -360,7 +376,9 @@ class GrafanaFolderProvider(_GrafanaProvider):
         out = []
         for uid, fact in facts.items():
             folder = snap.folders[uid] or {}
-            locked = self._delete_blocker(uid, facts, blockers, top=True) if fact.managed and fact.spec is None else None
+            locked = (
+                self._delete_blocker(uid, facts, blockers, top=True) if fact.managed and fact.spec is None else None
+            )
             out.append(
                 LiveObject(
                     kind=self.kind.name,
@@ -370,7 +388,10 @@ class GrafanaFolderProvider(_GrafanaProvider):
                     name=fact.spec.name if fact.spec is not None else None,
                     # What a delete would take with it is part of what was planned against: a
                     # dashboard or subfolder added after `plan --out` makes the saved plan stale.
-                    raw={**{k: folder.get(k) for k in ("uid", "title", "parentUid", "version")}, "contents": self._contents.get(uid)},
+                    raw={
+                        **{k: folder.get(k) for k in ("uid", "title", "parentUid", "version")},
+                        "contents": self._contents.get(uid),
+                    },
                     info={"rules": fact.summaries, "version": folder.get("version")},
                     locked_reason=locked,
                     prevent_destroy=fact.prevent_destroy,
@@ -432,7 +453,11 @@ class GrafanaFolderProvider(_GrafanaProvider):
             return spec.lifecycle.prevent_destroy if spec is not None else False
         # While declared, only the folder's own marker counts (else a protected rule would make
         # the folder's lifecycle differ from its spec forever).
-        keys = (FOLDER_PREVENT_DESTROY_ANNOTATION,) if spec is not None else (FOLDER_PREVENT_DESTROY_ANNOTATION, PREVENT_DESTROY_ANNOTATION)
+        keys = (
+            (FOLDER_PREVENT_DESTROY_ANNOTATION,)
+            if spec is not None
+            else (FOLDER_PREVENT_DESTROY_ANNOTATION, PREVENT_DESTROY_ANNOTATION)
+        )
         return any(_annotations(r).get(key) == "true" for r in ours for key in keys)
 
     def check(self, desired: Sequence[Resource]) -> list[SpecError]:
@@ -443,7 +468,14 @@ class GrafanaFolderProvider(_GrafanaProvider):
             parent = res.state.get("parent")
             if parent and parent not in declared and snap.folders.get(parent) is None and self._missing(parent):
                 where = res.spec_source("parent")
-                errors.append(SpecError(where.file, where.line, "spec.parent", f"parent folder {parent!r} does not exist in Grafana and no GrafanaFolder declares it"))
+                errors.append(
+                    SpecError(
+                        where.file,
+                        where.line,
+                        "spec.parent",
+                        f"parent folder {parent!r} does not exist in Grafana and no GrafanaFolder declares it",
+                    )
+                )
             elif parent and self._below(parent, res.key, {r.key: r.state.get("parent") for r in desired}):
                 where = res.spec_source("parent")
                 errors.append(
@@ -559,11 +591,18 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
             if folder not in declared_folders and snap.folders.get(folder) is None:
                 where = res.spec_source("folder")
                 errors.append(
-                    SpecError(where.file, where.line, "spec.folder", f"folder {folder!r} does not exist in Grafana and no GrafanaFolder declares it")
+                    SpecError(
+                        where.file,
+                        where.line,
+                        "spec.folder",
+                        f"folder {folder!r} does not exist in Grafana and no GrafanaFolder declares it",
+                    )
                 )
             live_interval = snap.intervals.get((folder, res.state["group"]))
             if live_interval is not None and live_interval != res.state["interval"]:
-                members = [r for r in snap.rules if r.get("folderUID") == folder and r.get("ruleGroup") == res.state["group"]]
+                members = [
+                    r for r in snap.rules if r.get("folderUID") == folder and r.get("ruleGroup") == res.state["group"]
+                ]
                 locked = [r.get("title") for r in members if r.get("provenance") == "file"]
                 foreign = [r.get("title") for r in members if not self.grafana.is_managed(r)]
                 where = res.spec_source("interval")
@@ -615,7 +654,9 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         folder, _, group = key.partition("/")
         declared = self.declaring(key)
         if declared is None:
-            raise ReconcilerError(f"no GrafanaRuleGroup spec declares {key}; write its spec first (or use --generate-specs)")
+            raise ReconcilerError(
+                f"no GrafanaRuleGroup spec declares {key}; write its spec first (or use --generate-specs)"
+            )
         current = self.grafana.client.get_group(folder, group)
         if current is None:
             raise ReconcilerError(f"no rule group {key!r} in Grafana (expected FOLDER_UID/GROUP)")
@@ -636,7 +677,9 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         if others:
             notes.append(f"managed by other projects, left alone: {', '.join(others)}")
         left = [
-            r.get("title") for r in live if r["uid"] not in uids and not self.grafana.is_managed(r) and not self.grafana.other_owner(r)
+            r.get("title")
+            for r in live
+            if r["uid"] not in uids and not self.grafana.is_managed(r) and not self.grafana.other_owner(r)
         ]
         if left:
             notes.append(
@@ -714,7 +757,9 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                     hint = (
                         import_command("GrafanaRuleGroup", group_key, self.context.root, self.context.name)
                         if group_key == f"{res.state['folder']}/{res.state['group']}"
-                        else import_command("GrafanaAlertRule", str(rule.get("uid")), self.context.root, self.context.name)
+                        else import_command(
+                            "GrafanaAlertRule", str(rule.get("uid")), self.context.root, self.context.name
+                        )
                     )
                     explicit = res.spec.rule.uid is not None  # type: ignore[attr-defined]
                     where, path = rule_source(res, "title")
@@ -789,7 +834,9 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
             raise
         declared = self.declaring(key)
         if declared is None:
-            raise ReconcilerError(f"no GrafanaRuleGroup spec declares a rule with uid {key} or title {rule.get('title')!r}")
+            raise ReconcilerError(
+                f"no GrafanaRuleGroup spec declares a rule with uid {key} or title {rule.get('title')!r}"
+            )
         spec_name = declared.spec.group_name  # type: ignore[attr-defined]
         return Adopted(key, self.grafana.adopt_rules(rule["folderUID"], rule["ruleGroup"], {key}, spec_name))
 
@@ -807,7 +854,7 @@ def slug(text: str) -> str:
 class SpecGenerator:
     """Spec files from live Grafana or from Grafana's export / file-provisioning YAML."""
 
-    def __init__(self, grafana: GrafanaBackend, context: "TargetContext") -> None:
+    def __init__(self, grafana: GrafanaBackend, context: TargetContext) -> None:
         self.grafana = grafana
         self.context = context
 
@@ -823,14 +870,22 @@ class SpecGenerator:
         result = GeneratedSpecs()
         by_folder: dict[str, list[dict[str, Any]]] = {}
         file_provisioned = {
-            (r.get("folderUID"), r.get("ruleGroup")) for r in self.grafana.client.list_rules() if r.get("provenance") == "file"
+            (r.get("folderUID"), r.get("ruleGroup"))
+            for r in self.grafana.client.list_rules()
+            if r.get("provenance") == "file"
         }
         for group in chosen:
             key = f"{group['folderUid']}/{group['name']}"
             if key in declared_groups:
                 result.notes.append(f"GrafanaRuleGroup {key} is already declared in the specs; skipped")
                 continue
-            foreign = sorted({str(self.grafana.other_owner(r)) for r in group["rules"] if group.get("live") and self.grafana.other_owner(r)})
+            foreign = sorted(
+                {
+                    str(self.grafana.other_owner(r))
+                    for r in group["rules"]
+                    if group.get("live") and self.grafana.other_owner(r)
+                }
+            )
             if foreign:
                 result.notes.append(f"GrafanaRuleGroup {key} holds rules managed by {', '.join(foreign)}; skipped")
                 continue
@@ -850,7 +905,10 @@ class SpecGenerator:
                         "apiVersion": "reconciler/v1",
                         "kind": "GrafanaFolder",
                         "metadata": {"name": folder_uid},
-                        "spec": {"title": folder["title"], **({"parent": folder["parentUid"]} if folder.get("parentUid") else {})},
+                        "spec": {
+                            "title": folder["title"],
+                            **({"parent": folder["parentUid"]} if folder.get("parentUid") else {}),
+                        },
                     }
                 )
             for group in groups_in_folder:
@@ -863,13 +921,25 @@ class SpecGenerator:
                     spec["group"] = group["name"]
                 spec["interval"] = format_duration(group["interval"])
                 spec["rules"] = [spec_rule_from_api(r) for r in group["rules"]]
-                docs.append({"apiVersion": "reconciler/v1", "kind": "GrafanaRuleGroup", "metadata": {"name": name}, "spec": spec})
+                docs.append(
+                    {
+                        "apiVersion": "reconciler/v1",
+                        "kind": "GrafanaRuleGroup",
+                        "metadata": {"name": name},
+                        "spec": spec,
+                    }
+                )
                 if group.get("live"):
                     result.adopt.append((f"{folder_uid}/{group['name']}", name))
-            header = "# Generated by `reconciler import --generate-specs` from " + (
-                "Grafana export" if groups_in_folder[0].get("from_file") else "live Grafana"
-            ) + ". Edit freely: this file is now the source of truth.\n"
-            body = "---\n".join(yaml.safe_dump(d, sort_keys=False, allow_unicode=True, default_flow_style=False, width=120) for d in docs)
+            header = (
+                "# Generated by `reconciler import --generate-specs` from "
+                + ("Grafana export" if groups_in_folder[0].get("from_file") else "live Grafana")
+                + ". Edit freely: this file is now the source of truth.\n"
+            )
+            body = "---\n".join(
+                yaml.safe_dump(d, sort_keys=False, allow_unicode=True, default_flow_style=False, width=120)
+                for d in docs
+            )
             result.files[f"grafana/{folder_uid}.yaml"] = header + body
         return result
 
@@ -883,7 +953,15 @@ class SpecGenerator:
             if answer is None:
                 continue
             members = [r for r in rules if r["folderUID"] == folder_uid and r["ruleGroup"] == name]
-            groups.append({"folderUid": folder_uid, "name": name, "interval": int(answer["interval"]), "rules": members, "live": True})
+            groups.append(
+                {
+                    "folderUid": folder_uid,
+                    "name": name,
+                    "interval": int(answer["interval"]),
+                    "rules": members,
+                    "live": True,
+                }
+            )
         return groups
 
     def _from_file(self, path: Path) -> list[dict[str, Any]]:

@@ -47,7 +47,9 @@ class GrafanaApiError(ReconcilerError):
 class GrafanaClient:
     """Typed access to the Grafana endpoints reconciler uses (Grafana 9 through 13 `/api`)."""
 
-    def __init__(self, url: str, token: str | None, timeout: float = DEFAULT_TIMEOUT_SECONDS, org_id: int | None = None) -> None:
+    def __init__(
+        self, url: str, token: str | None, timeout: float = DEFAULT_TIMEOUT_SECONDS, org_id: int | None = None
+    ) -> None:
         # The token is handed to the library's auth object and never kept in messages or reprs.
         self._api = GrafanaApi.from_url(url.rstrip("/") + "/", credential=token, timeout=timeout)
         if org_id is not None:
@@ -65,7 +67,9 @@ class GrafanaClient:
             raise GrafanaApiError(action, exc.status_code, exc.response) from None
         except Exception as exc:  # connection refused, DNS, TLS: say where, not how the library failed
             detail = _without_userinfo(str(exc))
-            raise ReconcilerError(f"Grafana {action}: cannot reach {self.url}: {type(exc).__name__}: {detail}") from None
+            raise ReconcilerError(
+                f"Grafana {action}: cannot reach {self.url}: {type(exc).__name__}: {detail}"
+            ) from None
 
     # --- alert rules ---------------------------------------------------------------------------
     def list_rules(self) -> list[dict[str, Any]]:
@@ -91,7 +95,10 @@ class GrafanaClient:
 
     def create_rule(self, rule: dict[str, Any], disable_provenance: bool) -> dict[str, Any]:
         return self._call(  # type: ignore[no-any-return]
-            f"create alert rule '{rule.get('title')}'", self._api.alertingprovisioning.create_alertrule, rule, disable_provenance
+            f"create alert rule '{rule.get('title')}'",
+            self._api.alertingprovisioning.create_alertrule,
+            rule,
+            disable_provenance,
         )
 
     def update_rule(self, uid: str, rule: dict[str, Any], disable_provenance: bool) -> dict[str, Any]:
@@ -103,14 +110,19 @@ class GrafanaClient:
         # The library's delete_alertrule sends no provenance header; a rule written editable
         # (provenance none) must be deleted with it, so the low-level client is used here.
         headers = {"X-Disable-Provenance": "true"} if disable_provenance else None
-        self._call(f"delete alert rule {uid}", self._api.client.DELETE, f"/v1/provisioning/alert-rules/{uid}", headers=headers)
+        self._call(
+            f"delete alert rule {uid}", self._api.client.DELETE, f"/v1/provisioning/alert-rules/{uid}", headers=headers
+        )
 
     # --- rule groups ---------------------------------------------------------------------------
     def get_group(self, folder_uid: str, group: str) -> dict[str, Any] | None:
         """The group, or None when Grafana answers 404 (a group exists only while it has rules)."""
         try:
             return self._call(  # type: ignore[no-any-return]
-                f"get rule group {folder_uid}/{group}", self._api.alertingprovisioning.get_rule_group, folder_uid, _segment(group)
+                f"get rule group {folder_uid}/{group}",
+                self._api.alertingprovisioning.get_rule_group,
+                folder_uid,
+                _segment(group),
             )
         except GrafanaApiError as exc:
             if exc.status == 404:
@@ -136,7 +148,9 @@ class GrafanaClient:
         )
 
     def export_rules(self) -> dict[str, Any]:
-        return self._call("export alert rules", self._api.client.GET, "/v1/provisioning/alert-rules/export", params={"format": "json"})  # type: ignore[no-any-return]
+        return self._call(
+            "export alert rules", self._api.client.GET, "/v1/provisioning/alert-rules/export", params={"format": "json"}
+        )  # type: ignore[no-any-return]
 
     # --- rule state ----------------------------------------------------------------------------
     def rule_states(self) -> list[dict[str, Any]]:
@@ -172,7 +186,9 @@ class GrafanaClient:
         return self._call(f"move folder {uid}", self._api.folder.move_folder, uid, parent_uid)  # type: ignore[no-any-return]
 
     def delete_folder(self, uid: str, force_delete_rules: bool = False) -> None:
-        self._call(f"delete folder {uid}", self._api.folder.delete_folder, uid, "true" if force_delete_rules else "false")
+        self._call(
+            f"delete folder {uid}", self._api.folder.delete_folder, uid, "true" if force_delete_rules else "false"
+        )
 
     def close(self) -> None:
         self._api.client.s.close()

@@ -8,8 +8,9 @@ name, whether it is protected, and when it was last applied.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from reconciler.kinds.base import LiveObject, Resource
 from reconciler.kinds.sla_policy import normalise_policy
@@ -58,7 +59,7 @@ def decode_list(value: Any) -> list[str]:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def row_values(resource: Resource, owner: str) -> dict[str, Any]:

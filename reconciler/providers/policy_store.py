@@ -10,7 +10,8 @@ stores give identical plans, errors and guarantees.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import LiveObject, Resource
@@ -68,4 +69,3 @@ class PolicyStoreProvider(Provider):
         if self._adopt_row(key, self.context.owner, name) == 0:
             raise ReconcilerError(f"no unmanaged policy row with policy_hash {key}")
         return Adopted(key)
-

@@ -12,9 +12,9 @@ from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Kind
 
 from .base import Provider
+from .databricks_monitors import DatabricksMonitorProvider
 from .databricks_policies import DatabricksPolicyProvider
 from .grafana import GrafanaAlertRuleProvider, GrafanaFolderProvider, GrafanaRuleGroupProvider
-from .databricks_monitors import DatabricksMonitorProvider
 from .sqlite_policies import SqlitePolicyProvider
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ PROVIDERS: dict[tuple[str, str], type[Provider]] = {
 }
 
 
-def provider_for(kind: Kind, context: "TargetContext") -> Provider:
+def provider_for(kind: Kind, context: TargetContext) -> Provider:
     backend = kind.backend(context.config)
     cls = PROVIDERS.get((kind.name, backend))
     if cls is None:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ContextManager
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ReconcilerError
 
@@ -99,7 +100,7 @@ def convert(value: str | None, type_name: str | None) -> Any:
 class SqlWarehouse:
     """Statements on one warehouse through one workspace client."""
 
-    def __init__(self, client: "WorkspaceClient", warehouse_id: str, timeout_seconds: float = 300) -> None:
+    def __init__(self, client: WorkspaceClient, warehouse_id: str, timeout_seconds: float = 300) -> None:
         self.client = client
         self.warehouse_id = warehouse_id
         self.timeout_seconds = timeout_seconds
@@ -117,7 +118,9 @@ class SqlWarehouse:
             response = api.execute_statement(
                 statement=statement,
                 warehouse_id=self.warehouse_id,
-                parameters=[StatementParameterListItem(name=p.name, value=_as_text(p.value), type=p.type) for p in params or []],
+                parameters=[
+                    StatementParameterListItem(name=p.name, value=_as_text(p.value), type=p.type) for p in params or []
+                ],
                 wait_timeout=WAIT_TIMEOUT,
                 on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CONTINUE,
                 disposition=Disposition.INLINE,
@@ -126,12 +129,12 @@ class SqlWarehouse:
         response = self._wait(response)
         return self._rows(response)
 
-    def _calling(self, operation: str) -> ContextManager[None]:
+    def _calling(self, operation: str) -> AbstractContextManager[None]:
         """SDK failures of `operation` as a ReconcilerError naming the warehouse and the host."""
         config = self.client.config
         return live_errors(f"{operation} on SQL warehouse {self.warehouse_id} at {config.host}", secret=config.token)
 
-    def _wait(self, response: "StatementResponse") -> "StatementResponse":
+    def _wait(self, response: StatementResponse) -> StatementResponse:
         from databricks.sdk.service.sql import StatementState
 
         api = self.client.statement_execution
@@ -163,7 +166,7 @@ class SqlWarehouse:
             sql_state=response.status.sql_state if response.status else None,
         )
 
-    def _rows(self, response: "StatementResponse") -> Rows:
+    def _rows(self, response: StatementResponse) -> Rows:
         manifest = response.manifest
         columns = list(manifest.schema.columns or []) if manifest and manifest.schema else []
         names = [c.name or f"col{i}" for i, c in enumerate(columns)]
@@ -176,11 +179,12 @@ class SqlWarehouse:
                 break
             with self._calling(f"fetching result chunk {chunk.next_chunk_index} of statement {response.statement_id}"):
                 chunk = self.client.statement_execution.get_statement_result_chunk_n(
-                    response.statement_id, chunk.next_chunk_index  # type: ignore[arg-type]
+                    response.statement_id,
+                    chunk.next_chunk_index,  # type: ignore[arg-type]
                 )
         rows = [{n: convert(v, t) for n, t, v in zip(names, types, row)} for row in data]
         return Rows(columns=names, rows=rows)
 
 
-def _state(response: "StatementResponse") -> Any:
+def _state(response: StatementResponse) -> Any:
     return response.status.state if response.status else None

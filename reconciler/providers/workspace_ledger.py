@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import json
 import posixpath
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from databricks.sdk.errors import NotFound
@@ -36,11 +36,11 @@ FORMAT_VERSION = 1
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 class WorkspaceLedger:
-    def __init__(self, client: "WorkspaceClient", path: str, owner: str, target: str) -> None:
+    def __init__(self, client: WorkspaceClient, path: str, owner: str, target: str) -> None:
         self.client = client
         self.path = path
         self.owner = owner
@@ -54,7 +54,9 @@ class WorkspaceLedger:
         try:
             doc = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ReconcilerError(f"the ownership ledger {self.path} is not valid JSON ({exc}); fix or remove it") from exc
+            raise ReconcilerError(
+                f"the ownership ledger {self.path} is not valid JSON ({exc}); fix or remove it"
+            ) from exc
         if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
             raise ReconcilerError(f"the ownership ledger {self.path} has an unknown format; fix or remove it")
         if doc.get("managed_by") != self.owner:

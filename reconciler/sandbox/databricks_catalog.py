@@ -136,8 +136,7 @@ def table_info(full_name: str, columns: list[dict[str, Any]], comment: str | Non
         "table_type": "MANAGED",
         "data_source_format": "DELTA",
         "columns": [
-            column_info(c["name"], str(c["type"]), i, bool(c.get("nullable", True)))
-            for i, c in enumerate(columns)
+            column_info(c["name"], str(c["type"]), i, bool(c.get("nullable", True))) for i, c in enumerate(columns)
         ],
         "storage_location": f"s3://sandbox-metastore/{METASTORE_ID}/tables/{table_id}",
         "owner": OWNER,
@@ -158,9 +157,7 @@ def table_info(full_name: str, columns: list[dict[str, Any]], comment: str | Non
 
 
 def get_table(conn: sqlite3.Connection, full_name: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        "SELECT doc FROM dbx_uc_tables WHERE full_name = ?", (normalise_name(full_name),)
-    ).fetchone()
+    row = conn.execute("SELECT doc FROM dbx_uc_tables WHERE full_name = ?", (normalise_name(full_name),)).fetchone()
     return None if row is None else json.loads(row["doc"])
 
 

@@ -218,6 +218,7 @@ class _Clock:
 
 # ---- validation -------------------------------------------------------------------------------------
 
+
 def _require_str(body: dict[str, Any], field: str, where: str) -> str:
     value = body.get(field)
     if not isinstance(value, str) or not value:
@@ -269,7 +270,9 @@ def _validate_config(conn: sqlite3.Connection, table: dict[str, Any], body: dict
     if ts is not None:
         if not isinstance(ts, dict):
             invalid("time_series must be an object.")
-        _check_column(columns, full_name, _require_str(ts, "timestamp_col", "time_series."), "time_series.timestamp_col")
+        _check_column(
+            columns, full_name, _require_str(ts, "timestamp_col", "time_series."), "time_series.timestamp_col"
+        )
         _check_granularities(ts.get("granularities"), "time_series.granularities")
     snap = body.get("snapshot")
     if snap is not None and snap != {}:
@@ -305,7 +308,9 @@ def _validate_config(conn: sqlite3.Connection, table: dict[str, Any], body: dict
             _require_str(metric, "output_data_type", where)
             metric_type = _require_str(metric, "type", where)
             if metric_type not in METRIC_TYPES:
-                invalid(f"Invalid custom metric type '{metric_type}' for '{name}'. Expected one of {', '.join(sorted(METRIC_TYPES))}.")
+                invalid(
+                    f"Invalid custom metric type '{metric_type}' for '{name}'. Expected one of {', '.join(sorted(METRIC_TYPES))}."
+                )
             inputs = metric.get("input_columns")
             if not isinstance(inputs, list) or not inputs:
                 invalid(f"Missing required field: {where}input_columns.")
@@ -471,9 +476,7 @@ def settle(conn: sqlite3.Connection, now: int | None = None) -> None:
 def _materialise_metric_tables(conn: sqlite3.Connection, table_name: str, config: dict[str, Any]) -> None:
     profile, drift = _metric_table_names(table_name, config["output_schema_name"])
     metrics = config.get("custom_metrics") or []
-    profile_extra = [
-        {"name": m["name"], "type": "double"} for m in metrics if m["type"] != "CUSTOM_METRIC_TYPE_DRIFT"
-    ]
+    profile_extra = [{"name": m["name"], "type": "double"} for m in metrics if m["type"] != "CUSTOM_METRIC_TYPE_DRIFT"]
     drift_extra = [{"name": m["name"], "type": "double"} for m in metrics if m["type"] == "CUSTOM_METRIC_TYPE_DRIFT"]
     put_table(conn, profile, _PROFILE_COLUMNS + profile_extra, "monitor", f"Profile metrics of {table_name}")
     put_table(conn, drift, _DRIFT_COLUMNS + drift_extra, "monitor", f"Drift metrics of {table_name}")
@@ -510,8 +513,16 @@ def _create(conn: sqlite3.Connection, clock: _Clock, table_name: str, body: dict
         "INSERT INTO dbx_monitors (table_name, config, status, monitor_version, dashboard_id,"
         " latest_monitor_failure_msg, warehouse_id, skip_builtin_dashboard, created_ms, active_at_ms,"
         " tables_at_ms, tables_ready) VALUES (?, ?, ?, 1, NULL, NULL, ?, ?, ?, ?, ?, 0)",
-        (table_name, json.dumps(config, sort_keys=True), PENDING, warehouse,
-         None if skip is None else int(skip), now, active_at, tables_at),
+        (
+            table_name,
+            json.dumps(config, sort_keys=True),
+            PENDING,
+            warehouse,
+            None if skip is None else int(skip),
+            now,
+            active_at,
+            tables_at,
+        ),
     )
     # The initial refresh computes the metric tables; it completes when they appear.
     conn.execute(
@@ -600,7 +611,9 @@ def monitor_record(state: SandboxState, table_name: str) -> dict[str, Any] | Non
         return {
             "config": json.loads(row["config"]),
             "warehouse_id": row["warehouse_id"],
-            "skip_builtin_dashboard": None if row["skip_builtin_dashboard"] is None else bool(row["skip_builtin_dashboard"]),
+            "skip_builtin_dashboard": None
+            if row["skip_builtin_dashboard"] is None
+            else bool(row["skip_builtin_dashboard"]),
             "monitor_info": _monitor_info(row),
             "refresh_count": conn.execute(
                 "SELECT COUNT(*) FROM dbx_monitor_refreshes WHERE table_name = ?", (row["table_name"],)
@@ -657,8 +670,12 @@ def _add_refreshes(conn: sqlite3.Connection, table_name: str, fields: dict[str, 
         since = int(fields.get("since_ms", now - count * 86_400_000))
         step = (now - since) // max(count, 1)
         items = [
-            {"state": "SUCCESS", "trigger": "SCHEDULE", "start_time_ms": since + i * step,
-             "end_time_ms": since + i * step + 60_000}
+            {
+                "state": "SUCCESS",
+                "trigger": "SCHEDULE",
+                "start_time_ms": since + i * step,
+                "end_time_ms": since + i * step + 60_000,
+            }
             for i in range(count)
         ]
     else:
@@ -674,7 +691,9 @@ def _add_refreshes(conn: sqlite3.Connection, table_name: str, fields: dict[str, 
             (table_name, state_, item.get("trigger", "SCHEDULE"), start, end, item.get("message")),
         )
         created.append(
-            _refresh_info(conn.execute("SELECT * FROM dbx_monitor_refreshes WHERE refresh_id = ?", (cur.lastrowid,)).fetchone())
+            _refresh_info(
+                conn.execute("SELECT * FROM dbx_monitor_refreshes WHERE refresh_id = ?", (cur.lastrowid,)).fetchone()
+            )
         )
     return created
 

@@ -225,11 +225,16 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
         row_limit = doc.get("row_limit")
         try:
             result = engine.execute(
-                doc["statement"], doc.get("parameters"), doc.get("catalog"), doc.get("schema"),
+                doc["statement"],
+                doc.get("parameters"),
+                doc.get("catalog"),
+                doc.get("schema"),
                 row_limit=None if row_limit is None else int(row_limit) + 1,
             )
         except StatementFailed as exc:
-            doc.update(state="FAILED", error={"error_code": exc.error_code, "message": exc.message}, sql_state=exc.sql_state)
+            doc.update(
+                state="FAILED", error={"error_code": exc.error_code, "message": exc.message}, sql_state=exc.sql_state
+            )
             return
         if row_limit is not None and len(result.rows) > int(row_limit):
             result.rows = result.rows[: int(row_limit)]
@@ -283,7 +288,9 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             return _error(400, "INVALID_PARAMETER_VALUE", f"on_wait_timeout must be CONTINUE or CANCEL, not {on_wait}")
         if (body.get("disposition") or "INLINE") != "INLINE" or (body.get("format") or "JSON_ARRAY") != "JSON_ARRAY":
             return _error(
-                400, "INVALID_PARAMETER_VALUE", "the sandbox warehouse supports only disposition INLINE with format JSON_ARRAY"
+                400,
+                "INVALID_PARAMETER_VALUE",
+                "the sandbox warehouse supports only disposition INLINE with format JSON_ARRAY",
             )
         parameters = body.get("parameters") or []
         if not isinstance(parameters, list) or any(not isinstance(p, dict) or not p.get("name") for p in parameters):

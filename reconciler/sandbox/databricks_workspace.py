@@ -60,7 +60,11 @@ CREATE TABLE IF NOT EXISTS dbx_workspace_objects (
 
 _SEED_DIRS = ("/", "/Users", "/Shared", "/Repos", f"/Users/{USER_NAME}")
 _NOTEBOOK_EXTENSIONS = {".py": "PYTHON", ".sql": "SQL", ".scala": "SCALA", ".r": "R", ".ipynb": "PYTHON"}
-_NOTEBOOK_HEADERS = (b"# Databricks notebook source", b"-- Databricks notebook source", b"// Databricks notebook source")
+_NOTEBOOK_HEADERS = (
+    b"# Databricks notebook source",
+    b"-- Databricks notebook source",
+    b"// Databricks notebook source",
+)
 _SOURCE_EXTENSION = {"PYTHON": "py", "SQL": "sql", "SCALA": "scala", "R": "r"}
 
 
@@ -133,7 +137,9 @@ def _children(conn: sqlite3.Connection, path: str) -> list[sqlite3.Row]:
     return rows
 
 
-def _import(conn: sqlite3.Connection, path: str, content: bytes, fmt: str, language: str | None, overwrite: bool) -> None:
+def _import(
+    conn: sqlite3.Connection, path: str, content: bytes, fmt: str, language: str | None, overwrite: bool
+) -> None:
     if len(content) > MAX_IMPORT_BYTES:
         fail(
             400,

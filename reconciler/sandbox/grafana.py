@@ -56,8 +56,9 @@ import json
 import random
 import re
 import string
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import yaml
 from flask import Flask, Response, request
@@ -129,7 +130,9 @@ def _errutil(status: int, message_id: str, message: str) -> ApiError:
 def _provenance_mismatch(operation: str, provided: str, stored: str) -> ApiError:
     # errProvenanceMismatch (pkg/services/ngalert/provisioning): a typed 409 with this template.
     return _errutil(
-        409, "alerting.provenanceMismatch", f"cannot {operation} with provided provenance '{provided}', needs '{stored}'"
+        409,
+        "alerting.provenanceMismatch",
+        f"cannot {operation} with provided provenance '{provided}', needs '{stored}'",
     )
 
 
@@ -145,7 +148,15 @@ def _invalid_rule(detail: str) -> ApiError:
 # `for` and export intervals. Kept here rather than shared with the kinds so a bug in one side's
 # parsing cannot hide itself in tests.
 _PROM_DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
-_PROM_UNITS_MS = (("y", 365 * 86_400_000), ("w", 7 * 86_400_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
+_PROM_UNITS_MS = (
+    ("y", 365 * 86_400_000),
+    ("w", 7 * 86_400_000),
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1000),
+    ("ms", 1),
+)
 
 
 def parse_prom_duration(text: str) -> int:
@@ -196,7 +207,7 @@ def go_duration(seconds: int) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def generate_short_uid() -> str:
@@ -443,7 +454,11 @@ class GrafanaStore:
 
     # --- rules -------------------------------------------------------------------------------
     def rules(self, conn: Any, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM grafana_rules" + (f" WHERE {where}" if where else "") + " ORDER BY folder_uid, rule_group, group_index, id"
+        sql = (
+            "SELECT * FROM grafana_rules"
+            + (f" WHERE {where}" if where else "")
+            + " ORDER BY folder_uid, rule_group, group_index, id"
+        )
         return [self._row(r) for r in conn.execute(sql, params).fetchall()]
 
     def rule(self, conn: Any, uid: str) -> dict[str, Any] | None:
@@ -481,7 +496,15 @@ class GrafanaStore:
         conn.execute(
             "INSERT INTO grafana_rules (uid, folder_uid, rule_group, group_index, interval_seconds, provenance, version, doc) "
             "VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
-            (rule["uid"], rule["folderUID"], rule["ruleGroup"], index, interval, provenance, json.dumps(self._doc(rule))),
+            (
+                rule["uid"],
+                rule["folderUID"],
+                rule["ruleGroup"],
+                index,
+                interval,
+                provenance,
+                json.dumps(self._doc(rule)),
+            ),
         )
         return self.rule(conn, rule["uid"])  # type: ignore[return-value]
 
@@ -501,7 +524,15 @@ class GrafanaStore:
         conn.execute(
             "UPDATE grafana_rules SET folder_uid = ?, rule_group = ?, group_index = ?, interval_seconds = ?, provenance = ?, "
             "version = version + 1, doc = ? WHERE uid = ?",
-            (rule["folderUID"], rule["ruleGroup"], index, interval, provenance, json.dumps(self._doc(rule)), existing["uid"]),
+            (
+                rule["folderUID"],
+                rule["ruleGroup"],
+                index,
+                interval,
+                provenance,
+                json.dumps(self._doc(rule)),
+                existing["uid"],
+            ),
         )
         # Grafana restarts the rule's evaluation routine on a new version: its state starts over.
         conn.execute("DELETE FROM grafana_rule_state WHERE uid = ?", (existing["uid"],))
@@ -515,7 +546,9 @@ class GrafanaStore:
 
     def _check_title_unique(self, conn: Any, rule: dict[str, Any]) -> None:
         clash = [
-            r for r in self.rules(conn, "folder_uid = ?", (rule["folderUID"],)) if r["title"] == rule["title"] and r["uid"] != rule["uid"]
+            r
+            for r in self.rules(conn, "folder_uid = ?", (rule["folderUID"],))
+            if r["title"] == rule["title"] and r["uid"] != rule["uid"]
         ]
         if clash:
             raise _message(
@@ -526,8 +559,20 @@ class GrafanaStore:
 
     @staticmethod
     def _doc(rule: dict[str, Any]) -> dict[str, Any]:
-        keys = ("title", "condition", "data", "noDataState", "execErrState", "for_ms", "annotations", "labels", "isPaused",
-                "notification_settings", "record", "updated")
+        keys = (
+            "title",
+            "condition",
+            "data",
+            "noDataState",
+            "execErrState",
+            "for_ms",
+            "annotations",
+            "labels",
+            "isPaused",
+            "notification_settings",
+            "record",
+            "updated",
+        )
         return {k: rule.get(k) for k in keys}
 
     def instances(self, conn: Any, uid: str) -> list[dict[str, Any]]:
@@ -651,7 +696,9 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             if not rule["uid"]:
                 rule["uid"] = generate_short_uid()
             elif validate_uid(rule["uid"]):
-                raise _message(400, f"invalid alert rule\ncannot create rule with UID '{rule['uid']}': {validate_uid(rule['uid'])}")
+                raise _message(
+                    400, f"invalid alert rule\ncannot create rule with UID '{rule['uid']}': {validate_uid(rule['uid'])}"
+                )
             _ensure_namespace(conn, store, rule["folderUID"])
             group = store.rules(conn, "folder_uid = ? AND rule_group = ?", (rule["folderUID"], rule["ruleGroup"]))
             interval = group[0]["interval"] if group else DEFAULT_INTERVAL_SECONDS
@@ -731,7 +778,14 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             rule_json({**r, "folderUID": folder_uid, "ruleGroup": group, "id": 0, "updated": None, "provenance": ""})
             for r in (submitted or [])
         ]
-        return _json({"title": group, "folderUid": folder_uid, "interval": interval, "rules": echo if submitted_raw is not None else None})
+        return _json(
+            {
+                "title": group,
+                "folderUid": folder_uid,
+                "interval": interval,
+                "rules": echo if submitted_raw is not None else None,
+            }
+        )
 
     # --- exports -------------------------------------------------------------------------------
     @app.get("/api/v1/provisioning/alert-rules/export")
@@ -746,7 +800,9 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             return export_one(uid=uid)
         if group:
             if len(folders) != 1 or not folders[0]:
-                raise _message(400, f"group name must be specified together with a single folder_uid parameter. Got {len(folders)}")
+                raise _message(
+                    400, f"group name must be specified together with a single folder_uid parameter. Got {len(folders)}"
+                )
             return export_group(folder_uid=folders[0], group=group)
         with state.connect() as conn:
             rules = store.rules(conn)
@@ -783,10 +839,14 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
         page = max(int(request.args.get("page") or 1), 1)
         with state.connect() as conn:
             if parent is None:
-                rows = conn.execute("SELECT * FROM grafana_folders WHERE parent_uid IS NULL ORDER BY title, id").fetchall()
+                rows = conn.execute(
+                    "SELECT * FROM grafana_folders WHERE parent_uid IS NULL ORDER BY title, id"
+                ).fetchall()
             else:
                 store.require_folder(conn, parent)
-                rows = conn.execute("SELECT * FROM grafana_folders WHERE parent_uid = ? ORDER BY title, id", (parent,)).fetchall()
+                rows = conn.execute(
+                    "SELECT * FROM grafana_folders WHERE parent_uid = ? ORDER BY title, id", (parent,)
+                ).fetchall()
         hits = []
         for row in rows[(page - 1) * limit : page * limit]:
             hit = {"id": row["id"], "uid": row["uid"], "title": row["title"]}
@@ -837,7 +897,9 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
         with state.connect() as conn:
             folder = store.require_folder(conn, uid)
             if not payload.get("overwrite") and payload.get("version", 0) != folder["version"]:
-                raise ApiError(412, {"status": "version-mismatch", "message": "the folder has been changed by someone else"})
+                raise ApiError(
+                    412, {"status": "version-mismatch", "message": "the folder has been changed by someone else"}
+                )
             title = _expect(payload.get("title"), str)
             if title is not None and not title.strip():
                 raise _message(400, "folder title cannot be empty")
@@ -862,7 +924,8 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
                     raise _message(400, "folder cannot be parent of itself")
                 ancestor = store.require_folder(conn, ancestor)["parent_uid"]
             conn.execute(
-                "UPDATE grafana_folders SET parent_uid = ?, version = version + 1, updated = ? WHERE uid = ?", (parent, _now(), uid)
+                "UPDATE grafana_folders SET parent_uid = ?, version = version + 1, updated = ? WHERE uid = ?",
+                (parent, _now(), uid),
             )
             return _json(store.folder_json(conn, store.folder(conn, uid)))  # type: ignore[arg-type]
 
@@ -874,7 +937,9 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             store.require_folder(conn, uid)
             subtree = _subtree(conn, uid)
             marks = ",".join("?" for _ in subtree)
-            dashboards = conn.execute(f"SELECT COUNT(*) FROM grafana_dashboards WHERE folder_uid IN ({marks})", tuple(subtree)).fetchone()[0]
+            dashboards = conn.execute(
+                f"SELECT COUNT(*) FROM grafana_dashboards WHERE folder_uid IN ({marks})", tuple(subtree)
+            ).fetchone()[0]
             rules = len(store.rules(conn, f"folder_uid IN ({marks})", tuple(subtree)))
         return _json({"folder": len(subtree) - 1, "dashboard": dashboards, "librarypanel": 0, "alertrule": rules})
 
@@ -952,14 +1017,18 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             for n in range(int(payload.get(state_name) or 0)):
                 instances.append({"state": grafana_state, "labels": {"instance": f"{state_name}-{n + 1}"}})
         for item in instances:
-            item["state"] = {"firing": "Alerting", "pending": "Pending"}.get(item.get("state", ""), item.get("state", "Normal"))
+            item["state"] = {"firing": "Alerting", "pending": "Pending"}.get(
+                item.get("state", ""), item.get("state", "Normal")
+            )
             item.setdefault("labels", {})
             item.setdefault("activeAt", _now())
             item.setdefault("value", "")
         with state.connect() as conn:
             if store.rule(conn, uid) is None:
                 return _json({"message": "rule not found"}, 404)
-            conn.execute("INSERT OR REPLACE INTO grafana_rule_state (uid, instances) VALUES (?, ?)", (uid, json.dumps(instances)))
+            conn.execute(
+                "INSERT OR REPLACE INTO grafana_rule_state (uid, instances) VALUES (?, ?)", (uid, json.dumps(instances))
+            )
         return _json({"uid": uid, "instances": instances})
 
     @app.patch("/sandbox/grafana/rules/<uid>")
@@ -994,8 +1063,22 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
 
 def _stored_fields(rule: dict[str, Any]) -> dict[str, Any]:
     """The fields AlertRule.Diff compares: ids, versions, timestamps and interval are not."""
-    keys = ("uid", "folderUID", "ruleGroup", "title", "condition", "data", "noDataState", "execErrState", "for_ms",
-            "annotations", "labels", "isPaused", "notification_settings", "record")
+    keys = (
+        "uid",
+        "folderUID",
+        "ruleGroup",
+        "title",
+        "condition",
+        "data",
+        "noDataState",
+        "execErrState",
+        "for_ms",
+        "annotations",
+        "labels",
+        "isPaused",
+        "notification_settings",
+        "record",
+    )
     return {k: rule.get(k) for k in keys}
 
 
@@ -1096,7 +1179,13 @@ def _rule_state(rule: dict[str, Any], instances: list[dict[str, Any]], totals: d
         key = str(item["state"]).lower()
         counts[key] = counts.get(key, 0) + 1
         alerts.append(
-            {"labels": item["labels"], "annotations": rule.get("annotations") or {}, "state": item["state"], "activeAt": item["activeAt"], "value": item["value"]}
+            {
+                "labels": item["labels"],
+                "annotations": rule.get("annotations") or {},
+                "state": item["state"],
+                "activeAt": item["activeAt"],
+                "value": item["value"],
+            }
         )
     state = "firing" if counts.get("alerting") else "pending" if counts.get("pending") else "inactive"
     if not counts:
@@ -1137,7 +1226,9 @@ def _export(conn: Any, store: GrafanaStore, rules: list[dict[str, Any]]) -> Any:
     for rule in rules:
         groups.setdefault((rule["folderUID"], rule["ruleGroup"]), []).append(rule)
     out_groups = []
-    for (folder_uid, name), members in sorted(groups.items(), key=lambda kv: (store.folder_path(conn, kv[0][0]), kv[0][1])):
+    for (folder_uid, name), members in sorted(
+        groups.items(), key=lambda kv: (store.folder_path(conn, kv[0][0]), kv[0][1])
+    ):
         group: dict[str, Any] = {"orgId": ORG_ID, "name": name, "folder": store.folder_path(conn, folder_uid)}
         if fmt == "json":
             group["folderUid"] = folder_uid
@@ -1155,10 +1246,28 @@ def _authenticate(settings: SandboxSettings) -> None:
         return
     header = request.headers.get("Authorization", "")
     if not header:
-        raise ApiError(401, {"extra": None, "message": "Unauthorized", "messageId": "auth.unauthorized", "statusCode": 401, "traceID": ""})
+        raise ApiError(
+            401,
+            {
+                "extra": None,
+                "message": "Unauthorized",
+                "messageId": "auth.unauthorized",
+                "statusCode": 401,
+                "traceID": "",
+            },
+        )
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or token.strip() != settings.token:
-        raise ApiError(401, {"extra": None, "message": "Invalid API key", "messageId": "api-key.invalid", "statusCode": 401, "traceID": ""})
+        raise ApiError(
+            401,
+            {
+                "extra": None,
+                "message": "Invalid API key",
+                "messageId": "api-key.invalid",
+                "statusCode": 401,
+                "traceID": "",
+            },
+        )
 
 
 def _json(value: Any, status: int = 200) -> Response:

@@ -37,7 +37,7 @@ class SandboxServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         # A short poll interval: stop() waits for the serving loop to notice, and every CLI run on
         # the embedded target starts and stops the sandbox once.
         self._thread = threading.Thread(
@@ -55,7 +55,7 @@ class SandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(

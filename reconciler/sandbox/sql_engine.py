@@ -213,7 +213,9 @@ class SqlEngine:
                 f"[PARSE_SYNTAX_ERROR] Syntax error at or near '{near}'. SQLSTATE: 42601{where}", sql_state="42601"
             ) from None
         if not parsed:
-            raise StatementFailed("[PARSE_EMPTY_STATEMENT] Syntax error, unexpected empty statement. SQLSTATE: 42617", sql_state="42617")
+            raise StatementFailed(
+                "[PARSE_EMPTY_STATEMENT] Syntax error, unexpected empty statement. SQLSTATE: 42617", sql_state="42617"
+            )
         if len(parsed) > 1:
             raise StatementFailed(
                 "[PARSE_SYNTAX_ERROR] Syntax error at or near ';': the Statement Execution API runs exactly one "
@@ -244,7 +246,9 @@ class SqlEngine:
         try:
             prepared.sql = ast.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
         except SqlglotError as exc:
-            raise StatementFailed(f"[UNSUPPORTED_FEATURE] The sandbox warehouse (DuckDB) cannot run this statement: {exc}") from None
+            raise StatementFailed(
+                f"[UNSUPPORTED_FEATURE] The sandbox warehouse (DuckDB) cannot run this statement: {exc}"
+            ) from None
         if prepared.kind == "merge":
             prepared.sql += " RETURNING merge_action"
         return prepared
@@ -283,7 +287,7 @@ class SqlEngine:
                 data_type = exp.DataType.build(type_text, dialect="databricks")
             except (SqlglotError, ValueError):
                 raise StatementFailed(
-                    f"[UNSUPPORTED_DATATYPE] Unsupported data type \"{type_text}\" of parameter {name}. SQLSTATE: 0A000",
+                    f'[UNSUPPORTED_DATATYPE] Unsupported data type "{type_text}" of parameter {name}. SQLSTATE: 0A000',
                     sql_state="0A000",
                 ) from None
             if data_type.is_type(*exp.DataType.NESTED_TYPES):
@@ -391,9 +395,7 @@ class SqlEngine:
                     if step is not None:
                         options += f" INCREMENT {int(step.name)}"
                     prepared.pre.append(f"CREATE SEQUENCE IF NOT EXISTS {sequence}{options}")
-                    default = exp.DefaultColumnConstraint(
-                        this=exp.func("nextval", exp.Literal.string(sequence))
-                    )
+                    default = exp.DefaultColumnConstraint(this=exp.func("nextval", exp.Literal.string(sequence)))
                     constraint.set("kind", default)
 
     # -- execution ----------------------------------------------------------------------------
@@ -428,7 +430,9 @@ class SqlEngine:
     def _command(self, conn: duckdb.DuckDBPyConnection, ast: exp.Command) -> StatementResult:
         """Statements sqlglot keeps as opaque commands; only CREATE CATALOG is understood."""
         text = f"{ast.this} {ast.expression.name if isinstance(ast.expression, exp.Expression) else ast.expression}"
-        match = re.fullmatch(r"\s*CREATE\s+CATALOG\s+(IF\s+NOT\s+EXISTS\s+)?`?([A-Za-z0-9_]+)`?\s*", text, re.IGNORECASE)
+        match = re.fullmatch(
+            r"\s*CREATE\s+CATALOG\s+(IF\s+NOT\s+EXISTS\s+)?`?([A-Za-z0-9_]+)`?\s*", text, re.IGNORECASE
+        )
         if not match:
             raise StatementFailed(
                 f"[UNSUPPORTED_FEATURE] The sandbox warehouse does not run `{ast.this} ...` statements. SQLSTATE: 0A000",
@@ -482,7 +486,9 @@ class SqlEngine:
         return None
 
     # -- results ------------------------------------------------------------------------------
-    def _shape(self, kind: str, description: list[Any], rows: list[tuple[Any, ...]], row_limit: int | None) -> StatementResult:
+    def _shape(
+        self, kind: str, description: list[Any], rows: list[tuple[Any, ...]], row_limit: int | None
+    ) -> StatementResult:
         if kind == "ddl":
             return StatementResult()
         if kind in ("merge", "insert", "update", "delete"):
@@ -520,7 +526,9 @@ def _literal_text(node: exp.Expression) -> str:
     if isinstance(node, (exp.Concat, exp.DPipe)):
         parts = node.expressions if isinstance(node, exp.Concat) else [node.this, node.expression]
         return "".join(_literal_text(p) for p in parts)
-    raise StatementFailed(f"[PARSE_SYNTAX_ERROR] Expected a string literal, found {node.sql('databricks')}. SQLSTATE: 42601")
+    raise StatementFailed(
+        f"[PARSE_SYNTAX_ERROR] Expected a string literal, found {node.sql('databricks')}. SQLSTATE: 42601"
+    )
 
 
 def _catalog_not_found(name: str) -> StatementFailed:
@@ -575,7 +583,7 @@ def render_value(value: Any) -> str | None:
         return repr(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
             return value.isoformat(timespec="milliseconds") + "Z"
         return value.isoformat(timespec="milliseconds")
     if isinstance(value, (dt.date, dt.time)):
@@ -590,7 +598,7 @@ def render_value(value: Any) -> str | None:
 # One engine per database file in this process, so several sandbox apps on the same state (e.g.
 # successive CLI runs in one test) share a connection instead of fighting over DuckDB's lock. Weak
 # values: an engine closes when the last app using it is gone.
-_ENGINES: "weakref.WeakValueDictionary[str, SqlEngine]" = weakref.WeakValueDictionary()
+_ENGINES: weakref.WeakValueDictionary[str, SqlEngine] = weakref.WeakValueDictionary()
 _ENGINES_LOCK = threading.Lock()
 
 

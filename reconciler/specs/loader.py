@@ -7,10 +7,11 @@ fixes a whole batch per run instead of one error at a time. Nothing here touches
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cache, partial
 from pathlib import Path
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError, create_model
 
@@ -27,7 +28,7 @@ from .yaml_loader import Document, dotted_path, load_documents
 T = TypeVar("T")
 
 
-@lru_cache(maxsize=None)
+@cache
 def document_model(kind: Kind) -> type[Envelope[Any]]:
     """The pydantic model of a whole document of `kind` (envelope with `kind` pinned)."""
     return create_model(  # type: ignore[call-overload,no-any-return]
@@ -164,12 +165,21 @@ def _validated(doc: Document, variables: dict[str, Any], errors: list[SpecError]
     """The document's kind and model, or None once its envelope or model errors are recorded."""
     data = doc.data
     if not isinstance(data, dict):
-        errors.append(SpecError(doc.file, doc.start_line, "", "a spec document must be a mapping with apiVersion, kind, metadata, spec"))
+        errors.append(
+            SpecError(
+                doc.file, doc.start_line, "", "a spec document must be a mapping with apiVersion, kind, metadata, spec"
+            )
+        )
         return None
     api_version = data.get("apiVersion")
     if api_version != API_VERSION:
         errors.append(
-            SpecError(doc.file, doc.line_for(("apiVersion",)), "apiVersion", f"{api_version!r} is not supported; use {API_VERSION}")
+            SpecError(
+                doc.file,
+                doc.line_for(("apiVersion",)),
+                "apiVersion",
+                f"{api_version!r} is not supported; use {API_VERSION}",
+            )
         )
         return None
     kind_name = data.get("kind")

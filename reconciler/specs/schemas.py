@@ -29,6 +29,10 @@ def generate_schemas() -> dict[str, str]:
         schema = document_model(kind).model_json_schema()
         schema = {"$schema": SCHEMA_DRAFT, "title": f"reconciler {kind.name}", **schema}
         files[_file_name(kind.name)] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
-    project = {"$schema": SCHEMA_DRAFT, "title": "reconciler project file (reconciler.yaml)", **ProjectFile.model_json_schema()}
+    project = {
+        "$schema": SCHEMA_DRAFT,
+        "title": "reconciler project file (reconciler.yaml)",
+        **ProjectFile.model_json_schema(),
+    }
     files["reconciler.schema.json"] = json.dumps(project, indent=2, sort_keys=True) + "\n"
     return files

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .yaml_loader import PathKey
 
@@ -36,7 +37,9 @@ def interpolate(
         if kind == "var.":
             if name in variables:
                 return True, variables[name]
-            on_error(path, f"variable '{name}' is not defined (${{var.{name}}}); define it under the target's variables")
+            on_error(
+                path, f"variable '{name}' is not defined (${{var.{name}}}); define it under the target's variables"
+            )
             return False, None
         if name in env:
             return True, env[name]

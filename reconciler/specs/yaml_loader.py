@@ -8,7 +8,6 @@ starts. Validation errors then point at `file:line` for any nested field.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,9 @@ class _Builder:
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in self._open:  # an alias inside the very node it names
-                self.errors.append(SpecError(self.file, node.start_mark.line + 1, _dotted(path), "a YAML alias refers to itself"))
+                self.errors.append(
+                    SpecError(self.file, node.start_mark.line + 1, _dotted(path), "a YAML alias refers to itself")
+                )
                 return None
             self._open.add(id(node))
             try:
@@ -118,7 +119,9 @@ def load_documents(path: Path, display: str) -> tuple[list[Document], list[SpecE
         begun, start = start, None
         try:
             for node in yaml.compose_all(chunk, Loader=yaml.SafeLoader):
-                if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null" and not node.value):
+                if node is None or (
+                    isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null" and not node.value
+                ):
                     continue  # an empty document: a trailing `---`, or only comments
                 builder = _Builder(display)
                 data = builder.build(node, ())

@@ -407,13 +407,40 @@ def sandbox() -> None:
 @click.option(
     "--monitor-delay", type=float, default=5.0, show_default=True, help="Seconds a new monitor stays PENDING."
 )
-def serve(host: str, port: int, state: Path, seed: Path | None, monitor_delay: float) -> None:
+@click.option("--latency-ms", type=float, default=0.0, show_default=True, help="Delay added to every API request.")
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Share of API requests answered 500/503/429 (reproducible with --fault-seed).",
+)
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault draw.")
+@click.option(
+    "--fault-mode",
+    type=click.Choice(["before", "after", "mixed"]),
+    default="before",
+    show_default=True,
+    help="before: fail without serving; after: serve (the write happens), then lose the answer.",
+)
+def serve(
+    host: str,
+    port: int,
+    state: Path,
+    seed: Path | None,
+    monitor_delay: float,
+    latency_ms: float,
+    fault_rate: float,
+    fault_seed: int,
+    fault_mode: str,
+) -> None:
     """Serve the sandbox until interrupted. Point clients at the printed URL."""
     from reconciler.sandbox import SandboxServer, SandboxSettings
+    from reconciler.sandbox.faults import FaultSettings
 
-    server = SandboxServer(
-        state, SandboxSettings(monitor_active_delay_seconds=monitor_delay, seed_path=seed), host=host, port=port
-    )
+    faults = FaultSettings(fault_rate=fault_rate, fault_seed=fault_seed, fault_mode=fault_mode, latency_ms=latency_ms)
+    settings = SandboxSettings(monitor_active_delay_seconds=monitor_delay, seed_path=seed, faults=faults)
+    server = SandboxServer(state, settings, host=host, port=port)
     click.echo(f"reconciler sandbox listening on {server.url} (state {state}); Ctrl-C to stop")
     click.echo(f"  Databricks: DATABRICKS_HOST={server.url} DATABRICKS_TOKEN=<any>")
     click.echo(f"  Grafana:    GRAFANA_URL={server.url} GRAFANA_TOKEN=<any> (Grafana 11 alerting provisioning API)")

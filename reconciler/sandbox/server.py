@@ -11,6 +11,7 @@ from types import TracebackType
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import create_app
+from .faults import FaultInjector
 from .settings import SandboxSettings
 
 
@@ -29,13 +30,19 @@ class SandboxServer:
         self.settings = self.app.config["SANDBOX_SETTINGS"]
         # werkzeug logs every request at INFO; keep in-process runs quiet.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
+        # Every request passes the fault injector: latency, faults and the request log.
+        self.faults = FaultInjector(self.settings.faults)
+        self._server: BaseWSGIServer = make_server(host, port, self.faults.wrap(self.app), threaded=True)
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests served so far per `METHOD path` (test controls under /sandbox/ excluded)."""
+        return self.faults.counts()
 
     def start(self) -> SandboxServer:
         # A short poll interval: stop() waits for the serving loop to notice, and every CLI run on

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .faults import FaultSettings
+
 
 @dataclass
 class SandboxSettings:
@@ -14,4 +16,6 @@ class SandboxSettings:
     seed_path: Path | None = None
     # Token the emulators accept; None accepts any bearer token (handy for people trying it out).
     token: str | None = None
+    # Latency and injected faults in front of every emulator (see `faults.py`).
+    faults: FaultSettings = field(default_factory=FaultSettings)
     extra: dict[str, object] = field(default_factory=dict)

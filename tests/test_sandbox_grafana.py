@@ -1,7 +1,7 @@
 """The Grafana emulator answers grafana-client like Grafana 11.
 
 grafana-client is the library the provider talks to Grafana with (why: it covers every
-provisioning and folder call cleanly, see reconciler/providers/grafana_client.py), so these tests
+provisioning and folder call cleanly, see reconciler.grafana.client.py), so these tests
 drive the emulator through it, plus plain HTTP where status codes and raw bodies matter.
 """
 
@@ -17,7 +17,7 @@ import yaml
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaBadInputError, GrafanaClientError, GrafanaUnauthorizedError
 
-from reconciler.providers.grafana_client import GrafanaApiError, GrafanaClient
+from reconciler.grafana.client import GrafanaApiError, GrafanaClient
 from reconciler.sandbox import SandboxServer, SandboxSettings
 
 
@@ -357,8 +357,8 @@ def test_client_errors_name_the_call_not_the_token(locked_sandbox: SandboxServer
 
 
 def test_rule_field_table_matches_what_the_sandbox_fills_in(grafana: GrafanaApi) -> None:
+    from reconciler.grafana.kinds import GrafanaAlertRuleKind
     from reconciler.kinds.fields import FieldBehaviour
-    from reconciler.kinds.grafana import GrafanaAlertRuleKind
 
     table = GrafanaAlertRuleKind.fields
     body = rule(uid="t1")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from reconciler.grafana.kinds import GrafanaAlertRuleKind, GrafanaFolderKind, GrafanaRuleGroupKind
+
 from .base import Kind
-from .grafana import GrafanaAlertRuleKind, GrafanaFolderKind, GrafanaRuleGroupKind
 from .quality_monitor import QualityMonitorKind
 from .sla_policy import SlaPolicyKind
 

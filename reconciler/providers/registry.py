@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError
+from reconciler.grafana.providers import GrafanaAlertRuleProvider, GrafanaFolderProvider, GrafanaRuleGroupProvider
 from reconciler.kinds.base import Kind
 
 from .base import Provider
 from .databricks_monitors import DatabricksMonitorProvider
 from .databricks_policies import DatabricksPolicyProvider
-from .grafana import GrafanaAlertRuleProvider, GrafanaFolderProvider, GrafanaRuleGroupProvider
 from .sqlite_policies import SqlitePolicyProvider
 
 if TYPE_CHECKING:

@@ -1,17 +1,4 @@
-"""Grafana folders, rule groups and alert rules over Grafana's HTTP API.
-
-One `GrafanaBackend` per run (shared by the three providers through `TargetContext.shared`)
-holds the client and reads Grafana once: every rule with the one list call (a 404 or 401 there
-is an error, never "nothing exists"), each in-scope group's interval, rule state from the
-Prometheus-style rule API (for the alert-state warnings), and the in-scope folders.
-
-Writes go through the rule-group endpoint: a rule is created, updated or moved by re-reading its
-target group and writing it back with only that rule changed. Grafana replaces a group's rule
-list on such a write, so every other rule (including ones reconciler does not manage) is sent
-back exactly as read: Grafana sees no difference for them and leaves them, and their evaluation
-state, alone. The group write also carries the interval, keeps rules in a moved rule's new group
-consistent, and may turn provenance `api` into none when the target asks for editable rules
-(a single-rule PUT may not). Deletes use the single-rule DELETE with the provenance the rule has.
+"""Grafana folders, rule groups and alert rules: the three providers (reads, checks, writes).
 
 Ownership is recorded in Grafana itself: reconciler's rules carry the annotation
 `reconciler_managed_by: reconciler/<project>` (and `reconciler_spec`, the declaring document's
@@ -24,304 +11,31 @@ does not manage is refused: Grafana would rewrite those rules with the new inter
 
 from __future__ import annotations
 
-import fnmatch
-import json
-import os
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from reconciler.commands import import_command
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import LiveObject, Resource
-from reconciler.kinds.grafana import alert_counts, rule_source
-from reconciler.kinds.grafana_model import (
+from reconciler.providers.base import Adopted, GeneratedSpecs, Provider
+
+from .client import GrafanaApiError
+from .kinds import rule_source
+from .ownership import (
     FOLDER_OWNED_ANNOTATION,
     FOLDER_PREVENT_DESTROY_ANNOTATION,
-    OWNER_ANNOTATION,
     PREVENT_DESTROY_ANNOTATION,
-    UID_ANNOTATION,
-    AlertRuleChild,
-    api_rule,
-    format_duration,
-    live_rule_state,
-    parse_duration,
-    spec_rule_from_api,
+    SPEC_ANNOTATION,
+    rule_annotations,
 )
-
-from .base import Adopted, GeneratedSpecs, Provider
-from .grafana_client import GrafanaApiError, GrafanaClient
+from .rule_form import live_rule_state
+from .snapshot import backend_for, grafana_configured
+from .spec_generation import SpecGenerator
 
 if TYPE_CHECKING:
     from reconciler.targets import TargetContext
-
-SPEC_ANNOTATION = "reconciler_spec"
-SANDBOX_TOKEN = "sandbox-token"
-
-
-def _annotations(rule: dict[str, Any]) -> dict[str, Any]:
-    return rule.get("annotations") or {}
-
-
-def grafana_configured(context: TargetContext) -> bool:
-    return context.config.grafana is not None or context.config.embedded
-
-
-@dataclass
-class GrafanaSnapshot:
-    """What one run knows about Grafana, read once."""
-
-    rules: list[dict[str, Any]]
-    states: dict[str, dict[str, int]]
-    intervals: dict[tuple[str, str], int]
-    folders: dict[str, dict[str, Any] | None]
-    scope_folders: set[str]
-    notes: list[str] = field(default_factory=list)
-    states_known: bool = True
-
-
-class GrafanaBackend:
-    """The target's Grafana: connection, provenance mode and the run's one read."""
-
-    def __init__(self, context: TargetContext) -> None:
-        self.context = context
-        conn = context.config.grafana
-        self.editable = conn is not None and conn.provenance == "editable"
-        self._client: GrafanaClient | None = None
-        self._snapshot: GrafanaSnapshot | None = None
-
-    @property
-    def owner(self) -> str:
-        return self.context.owner
-
-    @property
-    def client(self) -> GrafanaClient:
-        if self._client is None:
-            conn = self.context.config.grafana
-            url = (conn.url if conn else None) or None
-            if url is None and self.context.config.embedded:
-                url, token = self.context.sandbox().url, SANDBOX_TOKEN
-            else:
-                url = url or os.environ.get("GRAFANA_URL")
-                if not url:
-                    raise ReconcilerError(
-                        f"target '{self.context.name}' has no Grafana URL: set grafana.url in reconciler.yaml or GRAFANA_URL"
-                    )
-                token_env = conn.token_env if conn else "GRAFANA_TOKEN"
-                token = os.environ.get(token_env)
-                if not token:
-                    raise ReconcilerError(f"the Grafana service-account token is not set: export {token_env}")
-            self._client = GrafanaClient(
-                url, token, timeout=conn.timeout_seconds if conn else 30.0, org_id=conn.org_id if conn else None
-            )
-        return self._client
-
-    def markers(self, spec_name: str, prevent_destroy: bool, folder_uid: str, uid: str) -> dict[str, str]:
-        out = {OWNER_ANNOTATION: self.owner, SPEC_ANNOTATION: spec_name, UID_ANNOTATION: uid}
-        if prevent_destroy:
-            out[PREVENT_DESTROY_ANNOTATION] = "true"
-        declared = next((r for r in self.context.specs.by_kind("GrafanaFolder") if r.key == folder_uid), None)
-        if declared is not None:
-            owned, protected = True, declared.lifecycle.prevent_destroy
-        else:
-            # Not declared now (its spec removed while groups still use it, or never declared):
-            # keep what reconciler's rules in the folder record, so a rewrite never drops it.
-            ours = [
-                _annotations(r)
-                for r in self.snapshot().rules
-                if r.get("folderUID") == folder_uid and self.is_managed(r)
-            ]
-            owned = any(a.get(FOLDER_OWNED_ANNOTATION) == "true" for a in ours)
-            protected = any(a.get(FOLDER_PREVENT_DESTROY_ANNOTATION) == "true" for a in ours)
-        if owned:
-            out[FOLDER_OWNED_ANNOTATION] = "true"
-        if protected:
-            out[FOLDER_PREVENT_DESTROY_ANNOTATION] = "true"
-        return out
-
-    def other_owner(self, rule: dict[str, Any]) -> str | None:
-        """Another reconciler project's marker on `rule`, if another project manages it."""
-        owner = _annotations(rule).get(OWNER_ANNOTATION)
-        return str(owner) if owner and owner != self.owner else None
-
-    def is_managed(self, rule: dict[str, Any]) -> bool:
-        annotations = _annotations(rule)
-        return annotations.get(OWNER_ANNOTATION) == self.owner and annotations.get(
-            UID_ANNOTATION, rule.get("uid")
-        ) == rule.get("uid")
-
-    # --- the one read --------------------------------------------------------------------------
-    def snapshot(self) -> GrafanaSnapshot:
-        if self._snapshot is None:
-            self._snapshot = self._read()
-        return self._snapshot
-
-    def _uses_sandbox(self) -> bool:
-        conn = self.context.config.grafana
-        return self.context.config.embedded and (conn is None or not conn.url)
-
-    def _read(self) -> GrafanaSnapshot:
-        specs = self.context.specs
-        grafana_declared = any(specs.by_kind(k) for k in ("GrafanaFolder", "GrafanaRuleGroup"))
-        if self._uses_sandbox() and not grafana_declared and not self.context.sandbox_state_path.exists():
-            # A fresh embedded target: nothing can exist yet, and starting the sandbox to find
-            # that out would cost every SLA-only run.
-            return GrafanaSnapshot([], {}, {}, {}, set())
-        rules = self.client.list_rules()
-        states: dict[str, dict[str, int]] = {}
-        notes: list[str] = []
-        try:
-            state_groups = self.client.rule_states()
-        except GrafanaApiError as exc:
-            # Only the warnings depend on it: plan without the numbers, and say so.
-            state_groups = []
-            notes.append(f"alert state unavailable, update warnings carry no instance counts ({exc})")
-        for group in state_groups:
-            for rule in group.get("rules") or []:
-                counts = {"firing": 0, "pending": 0}
-                for alert in rule.get("alerts") or []:
-                    state = str(alert.get("state", "")).lower()
-                    if state in ("alerting", "firing") or state.startswith("alerting"):
-                        counts["firing"] += 1
-                    elif state == "pending":
-                        counts["pending"] += 1
-                if rule.get("uid"):
-                    states[rule["uid"]] = counts
-        declared_groups = {(r.state["folder"], r.state["group"]) for r in specs.by_kind("GrafanaRuleGroup")}
-        managed_groups = {(r["folderUID"], r["ruleGroup"]) for r in rules if self.is_managed(r)}
-        scope_folders = (
-            {r.key for r in specs.by_kind("GrafanaFolder")}
-            | {f for f, _ in declared_groups}
-            | {r["folderUID"] for r in rules if self.is_managed(r)}
-        )
-        existing_groups = {(r["folderUID"], r["ruleGroup"]) for r in rules}
-        intervals: dict[tuple[str, str], int] = {}
-        for folder_uid, group in sorted((declared_groups | managed_groups) & existing_groups):
-            answer = self.client.get_group(folder_uid, group)
-            if answer is not None:
-                intervals[(folder_uid, group)] = int(answer.get("interval") or 0)
-        folders: dict[str, dict[str, Any] | None] = {}
-        for uid in sorted(scope_folders):
-            folders[uid] = self.client.get_folder(uid)
-        return GrafanaSnapshot(rules, states, intervals, folders, scope_folders, notes, states_known=not notes)
-
-    def rule_summary(self, rule: dict[str, Any]) -> dict[str, Any]:
-        snap = self.snapshot()
-        counts = snap.states.get(rule.get("uid", ""), {"firing": 0, "pending": 0})
-        return {
-            "state_known": snap.states_known,
-            "uid": rule.get("uid"),
-            "title": rule.get("title"),
-            "managed": self.is_managed(rule),
-            "provenance": rule.get("provenance") or "",
-            **counts,
-        }
-
-    # --- writes ---------------------------------------------------------------------------------
-    def write_rule(self, resource: Resource, uid: str) -> None:
-        """Create, update or move one rule by writing its (target) group back.
-
-        Reconciler's other rules of the group that this apply also updates go out as declared too,
-        so the group changes in one consistent write (two rules swapping titles would otherwise
-        pass through a state Grafana refuses); their own operations then find nothing left to
-        change. A rule the plan leaves alone is never folded in.
-        Every other rule (unmanaged ones, ones about to move away or be deleted) is carried over
-        exactly as Grafana returned it."""
-        spec: AlertRuleChild = resource.spec  # type: ignore[assignment]
-        body = api_rule(
-            resource.state, uid, self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder, uid)
-        )
-        current = self.client.get_group(spec.folder, spec.group)
-        interval = int(current["interval"]) if current else spec.interval
-        declared = {
-            r.key: r
-            for r in self.context.specs.by_kind("GrafanaAlertRule")
-            if r.state["folder"] == spec.folder and r.state["group"] == spec.group
-        }
-        rules = list((current or {}).get("rules") or [])
-        written = False
-        for index, existing in enumerate(rules):
-            other = existing.get("uid")
-            if other == uid:
-                rules[index], written = body, True
-            elif (
-                other in declared and self.is_managed(existing) and ("GrafanaAlertRule", other) in self.context.planned
-            ):
-                child: AlertRuleChild = declared[other].spec  # type: ignore[assignment]
-                marks = self.markers(child.group_name, child.lifecycle.prevent_destroy, spec.folder, other)
-                rules[index] = api_rule(declared[other].state, other, marks)
-        if not written:
-            rules.append(body)
-        self.put_group(spec.folder, spec.group, interval, rules)
-
-    def put_group(
-        self, folder: str, group: str, interval: int, rules: list[dict[str, Any]], editable: bool | None = None
-    ) -> None:
-        self.client.put_group(
-            folder,
-            group,
-            {"title": group, "folderUid": folder, "interval": interval, "rules": rules},
-            disable_provenance=self.editable if editable is None else editable,
-        )
-
-    def adopt_rules(self, folder: str, group: str, uids: set[str], spec_name: str) -> list[str]:
-        """Write the ownership annotations onto the rules `uids` of one group, and nothing else.
-
-        Grafana stamps every rule a write changes with the write's provenance, so the adopted
-        rules are written in one group write per provenance they have: an editable rule stays
-        editable, a locked one locked. Returns the notes `reconciler import` prints."""
-        current = self.client.get_group(folder, group)
-        if current is None:
-            raise ReconcilerError(f"no rule group {folder}/{group} in Grafana")
-        # A group GET carries no provenance; the list call does.
-        listed = {
-            r["uid"]: r
-            for r in self.client.list_rules()
-            if r.get("folderUID") == folder and r.get("ruleGroup") == group
-        }
-        rules = list(current.get("rules") or [])
-        chosen = [r for r in rules if r.get("uid") in uids]
-        for rule in chosen:
-            owner = self.other_owner(rule)
-            if owner:
-                raise ReconcilerError(
-                    f"rule '{rule.get('title')}' in {folder}/{group} is managed by {owner}; not taken over"
-                )
-            if (listed.get(rule["uid"]) or {}).get("provenance") == "file":
-                raise ReconcilerError(
-                    f"rule '{rule.get('title')}' in {folder}/{group} is provisioned from a file (provenance 'file'): Grafana "
-                    "refuses API writes to it, so reconciler cannot manage it; remove it from Grafana's provisioning files first"
-                )
-        todo = [r for r in chosen if _annotations(r).get(OWNER_ANNOTATION) != self.owner]
-        summaries = [self.rule_summary(listed.get(r["uid"], r)) for r in todo]
-        for provenance in ("api", ""):
-            batch = [r for r in todo if ((listed.get(r["uid"]) or {}).get("provenance") or "") == provenance]
-            if not batch:
-                continue
-            for rule in batch:
-                rule["annotations"] = {**_annotations(rule), **self.markers(spec_name, False, folder, rule["uid"])}
-            # The rules annotated in an earlier batch now match Grafana, so it leaves them alone.
-            self.put_group(folder, group, int(current.get("interval") or 60), rules, editable=provenance == "")
-        notes = []
-        if summaries:
-            listing = "; ".join(f"'{r['title']}' ({alert_counts(r)})" for r in summaries)
-            notes.append(
-                f"the ownership annotation was written onto {len(summaries)} rule(s); Grafana resets the evaluation state of a "
-                f"rule it updates, so firing alerts are evaluated afresh and may notify again: {listing}"
-            )
-        return notes
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-
-
-def backend_for(context: TargetContext) -> GrafanaBackend:
-    return context.shared("grafana", lambda: GrafanaBackend(context))
 
 
 class _GrafanaProvider(Provider):
@@ -364,7 +78,7 @@ class GrafanaFolderProvider(_GrafanaProvider):
             spec = declared.get(uid)
             # Undeclared, a folder is reconciler's only while it holds reconciler's rules, all written
             # while a spec declared the folder (never a hand-made folder whose rules were imported).
-            owned = bool(ours) and all(_annotations(r).get(FOLDER_OWNED_ANNOTATION) == "true" for r in ours)
+            owned = bool(ours) and all(rule_annotations(r).get(FOLDER_OWNED_ANNOTATION) == "true" for r in ours)
             facts[uid] = _FolderFacts(
                 spec=spec,
                 managed=spec is not None or (owned and uid not in group_folders),
@@ -458,7 +172,7 @@ class GrafanaFolderProvider(_GrafanaProvider):
             if spec is not None
             else (FOLDER_PREVENT_DESTROY_ANNOTATION, PREVENT_DESTROY_ANNOTATION)
         )
-        return any(_annotations(r).get(key) == "true" for r in ours for key in keys)
+        return any(rule_annotations(r).get(key) == "true" for r in ours for key in keys)
 
     def check(self, desired: Sequence[Resource]) -> list[SpecError]:
         snap = self.grafana.snapshot()
@@ -535,7 +249,7 @@ class GrafanaFolderProvider(_GrafanaProvider):
             for rule in rules:
                 if not self.grafana.is_managed(rule):
                     continue
-                annotations = dict(_annotations(rule))
+                annotations = dict(rule_annotations(rule))
                 if protect:
                     changed |= annotations.get(FOLDER_PREVENT_DESTROY_ANNOTATION) != "true"
                     annotations[FOLDER_PREVENT_DESTROY_ANNOTATION] = "true"
@@ -564,7 +278,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         for (folder_uid, group), interval in sorted(snap.intervals.items()):
             members = [r for r in snap.rules if r.get("folderUID") == folder_uid and r.get("ruleGroup") == group]
             ours = [r for r in members if self.grafana.is_managed(r)]
-            names = {_annotations(r).get(SPEC_ANNOTATION) for r in ours} - {None}
+            names = {rule_annotations(r).get(SPEC_ANNOTATION) for r in ours} - {None}
             out.append(
                 LiveObject(
                     kind=self.kind.name,
@@ -577,7 +291,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                     raw={"interval": interval, "rules": [r.get("uid") for r in members]},
                     info={"rules": [self.grafana.rule_summary(r) for r in members]},
                     prevent_destroy=bool(ours)
-                    and all(_annotations(r).get(PREVENT_DESTROY_ANNOTATION) == "true" for r in ours),
+                    and all(rule_annotations(r).get(PREVENT_DESTROY_ANNOTATION) == "true" for r in ours),
                 )
             )
         return out
@@ -712,11 +426,11 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
             if not (managed or rule.get("uid") in wanted or rule.get("folderUID") in snap.scope_folders):
                 continue
             summary = dict(shared)  # this rule's own facts; the index keeps the plain summaries
-            summary["spec"] = _annotations(rule).get(SPEC_ANNOTATION) if managed else None
+            summary["spec"] = rule_annotations(rule).get(SPEC_ANNOTATION) if managed else None
             # Some Grafana versions reset the state of every rule in a group that is written: the
             # rule's own group, or the one it moves into (the kind picks; one shared index).
             summary["groups"] = groups
-            annotations = _annotations(rule)
+            annotations = rule_annotations(rule)
             provenance = rule.get("provenance") or ""
             out.append(
                 LiveObject(
@@ -839,177 +553,3 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
             )
         spec_name = declared.spec.group_name  # type: ignore[attr-defined]
         return Adopted(key, self.grafana.adopt_rules(rule["folderUID"], rule["ruleGroup"], {key}, spec_name))
-
-
-# --- spec generation (`reconciler import --generate-specs`) ------------------------------------------
-_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def slug(text: str) -> str:
-    """A metadata.name from a Grafana name ("SLA checks" -> "SLA-checks")."""
-    out = _SLUG.sub("-", text).strip("-._")
-    return out or "group"
-
-
-class SpecGenerator:
-    """Spec files from live Grafana or from Grafana's export / file-provisioning YAML."""
-
-    def __init__(self, grafana: GrafanaBackend, context: TargetContext) -> None:
-        self.grafana = grafana
-        self.context = context
-
-    def generate(self, selector: str, source: Path | None) -> GeneratedSpecs:
-        groups = self._from_file(source) if source is not None else self._from_live()
-        chosen = [g for g in groups if fnmatch.fnmatchcase(f"{g['folderUid']}/{g['name']}", selector)]
-        if not chosen:
-            where = str(source) if source is not None else "Grafana"
-            raise ReconcilerError(f"no rule group in {where} matches {selector!r} (groups are named FOLDER_UID/GROUP)")
-        declared_groups = {r.key for r in self.context.specs.by_kind("GrafanaRuleGroup")}
-        declared_names = {r.name for r in self.context.specs.by_kind("GrafanaRuleGroup")}
-        declared_folders = {r.key for r in self.context.specs.by_kind("GrafanaFolder")}
-        result = GeneratedSpecs()
-        by_folder: dict[str, list[dict[str, Any]]] = {}
-        file_provisioned = {
-            (r.get("folderUID"), r.get("ruleGroup"))
-            for r in self.grafana.client.list_rules()
-            if r.get("provenance") == "file"
-        }
-        for group in chosen:
-            key = f"{group['folderUid']}/{group['name']}"
-            if key in declared_groups:
-                result.notes.append(f"GrafanaRuleGroup {key} is already declared in the specs; skipped")
-                continue
-            foreign = sorted(
-                {
-                    str(self.grafana.other_owner(r))
-                    for r in group["rules"]
-                    if group.get("live") and self.grafana.other_owner(r)
-                }
-            )
-            if foreign:
-                result.notes.append(f"GrafanaRuleGroup {key} holds rules managed by {', '.join(foreign)}; skipped")
-                continue
-            if group.get("live") and (group["folderUid"], group["name"]) in file_provisioned:
-                result.notes.append(
-                    f"GrafanaRuleGroup {key} holds rules provisioned from files (provenance 'file'): Grafana refuses API writes "
-                    "to them, so reconciler cannot manage the group; skipped"
-                )
-                continue
-            by_folder.setdefault(group["folderUid"], []).append(group)
-        for folder_uid, groups_in_folder in sorted(by_folder.items()):
-            docs = []
-            if folder_uid not in declared_folders:
-                folder = self._folder(folder_uid, groups_in_folder[0].get("folderTitle"))
-                docs.append(
-                    {
-                        "apiVersion": "reconciler/v1",
-                        "kind": "GrafanaFolder",
-                        "metadata": {"name": folder_uid},
-                        "spec": {
-                            "title": folder["title"],
-                            **({"parent": folder["parentUid"]} if folder.get("parentUid") else {}),
-                        },
-                    }
-                )
-            for group in groups_in_folder:
-                name = slug(group["name"])
-                while name in declared_names:
-                    name += "-imported"
-                declared_names.add(name)
-                spec: dict[str, Any] = {"folder": folder_uid}
-                if name != group["name"]:
-                    spec["group"] = group["name"]
-                spec["interval"] = format_duration(group["interval"])
-                spec["rules"] = [spec_rule_from_api(r) for r in group["rules"]]
-                docs.append(
-                    {
-                        "apiVersion": "reconciler/v1",
-                        "kind": "GrafanaRuleGroup",
-                        "metadata": {"name": name},
-                        "spec": spec,
-                    }
-                )
-                if group.get("live"):
-                    result.adopt.append((f"{folder_uid}/{group['name']}", name))
-            header = (
-                "# Generated by `reconciler import --generate-specs` from "
-                + ("Grafana export" if groups_in_folder[0].get("from_file") else "live Grafana")
-                + ". Edit freely: this file is now the source of truth.\n"
-            )
-            body = "---\n".join(
-                yaml.safe_dump(d, sort_keys=False, allow_unicode=True, default_flow_style=False, width=120)
-                for d in docs
-            )
-            result.files[f"grafana/{folder_uid}.yaml"] = header + body
-        return result
-
-    def _from_live(self) -> list[dict[str, Any]]:
-        client = self.grafana.client
-        rules = client.list_rules()
-        keys = sorted({(r["folderUID"], r["ruleGroup"]) for r in rules})
-        groups = []
-        for folder_uid, name in keys:
-            answer = client.get_group(folder_uid, name)
-            if answer is None:
-                continue
-            members = [r for r in rules if r["folderUID"] == folder_uid and r["ruleGroup"] == name]
-            groups.append(
-                {
-                    "folderUid": folder_uid,
-                    "name": name,
-                    "interval": int(answer["interval"]),
-                    "rules": members,
-                    "live": True,
-                }
-            )
-        return groups
-
-    def _from_file(self, path: Path) -> list[dict[str, Any]]:
-        try:
-            text = path.read_text(encoding="utf-8")
-            doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            raise ReconcilerError(f"{path}: cannot read a Grafana export: {exc}") from None
-        if not isinstance(doc, dict) or doc.get("apiVersion") != 1 or not isinstance(doc.get("groups"), list):
-            raise ReconcilerError(f"{path}: not a Grafana alerting export (expected `apiVersion: 1` and `groups:`)")
-        out = []
-        for index, group in enumerate(doc["groups"]):
-            if not isinstance(group, dict) or not group.get("name") or not isinstance(group.get("rules"), list):
-                raise ReconcilerError(f"{path}: groups[{index}] needs a name and rules")
-            folder_uid = group.get("folderUid") or self._folder_uid_for(str(group.get("folder") or ""))
-            try:
-                interval = parse_duration(group.get("interval", "1m"))
-            except ValueError as exc:
-                raise ReconcilerError(f"{path}: groups[{index}].interval: {exc}") from None
-            live = self.grafana.client.get_group(folder_uid, group["name"]) is not None
-            out.append(
-                {
-                    "folderUid": folder_uid,
-                    "folderTitle": group.get("folder"),
-                    "name": group["name"],
-                    "interval": interval,
-                    "rules": group["rules"],
-                    "live": live,
-                    "from_file": True,
-                }
-            )
-        return out
-
-    def _folder_uid_for(self, path: str) -> str:
-        """The uid of the folder an export names by its title path ("Parent/Child")."""
-        parts = [p.replace("\\/", "/") for p in re.split(r"(?<!\\)/", path) if p]
-        parent = None
-        uid = None
-        for title in parts:
-            match = next((f for f in self.grafana.client.list_folders(parent) if f.get("title") == title), None)
-            if match is None:
-                return slug(parts[-1]).lower()[:40] or "alerts"
-            uid = parent = match["uid"]
-        return uid or slug(path).lower()[:40]
-
-    def _folder(self, uid: str, title: str | None) -> dict[str, Any]:
-        live = self.grafana.client.get_folder(uid)
-        if live is not None:
-            return live
-        leaf = re.split(r"(?<!\\)/", title or uid)[-1].replace("\\/", "/")
-        return {"uid": uid, "title": leaf}

@@ -21,16 +21,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.errors import SpecError
+from reconciler.kinds.base import Kind, LiveObject, Locator, Resource, SourceRef, duplicate_keys
 
-from .base import Kind, LiveObject, Locator, Resource, SourceRef, duplicate_keys
-from .fields import FieldBehaviour, FieldRule, FieldTable
-from .grafana_model import (
+from .field_tables import ALERT_RULE_FIELDS, FOLDER_FIELDS, RULE_GROUP_FIELDS
+from .rule_form import desired_rule_state
+from .spec_model import (
     UID_PATTERN,
     AlertRuleChild,
     GrafanaFolderSpec,
     GrafanaRuleGroupSpec,
     RuleSpec,
-    desired_rule_state,
     format_duration,
     group_name_of,
     rule_problems,
@@ -57,23 +57,7 @@ class GrafanaFolderKind(Kind):
     rank = 50
     default_backend = BACKEND
     description = "A Grafana folder (holds alert rule groups)."
-    fields = FieldTable(
-        [
-            FieldRule(
-                "uid",
-                FieldBehaviour.IDENTITY,
-                "folder uid (default metadata.name)",
-                replace_reason="Grafana cannot change a folder's uid",
-            ),
-            FieldRule(
-                "title", FieldBehaviour.UPDATABLE, "a rename; changes the grafana_folder label of every rule in it"
-            ),
-            FieldRule("parent", FieldBehaviour.UPDATABLE, "moved with /api/folders/{uid}/move"),
-            FieldRule("id", FieldBehaviour.SERVER_OWNED, "numeric id"),
-            FieldRule("version", FieldBehaviour.SERVER_OWNED, "optimistic-locking version, sent back on updates"),
-            FieldRule("url", FieldBehaviour.SERVER_OWNED),
-        ]
-    )
+    fields = FOLDER_FIELDS
 
     def key(self, name: str, spec: GrafanaFolderSpec) -> str:
         return spec.uid or name
@@ -153,24 +137,7 @@ class GrafanaRuleGroupKind(Kind):
     rank = 60
     default_backend = BACKEND
     description = "A Grafana alert rule group: folder, evaluation interval and rules."
-    fields = FieldTable(
-        [
-            FieldRule(
-                "folder",
-                FieldBehaviour.UPDATABLE,
-                "part of the key folder/group; a change moves the rules (updates keeping their uids)",
-            ),
-            FieldRule(
-                "group",
-                FieldBehaviour.UPDATABLE,
-                "group name (default metadata.name), part of the key; a rename moves the rules",
-            ),
-            FieldRule(
-                "interval", FieldBehaviour.UPDATABLE, "seconds, a multiple of 10; shared by every rule in the group"
-            ),
-            FieldRule("rules", FieldBehaviour.UPDATABLE, "each rule is planned as a GrafanaAlertRule of its own"),
-        ]
-    )
+    fields = RULE_GROUP_FIELDS
 
     def key(self, name: str, spec: GrafanaRuleGroupSpec) -> str:
         return f"{spec.folder}/{group_name_of(name, spec)}"
@@ -298,42 +265,7 @@ class GrafanaAlertRuleKind(Kind):
     default_backend = BACKEND
     standalone = False
     description = "An alert rule, declared inside a GrafanaRuleGroup."
-    fields = FieldTable(
-        [
-            FieldRule(
-                "uid",
-                FieldBehaviour.IDENTITY,
-                "explicit, or derived from folder, group and title",
-                replace_reason="Grafana cannot change a rule's uid",
-            ),
-            FieldRule(
-                "title",
-                FieldBehaviour.UPDATABLE,
-                "unique within the folder; with a derived uid, a rename keeps the rule when nothing else about it changes in the same plan",
-            ),
-            FieldRule("folder", FieldBehaviour.UPDATABLE, "a move to another folder keeps the rule (and its uid)"),
-            FieldRule("group", FieldBehaviour.UPDATABLE, "a move to another group keeps the rule (and its uid)"),
-            FieldRule("condition", FieldBehaviour.UPDATABLE),
-            FieldRule("data", FieldBehaviour.UPDATABLE, "nodes keyed by refId; compared down to each model field"),
-            FieldRule("data.*.model.intervalMs", FieldBehaviour.SERVER_DEFAULT, "filled in by Grafana", default=1000),
-            FieldRule(
-                "data.*.model.maxDataPoints", FieldBehaviour.SERVER_DEFAULT, "filled in by Grafana", default=43200
-            ),
-            FieldRule("for", FieldBehaviour.UPDATABLE, "compared in Grafana's form (300s = 5m)", default="0s"),
-            FieldRule("labels", FieldBehaviour.UPDATABLE, "empty and missing are the same"),
-            FieldRule(
-                "annotations", FieldBehaviour.UPDATABLE, "reconciler_* keys are the ownership marker, never diffed"
-            ),
-            FieldRule("no_data_state", FieldBehaviour.UPDATABLE, default="NoData"),
-            FieldRule("exec_err_state", FieldBehaviour.UPDATABLE, default="Error"),
-            FieldRule("is_paused", FieldBehaviour.UPDATABLE, default=False),
-            FieldRule("notification_settings", FieldBehaviour.UPDATABLE),
-            FieldRule("id", FieldBehaviour.SERVER_OWNED),
-            FieldRule("updated", FieldBehaviour.SERVER_OWNED),
-            FieldRule("provenance", FieldBehaviour.SERVER_OWNED, "api (locked in the UI), none (editable) or file"),
-            FieldRule("orgID", FieldBehaviour.SERVER_OWNED),
-        ]
-    )
+    fields = ALERT_RULE_FIELDS
 
     def key(self, name: str, spec: AlertRuleChild) -> str:
         return rule_uid(spec.folder, spec.group, spec.rule)

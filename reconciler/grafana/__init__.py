@@ -1,0 +1,14 @@
+"""Grafana-managed alerting: folders, rule groups and their rules, as one package split by job.
+
+Pure modules (no I/O; the planner and the kinds use only these):
+  spec_model    the YAML spec models, durations, thresholds, rule uids, per-rule checks
+  rule_form     the one comparable form rules are diffed in, and the API shapes it maps to
+  ownership     the annotations that record on Grafana's side which rules are reconciler's
+  field_tables  per-field behaviour of the three kinds (data)
+  kinds         the kinds GrafanaFolder, GrafanaRuleGroup, GrafanaAlertRule (planning hooks)
+I/O modules (talk to Grafana; may import the pure ones, never the other way round):
+  client           the HTTP client (grafana-client underneath), errors with status and body
+  snapshot         the target's Grafana for one run: connection, the run's one read, writes
+  providers        the three providers
+  spec_generation  `reconciler import --generate-specs` from live Grafana or an export file
+"""

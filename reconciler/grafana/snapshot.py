@@ -1,0 +1,298 @@
+"""The target's Grafana for one run: connection, provenance mode, the run's one read, writes.
+
+One `GrafanaBackend` per run (shared by the three providers through `TargetContext.shared`)
+holds the client and reads Grafana once: every rule with the one list call (a 404 or 401 there
+is an error, never "nothing exists"), each in-scope group's interval, rule state from the
+Prometheus-style rule API (for the alert-state warnings), and the in-scope folders.
+
+Writes go through the rule-group endpoint: a rule is created, updated or moved by re-reading its
+target group and writing it back with only that rule changed. Grafana replaces a group's rule
+list on such a write, so every other rule (including ones reconciler does not manage) is sent
+back exactly as read: Grafana sees no difference for them and leaves them, and their evaluation
+state, alone. The group write also carries the interval, keeps rules in a moved rule's new group
+consistent, and may turn provenance `api` into none when the target asks for editable rules
+(a single-rule PUT may not). Deletes use the single-rule DELETE with the provenance the rule has.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from reconciler.errors import ReconcilerError
+from reconciler.kinds.base import Resource
+
+from .client import GrafanaApiError, GrafanaClient
+from .kinds import alert_counts
+from .ownership import (
+    FOLDER_OWNED_ANNOTATION,
+    FOLDER_PREVENT_DESTROY_ANNOTATION,
+    OWNER_ANNOTATION,
+    PREVENT_DESTROY_ANNOTATION,
+    SPEC_ANNOTATION,
+    UID_ANNOTATION,
+    is_managed,
+    other_owner,
+    rule_annotations,
+)
+from .rule_form import api_rule
+from .spec_model import AlertRuleChild
+
+if TYPE_CHECKING:
+    from reconciler.targets import TargetContext
+
+SANDBOX_TOKEN = "sandbox-token"
+
+
+def grafana_configured(context: TargetContext) -> bool:
+    return context.config.grafana is not None or context.config.embedded
+
+
+@dataclass
+class GrafanaSnapshot:
+    """What one run knows about Grafana, read once."""
+
+    rules: list[dict[str, Any]]
+    states: dict[str, dict[str, int]]
+    intervals: dict[tuple[str, str], int]
+    folders: dict[str, dict[str, Any] | None]
+    scope_folders: set[str]
+    notes: list[str] = field(default_factory=list)
+    states_known: bool = True
+
+
+class GrafanaBackend:
+    """The target's Grafana: connection, provenance mode and the run's one read."""
+
+    def __init__(self, context: TargetContext) -> None:
+        self.context = context
+        conn = context.config.grafana
+        self.editable = conn is not None and conn.provenance == "editable"
+        self._client: GrafanaClient | None = None
+        self._snapshot: GrafanaSnapshot | None = None
+
+    @property
+    def owner(self) -> str:
+        return self.context.owner
+
+    @property
+    def client(self) -> GrafanaClient:
+        if self._client is None:
+            conn = self.context.config.grafana
+            url = (conn.url if conn else None) or None
+            if url is None and self.context.config.embedded:
+                url, token = self.context.sandbox().url, SANDBOX_TOKEN
+            else:
+                url = url or os.environ.get("GRAFANA_URL")
+                if not url:
+                    raise ReconcilerError(
+                        f"target '{self.context.name}' has no Grafana URL: set grafana.url in reconciler.yaml or GRAFANA_URL"
+                    )
+                token_env = conn.token_env if conn else "GRAFANA_TOKEN"
+                token = os.environ.get(token_env)
+                if not token:
+                    raise ReconcilerError(f"the Grafana service-account token is not set: export {token_env}")
+            self._client = GrafanaClient(
+                url, token, timeout=conn.timeout_seconds if conn else 30.0, org_id=conn.org_id if conn else None
+            )
+        return self._client
+
+    def markers(self, spec_name: str, prevent_destroy: bool, folder_uid: str, uid: str) -> dict[str, str]:
+        out = {OWNER_ANNOTATION: self.owner, SPEC_ANNOTATION: spec_name, UID_ANNOTATION: uid}
+        if prevent_destroy:
+            out[PREVENT_DESTROY_ANNOTATION] = "true"
+        declared = next((r for r in self.context.specs.by_kind("GrafanaFolder") if r.key == folder_uid), None)
+        if declared is not None:
+            owned, protected = True, declared.lifecycle.prevent_destroy
+        else:
+            # Not declared now (its spec removed while groups still use it, or never declared):
+            # keep what reconciler's rules in the folder record, so a rewrite never drops it.
+            ours = [
+                rule_annotations(r)
+                for r in self.snapshot().rules
+                if r.get("folderUID") == folder_uid and self.is_managed(r)
+            ]
+            owned = any(a.get(FOLDER_OWNED_ANNOTATION) == "true" for a in ours)
+            protected = any(a.get(FOLDER_PREVENT_DESTROY_ANNOTATION) == "true" for a in ours)
+        if owned:
+            out[FOLDER_OWNED_ANNOTATION] = "true"
+        if protected:
+            out[FOLDER_PREVENT_DESTROY_ANNOTATION] = "true"
+        return out
+
+    def other_owner(self, rule: dict[str, Any]) -> str | None:
+        """Another reconciler project's marker on `rule`, if another project manages it."""
+        return other_owner(rule, self.owner)
+
+    def is_managed(self, rule: dict[str, Any]) -> bool:
+        return is_managed(rule, self.owner)
+
+    # --- the one read --------------------------------------------------------------------------
+    def snapshot(self) -> GrafanaSnapshot:
+        if self._snapshot is None:
+            self._snapshot = self._read()
+        return self._snapshot
+
+    def _uses_sandbox(self) -> bool:
+        conn = self.context.config.grafana
+        return self.context.config.embedded and (conn is None or not conn.url)
+
+    def _read(self) -> GrafanaSnapshot:
+        specs = self.context.specs
+        grafana_declared = any(specs.by_kind(k) for k in ("GrafanaFolder", "GrafanaRuleGroup"))
+        if self._uses_sandbox() and not grafana_declared and not self.context.sandbox_state_path.exists():
+            # A fresh embedded target: nothing can exist yet, and starting the sandbox to find
+            # that out would cost every SLA-only run.
+            return GrafanaSnapshot([], {}, {}, {}, set())
+        rules = self.client.list_rules()
+        states: dict[str, dict[str, int]] = {}
+        notes: list[str] = []
+        try:
+            state_groups = self.client.rule_states()
+        except GrafanaApiError as exc:
+            # Only the warnings depend on it: plan without the numbers, and say so.
+            state_groups = []
+            notes.append(f"alert state unavailable, update warnings carry no instance counts ({exc})")
+        for group in state_groups:
+            for rule in group.get("rules") or []:
+                counts = {"firing": 0, "pending": 0}
+                for alert in rule.get("alerts") or []:
+                    state = str(alert.get("state", "")).lower()
+                    if state in ("alerting", "firing") or state.startswith("alerting"):
+                        counts["firing"] += 1
+                    elif state == "pending":
+                        counts["pending"] += 1
+                if rule.get("uid"):
+                    states[rule["uid"]] = counts
+        declared_groups = {(r.state["folder"], r.state["group"]) for r in specs.by_kind("GrafanaRuleGroup")}
+        managed_groups = {(r["folderUID"], r["ruleGroup"]) for r in rules if self.is_managed(r)}
+        scope_folders = (
+            {r.key for r in specs.by_kind("GrafanaFolder")}
+            | {f for f, _ in declared_groups}
+            | {r["folderUID"] for r in rules if self.is_managed(r)}
+        )
+        existing_groups = {(r["folderUID"], r["ruleGroup"]) for r in rules}
+        intervals: dict[tuple[str, str], int] = {}
+        for folder_uid, group in sorted((declared_groups | managed_groups) & existing_groups):
+            answer = self.client.get_group(folder_uid, group)
+            if answer is not None:
+                intervals[(folder_uid, group)] = int(answer.get("interval") or 0)
+        folders: dict[str, dict[str, Any] | None] = {}
+        for uid in sorted(scope_folders):
+            folders[uid] = self.client.get_folder(uid)
+        return GrafanaSnapshot(rules, states, intervals, folders, scope_folders, notes, states_known=not notes)
+
+    def rule_summary(self, rule: dict[str, Any]) -> dict[str, Any]:
+        snap = self.snapshot()
+        counts = snap.states.get(rule.get("uid", ""), {"firing": 0, "pending": 0})
+        return {
+            "state_known": snap.states_known,
+            "uid": rule.get("uid"),
+            "title": rule.get("title"),
+            "managed": self.is_managed(rule),
+            "provenance": rule.get("provenance") or "",
+            **counts,
+        }
+
+    # --- writes ---------------------------------------------------------------------------------
+    def write_rule(self, resource: Resource, uid: str) -> None:
+        """Create, update or move one rule by writing its (target) group back.
+
+        Reconciler's other rules of the group that this apply also updates go out as declared too,
+        so the group changes in one consistent write (two rules swapping titles would otherwise
+        pass through a state Grafana refuses); their own operations then find nothing left to
+        change. A rule the plan leaves alone is never folded in.
+        Every other rule (unmanaged ones, ones about to move away or be deleted) is carried over
+        exactly as Grafana returned it."""
+        spec: AlertRuleChild = resource.spec  # type: ignore[assignment]
+        body = api_rule(
+            resource.state, uid, self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder, uid)
+        )
+        current = self.client.get_group(spec.folder, spec.group)
+        interval = int(current["interval"]) if current else spec.interval
+        declared = {
+            r.key: r
+            for r in self.context.specs.by_kind("GrafanaAlertRule")
+            if r.state["folder"] == spec.folder and r.state["group"] == spec.group
+        }
+        rules = list((current or {}).get("rules") or [])
+        written = False
+        for index, existing in enumerate(rules):
+            other = existing.get("uid")
+            if other == uid:
+                rules[index], written = body, True
+            elif (
+                other in declared and self.is_managed(existing) and ("GrafanaAlertRule", other) in self.context.planned
+            ):
+                child: AlertRuleChild = declared[other].spec  # type: ignore[assignment]
+                marks = self.markers(child.group_name, child.lifecycle.prevent_destroy, spec.folder, other)
+                rules[index] = api_rule(declared[other].state, other, marks)
+        if not written:
+            rules.append(body)
+        self.put_group(spec.folder, spec.group, interval, rules)
+
+    def put_group(
+        self, folder: str, group: str, interval: int, rules: list[dict[str, Any]], editable: bool | None = None
+    ) -> None:
+        self.client.put_group(
+            folder,
+            group,
+            {"title": group, "folderUid": folder, "interval": interval, "rules": rules},
+            disable_provenance=self.editable if editable is None else editable,
+        )
+
+    def adopt_rules(self, folder: str, group: str, uids: set[str], spec_name: str) -> list[str]:
+        """Write the ownership annotations onto the rules `uids` of one group, and nothing else.
+
+        Grafana stamps every rule a write changes with the write's provenance, so the adopted
+        rules are written in one group write per provenance they have: an editable rule stays
+        editable, a locked one locked. Returns the notes `reconciler import` prints."""
+        current = self.client.get_group(folder, group)
+        if current is None:
+            raise ReconcilerError(f"no rule group {folder}/{group} in Grafana")
+        # A group GET carries no provenance; the list call does.
+        listed = {
+            r["uid"]: r
+            for r in self.client.list_rules()
+            if r.get("folderUID") == folder and r.get("ruleGroup") == group
+        }
+        rules = list(current.get("rules") or [])
+        chosen = [r for r in rules if r.get("uid") in uids]
+        for rule in chosen:
+            owner = self.other_owner(rule)
+            if owner:
+                raise ReconcilerError(
+                    f"rule '{rule.get('title')}' in {folder}/{group} is managed by {owner}; not taken over"
+                )
+            if (listed.get(rule["uid"]) or {}).get("provenance") == "file":
+                raise ReconcilerError(
+                    f"rule '{rule.get('title')}' in {folder}/{group} is provisioned from a file (provenance 'file'): Grafana "
+                    "refuses API writes to it, so reconciler cannot manage it; remove it from Grafana's provisioning files first"
+                )
+        todo = [r for r in chosen if rule_annotations(r).get(OWNER_ANNOTATION) != self.owner]
+        summaries = [self.rule_summary(listed.get(r["uid"], r)) for r in todo]
+        for provenance in ("api", ""):
+            batch = [r for r in todo if ((listed.get(r["uid"]) or {}).get("provenance") or "") == provenance]
+            if not batch:
+                continue
+            for rule in batch:
+                rule["annotations"] = {**rule_annotations(rule), **self.markers(spec_name, False, folder, rule["uid"])}
+            # The rules annotated in an earlier batch now match Grafana, so it leaves them alone.
+            self.put_group(folder, group, int(current.get("interval") or 60), rules, editable=provenance == "")
+        notes = []
+        if summaries:
+            listing = "; ".join(f"'{r['title']}' ({alert_counts(r)})" for r in summaries)
+            notes.append(
+                f"the ownership annotation was written onto {len(summaries)} rule(s); Grafana resets the evaluation state of a "
+                f"rule it updates, so firing alerts are evaluated afresh and may notify again: {listing}"
+            )
+        return notes
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def backend_for(context: TargetContext) -> GrafanaBackend:
+    return context.shared("grafana", lambda: GrafanaBackend(context))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from grafana_client import GrafanaApi
+from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaException
 
 from reconciler.errors import ReconcilerError
@@ -140,17 +140,19 @@ class GrafanaClient:
         )
 
     def export_group(self, folder_uid: str, group: str) -> dict[str, Any]:
-        return self._call(  # type: ignore[no-any-return]
+        exported: dict[str, Any] = self._call(
             f"export rule group {folder_uid}/{group}",
             self._api.client.GET,
             f"/v1/provisioning/folder/{folder_uid}/rule-groups/{_segment(group)}/export",
             params={"format": "json"},
         )
+        return exported
 
     def export_rules(self) -> dict[str, Any]:
-        return self._call(
+        exported: dict[str, Any] = self._call(
             "export alert rules", self._api.client.GET, "/v1/provisioning/alert-rules/export", params={"format": "json"}
-        )  # type: ignore[no-any-return]
+        )
+        return exported
 
     # --- rule state ----------------------------------------------------------------------------
     def rule_states(self) -> list[dict[str, Any]]:

@@ -90,9 +90,10 @@ class GrafanaBackend:
                         f"target '{self.context.name}' has no Grafana URL: set grafana.url in reconciler.yaml or GRAFANA_URL"
                     )
                 token_env = conn.token_env if conn else "GRAFANA_TOKEN"
-                token = os.environ.get(token_env)
-                if not token:
+                from_env = os.environ.get(token_env)
+                if not from_env:
                     raise ReconcilerError(f"the Grafana service-account token is not set: export {token_env}")
+                token = from_env
             self._client = GrafanaClient(
                 url, token, timeout=conn.timeout_seconds if conn else 30.0, org_id=conn.org_id if conn else None
             )

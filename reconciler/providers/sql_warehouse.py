@@ -174,13 +174,13 @@ class SqlWarehouse:
         data: list[list[str | None]] = []
         chunk = response.result
         while chunk is not None:
-            data.extend(chunk.data_array or [])
-            if chunk.next_chunk_index is None:
+            data.extend(list(row) for row in chunk.data_array or [])
+            if chunk.next_chunk_index is None or response.statement_id is None:
                 break
             with self._calling(f"fetching result chunk {chunk.next_chunk_index} of statement {response.statement_id}"):
                 chunk = self.client.statement_execution.get_statement_result_chunk_n(
                     response.statement_id,
-                    chunk.next_chunk_index,  # type: ignore[arg-type]
+                    chunk.next_chunk_index,
                 )
         rows = [{n: convert(v, t) for n, t, v in zip(names, types, row)} for row in data]
         return Rows(columns=names, rows=rows)

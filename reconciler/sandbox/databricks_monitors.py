@@ -423,7 +423,8 @@ def _refresh_info(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def _get_row(conn: sqlite3.Connection, table_name: str) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM dbx_monitors WHERE table_name = ?", (table_name,)).fetchone()
+    row: sqlite3.Row | None = conn.execute("SELECT * FROM dbx_monitors WHERE table_name = ?", (table_name,)).fetchone()
+    return row
 
 
 def _require_monitor(conn: sqlite3.Connection, table_name: str) -> sqlite3.Row:
@@ -589,7 +590,7 @@ def _list_refreshes(conn: sqlite3.Connection, table_name: str) -> list[dict[str,
 
 def _get_refresh(conn: sqlite3.Connection, table_name: str, refresh_id: int) -> sqlite3.Row:
     _require_monitor(conn, table_name)
-    row = conn.execute(
+    row: sqlite3.Row | None = conn.execute(
         "SELECT * FROM dbx_monitor_refreshes WHERE refresh_id = ? AND table_name = ?", (refresh_id, table_name)
     ).fetchone()
     if row is None:
@@ -669,7 +670,7 @@ def _add_refreshes(conn: sqlite3.Connection, table_name: str, fields: dict[str, 
         count = int(fields["count"])
         since = int(fields.get("since_ms", now - count * 86_400_000))
         step = (now - since) // max(count, 1)
-        items = [
+        items: list[dict[str, Any]] = [
             {
                 "state": "SUCCESS",
                 "trigger": "SCHEDULE",

@@ -79,8 +79,8 @@ class StatementStore:
     def __init__(self, state: SandboxState, settings: SandboxSettings) -> None:
         self.state = state
         self.defaults = {
-            "chunk_row_limit": int(settings.extra.get("sql_chunk_row_limit", DEFAULT_CHUNK_ROW_LIMIT)),  # type: ignore[arg-type]
-            "running_polls": int(settings.extra.get("sql_running_polls", 0)),  # type: ignore[arg-type]
+            "chunk_row_limit": int(str(settings.extra.get("sql_chunk_row_limit", DEFAULT_CHUNK_ROW_LIMIT))),
+            "running_polls": int(str(settings.extra.get("sql_running_polls", 0))),
         }
 
     def config(self) -> dict[str, int]:
@@ -127,7 +127,7 @@ class StatementStore:
         """The first fault matching a statement (its use counted), if any."""
         with self.state.connect() as conn:
             for row in conn.execute("SELECT id, doc FROM sql_faults ORDER BY id").fetchall():
-                fault = self.state.loads(row["doc"])
+                fault: dict[str, Any] = self.state.loads(row["doc"])
                 if not _fault_matches(fault, doc):
                     continue
                 times = fault.get("times")

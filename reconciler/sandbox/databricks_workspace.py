@@ -84,7 +84,8 @@ def _now_ms() -> int:
 
 
 def _get(conn: sqlite3.Connection, path: str) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM dbx_workspace_objects WHERE path = ?", (path,)).fetchone()
+    row: sqlite3.Row | None = conn.execute("SELECT * FROM dbx_workspace_objects WHERE path = ?", (path,)).fetchone()
+    return row
 
 
 def _require(conn: sqlite3.Connection, path: str) -> sqlite3.Row:

@@ -435,7 +435,7 @@ class GrafanaStore:
         }
         if folder["parent_uid"]:
             out["parentUid"] = folder["parent_uid"]
-            parents = []
+            parents: list[dict[str, Any]] = []
             parent = self.folder(conn, folder["parent_uid"])
             while parent is not None:
                 parents.insert(0, {"id": parent["id"], "uid": parent["uid"], "orgId": ORG_ID, "title": parent["title"]})
@@ -445,7 +445,7 @@ class GrafanaStore:
 
     def folder_path(self, conn: Any, uid: str) -> str:
         """The folder's full path of titles (what exports call `folder`)."""
-        titles = []
+        titles: list[str] = []
         folder = self.folder(conn, uid)
         while folder is not None:
             titles.insert(0, folder["title"].replace("/", "\\/"))
@@ -467,7 +467,7 @@ class GrafanaStore:
 
     @staticmethod
     def _row(row: Any) -> dict[str, Any]:
-        rule = json.loads(row["doc"])
+        rule: dict[str, Any] = json.loads(row["doc"])
         rule.update(
             id=row["id"],
             uid=row["uid"],

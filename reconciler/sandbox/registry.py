@@ -18,7 +18,7 @@ def emulator_modules() -> list[ModuleType]:
         try:
             module = __import__(f"reconciler.sandbox.{name}", fromlist=["register"])
         except ImportError as exc:  # pragma: no cover - depends on installed extras
-            if getattr(exc, "name", None) and exc.name.startswith("reconciler"):
+            if exc.name and exc.name.startswith("reconciler"):
                 raise
             continue
         modules.append(module)

@@ -69,7 +69,8 @@ _DROPPED_PROPERTIES = (
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 # Databricks ColumnInfoTypeName per sqlglot type (what a warehouse reports in manifest.schema).
-_TYPE_NAMES: dict[exp.DataType.Type, str] = {
+# Keyed by sqlglot's type enum (`DataType.Type`, an alias whose static type differs across sqlglot releases).
+_TYPE_NAMES: dict[object, str] = {
     exp.DataType.Type.TEXT: "STRING",
     exp.DataType.Type.VARCHAR: "STRING",
     exp.DataType.Type.CHAR: "STRING",
@@ -200,7 +201,8 @@ class SqlEngine:
     @staticmethod
     def _parse(statement: str) -> exp.Expression:
         try:
-            parsed = [e for e in sqlglot.parse(statement, read="databricks") if e is not None]
+            # Every statement node is an `Expression` (newer sqlglot releases type parse() more loosely).
+            parsed = [e for e in sqlglot.parse(statement, read="databricks") if isinstance(e, exp.Expression)]
         except TokenError as exc:
             raise StatementFailed(
                 f"[PARSE_SYNTAX_ERROR] Syntax error: {_ANSI.sub('', str(exc))}. SQLSTATE: 42601", sql_state="42601"
@@ -583,8 +585,8 @@ def render_value(value: Any) -> str | None:
         return repr(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-            return value.isoformat(timespec="milliseconds") + "Z"
+            utc: dt.datetime = value.astimezone(dt.UTC).replace(tzinfo=None)
+            return utc.isoformat(timespec="milliseconds") + "Z"
         return value.isoformat(timespec="milliseconds")
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()

@@ -7,6 +7,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from reconciler.errors import SpecError
 
@@ -48,7 +49,7 @@ def _allowed_fields(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list
     return names
 
 
-def _unknown_field(err: dict[str, Any], model: type[BaseModel] | None) -> str:
+def _unknown_field(err: ErrorDetails, model: type[BaseModel] | None) -> str:
     name = str(err["loc"][-1])
     allowed = _allowed_fields(model, tuple(err["loc"][:-1]))
     if not allowed:
@@ -58,7 +59,7 @@ def _unknown_field(err: dict[str, Any], model: type[BaseModel] | None) -> str:
     return f"unknown field{hint}"
 
 
-def _message(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
+def _message(err: ErrorDetails, model: type[BaseModel] | None = None) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import ValidationError, create_model
 
@@ -31,11 +31,10 @@ T = TypeVar("T")
 @cache
 def document_model(kind: Kind) -> type[Envelope[Any]]:
     """The pydantic model of a whole document of `kind` (envelope with `kind` pinned)."""
-    return create_model(  # type: ignore[call-overload,no-any-return]
-        f"{kind.name}Document",
-        __base__=Envelope[kind.spec_model],  # type: ignore[name-defined]
-        kind=(Literal[kind.name], ...),  # type: ignore[valid-type]
-    )
+    # Built at run time from the kind's values, so these types are runtime objects (Any to mypy).
+    pinned: Any = Literal.__getitem__(kind.name)
+    base: type[Envelope[Any]] = cast(Any, Envelope)[kind.spec_model]
+    return create_model(f"{kind.name}Document", __base__=base, kind=(pinned, ...))
 
 
 @dataclass
@@ -64,9 +63,9 @@ def load_project(root: Path) -> tuple[ProjectFile, list[SpecError]]:
     path = root / PROJECT_FILE
     if not path.exists():
         return ProjectFile(), []
-    docs, errors = load_documents(path, display_path(path))
-    if errors:
-        return ProjectFile(), errors
+    docs, read_errors = load_documents(path, display_path(path))
+    if read_errors:
+        return ProjectFile(), read_errors
     if not docs:
         return ProjectFile(), []
     doc = docs[0]
@@ -146,7 +145,7 @@ def _declared(doc: Document, variables: dict[str, Any], errors: list[SpecError])
     def locate(path: tuple[str | int, ...]) -> SourceRef:
         return SourceRef(doc.file, doc.line_for(path))
 
-    return [resource, *_tolerant(bool(located), partial(kind.expand, resource, locate), [])]
+    return [resource, *_tolerant(bool(located), partial(kind.expand, resource, locate), list[Resource]())]
 
 
 def _tolerant(rejected: bool, build: Callable[[], T], fallback: T) -> T:

@@ -15,13 +15,15 @@ from reconciler.kinds.base import Kind
 from .base import Provider
 from .databricks_monitors import DatabricksMonitorProvider
 from .databricks_policies import DatabricksPolicyProvider
-from .sqlite_policies import SqlitePolicyProvider
+from .sql_policies import SqlPolicyProvider
 
 if TYPE_CHECKING:
     from reconciler.targets import TargetContext
 
 PROVIDERS: dict[tuple[str, str], type[Provider]] = {
-    ("SlaPolicy", "sqlite"): SqlitePolicyProvider,
+    # `sqlite` is the SQL store on a SQLite file (the embedded default's shorthand): one code path.
+    ("SlaPolicy", "sqlite"): SqlPolicyProvider,
+    ("SlaPolicy", "sql"): SqlPolicyProvider,
     ("SlaPolicy", "databricks"): DatabricksPolicyProvider,
     ("GrafanaFolder", "grafana"): GrafanaFolderProvider,
     ("GrafanaRuleGroup", "grafana"): GrafanaRuleGroupProvider,

@@ -15,6 +15,8 @@ from reconciler.uc_names import split_table_name
 
 PROJECT_FILE = "reconciler.yaml"
 LOCAL_TARGET = "local"
+# Table and schema names of the SQL store: plain identifiers (SQLAlchemy quotes them anyway).
+SQL_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$"
 
 
 class _Strict(BaseModel):
@@ -22,7 +24,8 @@ class _Strict(BaseModel):
 
 
 class SqlitePolicyStore(_Strict):
-    """SLA policies in a SQLite file (the embedded default)."""
+    """SLA policies in a SQLite file (the embedded default): shorthand for a `sql` store on
+    `sqlite:///<path>`, served by the same code."""
 
     type: Literal["sqlite"] = "sqlite"
     path: str | None = Field(
@@ -30,6 +33,54 @@ class SqlitePolicyStore(_Strict):
         description="SQLite file; relative paths are relative to the spec directory. "
         "Default: .reconciler/<target>/policies.db next to the specs.",
     )
+
+
+class SqlPolicyStore(_Strict):
+    """SLA policies in a table of any SQL database SQLAlchemy reaches (PostgreSQL through
+    psycopg 3, SQLite, MySQL/MariaDB, ...). The password never goes in this file: libpq reads
+    PGPASSWORD, ~/.pgpass or a service file (`?service=NAME`), or name a variable in `password_env`
+    (or write `${env:NAME}` in the URL); URLs are shown with the password masked."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: Literal["sql"]
+    url: str = Field(
+        min_length=1,
+        description="SQLAlchemy database URL, e.g. postgresql+psycopg://sla@db.internal:5432/monitoring "
+        "or sqlite:///policies.db (relative SQLite paths are relative to the spec directory).",
+        examples=["postgresql+psycopg://sla@db.internal/monitoring"],
+    )
+    table: str = Field(
+        default="query_sla_policies",
+        pattern=SQL_IDENTIFIER,
+        description="Table name; created by the first `apply` when missing, never by `plan`.",
+    )
+    db_schema: str | None = Field(
+        default=None,
+        alias="schema",
+        pattern=SQL_IDENTIFIER,
+        description="Schema (namespace) of the table; default: the connection's (search_path on PostgreSQL). "
+        "It must exist: reconciler does not create schemas.",
+    )
+    password_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Environment variable holding the password. Default: none (libpq's PGPASSWORD, "
+        "~/.pgpass or service file still apply on PostgreSQL).",
+    )
+    connect_timeout_seconds: int = Field(default=10, gt=0, description="Timeout of connecting to the database.")
+
+    @field_validator("url")
+    @classmethod
+    def _sqlalchemy_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError("not a SQLAlchemy URL (dialect[+driver]://user@host:port/database)") from None
+        return value
 
 
 class DatabricksPolicyStore(_Strict):
@@ -56,7 +107,7 @@ class DatabricksPolicyStore(_Strict):
         return value
 
 
-PolicyStore = Annotated[SqlitePolicyStore | DatabricksPolicyStore, Field(discriminator="type")]
+PolicyStore = Annotated[SqlitePolicyStore | SqlPolicyStore | DatabricksPolicyStore, Field(discriminator="type")]
 
 
 class DatabricksConnection(_Strict):

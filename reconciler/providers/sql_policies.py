@@ -1,0 +1,233 @@
+"""SLA policies in a table of a SQL database, through SQLAlchemy Core: PostgreSQL (psycopg 3),
+the embedded SQLite file, and by SQLAlchemy's dialects MySQL/MariaDB and others.
+
+One code path for every database (semantics shared with the Databricks store:
+`policy_store.PolicyStoreProvider`): one engine per run; the whole table read with one SELECT;
+each create/update one parameterised upsert (`sql_policy_table.upsert`) in its own transaction
+that never overwrites a row another owner has; each delete and adoption one statement scoped to
+our own (or unowned) rows. The table is created by the first write of an apply, never by a plan.
+
+A table the SLA framework created itself, without reconciler's ownership columns, is read as is
+(every row unmanaged) and reported by the plan.
+
+Connection secrets: the URL's password (if any, e.g. from `${env:}`), `password_env`, or libpq's
+own PGPASSWORD / ~/.pgpass / service file. Messages show the URL with the password masked and
+SQLAlchemy is told to keep statement parameters out of its errors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from reconciler.errors import ReconcilerError
+from reconciler.specs.project import SqlPolicyStore
+
+from .policy_rows import COLUMNS
+from .policy_store import PolicyStoreProvider
+from .sql_policy_table import (
+    FRAMEWORK_COLUMNS,
+    OWNERSHIP_COLUMNS,
+    adopt_row,
+    delete_row,
+    policy_table,
+    select_rows,
+    upsert,
+)
+
+if TYPE_CHECKING:
+    from reconciler.kinds.base import Kind
+    from reconciler.targets import TargetContext
+
+DEFAULT_TABLE = "query_sla_policies"
+
+
+class SqlStoreError(ReconcilerError):
+    """A statement or connection the database refused; carries the database's own message."""
+
+
+def store_url(context: TargetContext) -> tuple[URL, str, str | None, int]:
+    """The target's policy store as (SQLAlchemy URL, table, schema, connect timeout): a `sql`
+    store's URL (relative SQLite paths resolved against the spec directory, the password taken
+    from `password_env` when set), or the SQLite file of a `sqlite` store / the embedded default."""
+    store = context.config.policy_store
+    if store is None or store.type == "sqlite":
+        path = context.resolve_path(store.path) if store is not None and store.path else None
+        return URL.create("sqlite", database=str(path or context.state_dir / "policies.db")), DEFAULT_TABLE, None, 30
+    if not isinstance(store, SqlPolicyStore):
+        raise ReconcilerError(f"target '{context.name}': policy_store type '{store.type}' is not a SQL store")
+    url = make_url(store.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        if not url.database.startswith("file:") and not Path(url.database).is_absolute():
+            url = url.set(database=str(context.resolve_path(url.database)))
+    if store.password_env:
+        password = os.environ.get(store.password_env)
+        if not password:
+            raise ReconcilerError(
+                f"target '{context.name}': policy_store.password_env names {store.password_env}, which is not set"
+            )
+        url = url.set(password=password)
+    return url, store.table, store.db_schema, store.connect_timeout_seconds
+
+
+class SqlPolicyProvider(PolicyStoreProvider):
+    backend = "sql"
+
+    def __init__(self, kind: Kind, context: TargetContext) -> None:
+        super().__init__(kind, context)
+        self.url, table, schema, self.connect_timeout = store_url(context)
+        self.table: Table = policy_table(table, schema)
+        self.shown_url = self.url.render_as_string(hide_password=True)
+        self._engine: Engine | None = None
+        # What the last read found: None not read / no table; else the ownership columns missing.
+        self._table_exists: bool | None = None
+        self._missing: tuple[str, ...] = ()
+
+    @property
+    def table_name(self) -> str:
+        return f"{self.table.schema}.{self.table.name}" if self.table.schema else self.table.name
+
+    @property
+    def where(self) -> str:
+        return f"table {self.table_name} at {self.shown_url}"
+
+    @property
+    def engine(self) -> Engine:
+        """The run's one engine (connection pool), created on first use."""
+        if self._engine is None:
+            backend = self.url.get_backend_name()
+            connect_args: dict[str, Any] = {"timeout": self.connect_timeout} if backend == "sqlite" else {}
+            if backend == "postgresql":
+                connect_args["connect_timeout"] = self.connect_timeout
+            try:
+                self._engine = create_engine(self.url, hide_parameters=True, connect_args=connect_args)
+            except (NoSuchModuleError, ImportError) as exc:
+                extra = " (pip install 'reconciler[postgres]')" if backend == "postgresql" else ""
+                raise SqlStoreError(f"no database driver for {self.shown_url}{extra}: {exc}") from None
+        return self._engine
+
+    @contextmanager
+    def _errors(self, operation: str) -> Iterator[None]:
+        """Database failures as one line naming the operation and the table, never the password
+        or the statement's parameters."""
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            detail = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+            raise SqlStoreError(f"{operation} {self.where}: {self._redact(detail)}") from None
+
+    def _redact(self, detail: object) -> str:
+        message = " ".join(str(detail).split())
+        if self.url.password:
+            message = message.replace(str(self.url.password), "***")
+        return message
+
+    def _sqlite_file_missing(self) -> bool:
+        """An embedded SQLite file that does not exist yet holds no table; connecting would create
+        the file, which a plan must not do."""
+        if self.url.get_backend_name() != "sqlite" or not self.url.database or self.url.database == ":memory:":
+            return False
+        return not self.url.database.startswith("file:") and not Path(self.url.database).exists()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _read_rows(self) -> list[dict[str, Any]]:
+        self._missing = ()
+        if self._sqlite_file_missing():
+            self._table_exists = False
+            return []
+        with self._errors("connecting to"):
+            conn = self.engine.connect()
+        with conn:
+            try:
+                rows = conn.execute(select_rows(self.table)).mappings().all()
+            except DBAPIError as exc:
+                conn.rollback()
+                return self._read_unusual_table(conn, exc)
+            except SQLAlchemyError:
+                with self._errors("reading"):
+                    raise
+        self._table_exists = True
+        return [dict(row) for row in rows]
+
+    def _present_columns(self, conn: Connection) -> set[str] | None:
+        """The table's columns (None: no such table), by the dialect's inspector."""
+        with self._errors("inspecting"):
+            inspector = inspect(conn)
+            if not inspector.has_table(self.table.name, schema=self.table.schema):
+                return None
+            return {str(c["name"]) for c in inspector.get_columns(self.table.name, schema=self.table.schema)}
+
+    def _read_unusual_table(self, conn: Connection, failure: DBAPIError) -> list[dict[str, Any]]:
+        """The one SELECT failed: no table yet (apply creates it), a framework table without the
+        ownership columns (read what it has; every row unmanaged), or a real error (raised)."""
+        present = self._present_columns(conn)
+        if present is None:
+            self._table_exists = False
+            return []
+        self._table_exists = True
+        absent = [c for c in FRAMEWORK_COLUMNS if c not in present]
+        if absent:
+            raise SqlStoreError(
+                f"{self.where} has no column(s) {', '.join(absent)}: not an SLA policy table "
+                f"(expected {', '.join(COLUMNS)})"
+            )
+        self._missing = tuple(c for c in OWNERSHIP_COLUMNS if c not in present)
+        if not self._missing:
+            with self._errors("reading"):
+                raise failure
+        readable = tuple(c for c in COLUMNS if c in present)
+        with self._errors("reading"):
+            rows = conn.execute(select_rows(self.table, readable)).mappings().all()
+        return [{**dict.fromkeys(self._missing), **dict(row)} for row in rows]
+
+    def notes(self) -> list[str]:
+        if self._table_exists is False:
+            return [
+                f"SlaPolicy {self.where} does not exist: apply will create it (CREATE TABLE; its schema must exist)"
+            ]
+        if self._missing:
+            return [
+                f"SlaPolicy {self.where} has no ownership column(s) {', '.join(self._missing)} (a table the SLA "
+                "framework created): every row in it is unmanaged. apply adds them, nullable so the framework's "
+                "jobs keep working; until then nothing can be written"
+            ]
+        return []
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def _ensure_table(self) -> None:
+        """Create the table before the first write of an apply (a no-op when it exists)."""
+        if self._table_exists:
+            return
+        if self._sqlite_file_missing():
+            Path(str(self.url.database)).parent.mkdir(parents=True, exist_ok=True)
+        with self._errors("creating"), self.engine.begin() as conn:
+            self.table.create(conn, checkfirst=True)
+        self._table_exists = True
+
+    def _write(self, operation: str, statements: Sequence[Any]) -> int:
+        with self._errors(operation), self.engine.begin() as conn:
+            return sum(conn.execute(statement).rowcount for statement in statements)
+
+    def _upsert_row(self, values: dict[str, Any]) -> int:
+        self._ensure_table()
+        return self._write("writing policy row in", upsert(self.table, values, self.engine.dialect))
+
+    def _delete_row(self, policy_hash: str, owner: str) -> int:
+        return self._write("deleting policy row from", [delete_row(self.table, policy_hash, owner)])
+
+    def _adopt_row(self, policy_hash: str, owner: str, name: str | None) -> int:
+        return self._write("adopting policy row in", [adopt_row(self.table, policy_hash, owner, name)])
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None

@@ -88,6 +88,8 @@ class TargetContext:
             from databricks.sdk import WorkspaceClient
             from databricks.sdk.core import Config
 
+            from reconciler.retrying import retry_databricks
+
             conn = self.config.databricks
             if conn is not None:
                 try:
@@ -106,7 +108,7 @@ class TargetContext:
                     raise ReconcilerError(
                         f"connecting to the Databricks workspace of target '{self.name}' ({where}) failed: {exc}"
                     ) from exc
-                self._workspace = WorkspaceClient(config=config)
+                self._workspace = retry_databricks(WorkspaceClient(config=config), self.config.retries.policy())
             elif self.config.embedded:
                 config = Config(
                     host=self.sandbox().url,
@@ -114,7 +116,7 @@ class TargetContext:
                     auth_type="pat",
                     retry_timeout_seconds=SANDBOX_RETRY_TIMEOUT_SECONDS,
                 )
-                self._workspace = WorkspaceClient(config=config)
+                self._workspace = retry_databricks(WorkspaceClient(config=config), self.config.retries.policy())
             else:
                 from reconciler.errors import ReconcilerError
 

@@ -22,6 +22,7 @@ from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaException
 
 from reconciler.errors import ReconcilerError
+from reconciler.retrying import RetryPolicy, grafana_retry
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -48,10 +49,24 @@ class GrafanaClient:
     """Typed access to the Grafana endpoints reconciler uses (Grafana 9 through 13 `/api`)."""
 
     def __init__(
-        self, url: str, token: str | None, timeout: float = DEFAULT_TIMEOUT_SECONDS, org_id: int | None = None
+        self,
+        url: str,
+        token: str | None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        org_id: int | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         # The token is handed to the library's auth object and never kept in messages or reprs.
         self._api = GrafanaApi.from_url(url.rstrip("/") + "/", credential=token, timeout=timeout)
+        if retry is not None:
+            # Transient failures are retried by the HTTP layer itself (urllib3's Retry on the
+            # library's niquests session), so every call below is covered the same way.
+            import niquests
+
+            session = niquests.Session(retries=grafana_retry(retry))
+            session.headers.update(self._api.client.s.headers)
+            self._api.client.s.close()
+            self._api.client.s = session
         if org_id is not None:
             self._api.client.s.headers["X-Grafana-Org-Id"] = str(org_id)
         # For messages: never the user:password a URL may carry.

@@ -95,7 +95,11 @@ class GrafanaBackend:
                     raise ReconcilerError(f"the Grafana service-account token is not set: export {token_env}")
                 token = from_env
             self._client = GrafanaClient(
-                url, token, timeout=conn.timeout_seconds if conn else 30.0, org_id=conn.org_id if conn else None
+                url,
+                token,
+                timeout=conn.timeout_seconds if conn else 30.0,
+                org_id=conn.org_id if conn else None,
+                retry=self.context.config.retries.policy(),
             )
         return self._client
 

@@ -38,6 +38,11 @@ FAULT_MODES = ("before", "after", "mixed")
 DEFAULT_FAULT_STATUSES = (500, 503, 429)
 _DATABRICKS_PATH = re.compile(r"^/api/(2\.\d|data-quality)/")
 _ERROR_CODES = {
+    400: "INVALID_PARAMETER_VALUE",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "RESOURCE_DOES_NOT_EXIST",
+    409: "RESOURCE_ALREADY_EXISTS",
     429: "TOO_MANY_REQUESTS",
     500: "INTERNAL_ERROR",
     502: "BAD_GATEWAY",
@@ -46,6 +51,8 @@ _ERROR_CODES = {
 }
 _REASONS = {
     400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
     429: "Too Many Requests",

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from reconciler.retrying import RetryPolicy
 from reconciler.uc_names import split_table_name
 
 PROJECT_FILE = "reconciler.yaml"
@@ -160,6 +161,26 @@ class QualityMonitorSettings(_Strict):
     )
 
 
+class RetrySettings(_Strict):
+    """Bounds of the retries of transient failures (connection errors, timeouts, 429, 500, 502,
+    503, 504) of every API call this target makes; 4xx answers are never retried."""
+
+    max_attempts: int = Field(default=5, ge=1, le=20, description="Tries of one call, the first included.")
+    max_seconds: float = Field(default=60, gt=0, description="Upper bound on the time one call spends retrying.")
+    initial_backoff_seconds: float = Field(
+        default=0.5, ge=0, description="First wait; doubled each retry, with random jitter."
+    )
+    max_backoff_seconds: float = Field(default=10, ge=0, description="Longest wait between two tries.")
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            max_seconds=self.max_seconds,
+            initial_backoff_seconds=self.initial_backoff_seconds,
+            max_backoff_seconds=self.max_backoff_seconds,
+        )
+
+
 class TargetConfig(_Strict):
     """One place the specs are applied to."""
 
@@ -174,6 +195,7 @@ class TargetConfig(_Strict):
     databricks: DatabricksConnection | None = None
     grafana: GrafanaConnection | None = None
     quality_monitors: QualityMonitorSettings | None = None
+    retries: RetrySettings = Field(default_factory=RetrySettings)
 
 
 class ProjectFile(_Strict):

@@ -104,10 +104,9 @@ def plan(
     specs_dir: Path, target: str | None, fmt: str, color: bool | None, out: Path | None, detailed_exitcode: bool
 ) -> None:
     """Show what apply would change: creates, updates, replaces and deletes, field by field."""
-    from reconciler.engine import Session
+    from reconciler.engine.plan import run_plan
 
-    with Session(specs_dir, target) as session:
-        the_plan, _ = session.plan()
+    the_plan = run_plan(specs_dir, target)
     if out:
         out.write_text(the_plan.to_json(), encoding="utf-8")
     _emit_plan(the_plan, fmt, color)
@@ -164,44 +163,40 @@ def apply(
     color: bool | None,
 ) -> None:
     """Make the live state match the specs (plans first, or applies a saved plan)."""
-    from reconciler.apply.applier import check_destructive, check_fresh, execute, wait_ready
-    from reconciler.engine import Session
-    from reconciler.plan.model import Plan
+    from reconciler.engine.apply import ApplyHooks, ApplyOptions, run_apply
 
-    with Session(specs_dir, target) as session:
-        if plan_file is not None:
-            try:
-                the_plan = Plan.from_dict(json.loads(plan_file.read_text(encoding="utf-8")))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ReconcilerError(f"{plan_file}: not a reconciler plan: {exc}") from exc
-            live = session.read_live()
-            check_fresh(the_plan, session, live)
-        else:
-            the_plan, live = session.plan()
-        if fmt == "text":
-            _emit_plan(the_plan, fmt, color)
-        if not the_plan.has_changes:
-            _emit_result(fmt, the_plan, None)
-            sys.exit(EXIT_OK)
-        check_destructive(the_plan, allow_destructive)
-        if not auto_approve:
-            if not sys.stdin.isatty():
-                raise ReconcilerError("apply needs confirmation: run it in a terminal or pass --auto-approve")
-            answer = click.prompt(
-                f"Apply {len(the_plan.operations)} operation(s) to target '{the_plan.target}'? Type 'yes'",
-                default="",
-                show_default=False,
-            )
-            if answer.strip() != "yes":
-                _fail("apply cancelled; nothing was changed")
-        report = execute(the_plan, session, live)
-        _emit_result(fmt, the_plan, report)
-        if wait and report.ok:
+    def confirm(the_plan: Any) -> bool:
+        if auto_approve:
+            return True
+        if not sys.stdin.isatty():
+            raise ReconcilerError("apply needs confirmation: run it in a terminal or pass --auto-approve")
+        answer = click.prompt(
+            f"Apply {len(the_plan.operations)} operation(s) to target '{the_plan.target}'? Type 'yes'",
+            default="",
+            show_default=False,
+        )
+        return bool(answer.strip() == "yes")
+
+    outcome = run_apply(
+        specs_dir,
+        target,
+        ApplyOptions(plan_file=plan_file, allow_destructive=allow_destructive, wait=wait, wait_timeout=wait_timeout),
+        ApplyHooks(
+            planned=lambda the_plan: _emit_plan(the_plan, fmt, color) if fmt == "text" else None,
+            confirm=confirm,
+            applied=lambda the_plan, report: _emit_result(fmt, the_plan, report),
             # Progress goes to stderr when stdout carries a machine-readable document.
-            wait_ready(report, session, wait_timeout, lambda line: click.echo(f"  waiting: {line}", err=fmt != "text"))
-            if fmt == "text":
-                click.echo("Ready.")
-    sys.exit(EXIT_OK if report.ok else EXIT_ERROR)
+            waiting=lambda line: click.echo(f"  waiting: {line}", err=fmt != "text"),
+        ),
+    )
+    if outcome.cancelled:
+        _fail("apply cancelled; nothing was changed")
+    if outcome.report is None:
+        _emit_result(fmt, outcome.plan, None)
+        sys.exit(EXIT_OK)
+    if outcome.waited and fmt == "text":
+        click.echo("Ready.")
+    sys.exit(EXIT_OK if outcome.ok else EXIT_ERROR)
 
 
 def _emit_result(fmt: str, the_plan: Any, report: Any) -> None:
@@ -243,13 +238,11 @@ def _emit_result(fmt: str, the_plan: Any, report: Any) -> None:
 @_guard
 def drift(specs_dir: Path, target: str | None, fmt: str, color: bool | None) -> None:
     """Read-only check for changes made behind git's back. Exit 2 when anything drifted."""
-    from reconciler.engine import Session
-    from reconciler.plan.drift import drift_report, render_drift_markdown, render_drift_text
+    from reconciler.engine.drift import run_drift
+    from reconciler.plan.drift import render_drift_markdown, render_drift_text
     from reconciler.plan.render_text import console_for
 
-    with Session(specs_dir, target) as session:
-        the_plan, _ = session.plan(strict=False)
-    report = drift_report(the_plan)
+    report = run_drift(specs_dir, target)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     elif fmt == "markdown":
@@ -289,64 +282,9 @@ def import_(
     which resets their evaluation state (the command says which rules, with their alerts). With
     --generate-specs the spec files are written first, so the next plan shows no changes.
     """
-    from reconciler.engine import Session
-    from reconciler.kinds.registry import KINDS
+    from reconciler.engine.adopt import ImportRequest, run_import
 
-    if kind not in KINDS:
-        raise ReconcilerError(f"unknown kind '{kind}' (known: {', '.join(KINDS)})")
-    with Session(specs_dir, target) as session:
-        provider = session.provider(kind)
-        if not (generate_specs or from_file):
-            _adopt(provider, kind, key, specs_dir)
-            click.echo("Run `reconciler plan` to see its differences from the spec.")
-            return
-        generated = provider.generate_specs(key, from_file)
-    existing = [name for name in generated.files if (specs_dir / name).exists()]
-    if existing:
-        raise ReconcilerError(
-            f"not overwriting existing spec file(s): {', '.join(existing)}; move them away or pick other objects"
-        )
-    for name, text in sorted(generated.files.items()):
-        path = specs_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {path}")
-    for note in generated.notes:
-        click.echo(f"note: {note}")
-    # Adopt against the specs as they are now, the files just written included.
-    with Session(specs_dir, target) as session:
-        provider = session.provider(kind)
-        for number, (adopt_key, _name) in enumerate(generated.adopt):
-            try:
-                _adopt(provider, kind, adopt_key, specs_dir)
-            except ReconcilerError as exc:
-                from reconciler.commands import import_command
-
-                rest = [k for k, _ in generated.adopt[number:]]
-                raise ReconcilerError(
-                    f"{exc}\nThe spec files above were written, but {len(rest)} object(s) were not adopted: "
-                    f"{', '.join(rest)}. Fix the cause and adopt them with e.g. "
-                    f"`{import_command(kind, rest[0], specs_dir, session.specs.target_name)}`, or delete the written files."
-                ) from None
-    click.echo("Run `reconciler plan` to check: it should show no changes for what was imported.")
-
-
-def _adopt(provider: Any, kind: str, key: str, specs_dir: Path) -> None:
-    """Adopt one declared live object and say what happened (and what it cost)."""
-    if provider.declaring(key) is None:
-        alternative = (
-            " or let `reconciler import --generate-specs` write it from the live object"
-            if provider.generates_specs
-            else ""
-        )
-        raise ReconcilerError(
-            f"no {kind} spec in {specs_dir} declares {key!r}. Import adopts what a spec declares (an adopted object no spec "
-            f"declares would be planned for deletion): write its spec first{alternative}"
-        )
-    adopted = provider.adopt(key)
-    for note in adopted.notes:
-        click.echo(f"note: {note}")
-    click.echo(f"Imported {kind} {adopted.key}: reconciler now manages it.")
+    run_import(ImportRequest(kind, key, specs_dir, target, generate_specs, from_file), click.echo)
 
 
 @cli.command()

@@ -1,7 +1,7 @@
-"""One run of reconciler: specs -> desired state; providers -> live state; planner -> plan.
+"""One session of reconciler: specs -> desired state; providers -> live state; planner -> plan.
 
 This is the only place that wires the pure parts (specs, planner) to the I/O parts (providers);
-the CLI and the tests drive it.
+the engine's workflows (plan, apply, drift, adopt) run inside one.
 """
 
 from __future__ import annotations

@@ -1,0 +1,99 @@
+"""The apply workflow: plan (or load a saved plan and check it is still fresh), gate destructive
+operations, get the caller's consent, execute, and optionally wait until what changed is ready.
+
+The caller takes part through `ApplyHooks` — it shows the plan before consenting, reports the
+results before a long `--wait` — so the workflow decides *what* happens and in which order, and
+the caller only *how* it is shown and asked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.apply.applier import ApplyReport, check_destructive, check_fresh, execute, wait_ready
+from reconciler.errors import ReconcilerError
+from reconciler.plan.model import Plan
+
+from .session import Session
+
+
+def _nothing(*_: object) -> None:
+    return None
+
+
+def _refuse(_: Plan) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """What to apply and how far to go."""
+
+    plan_file: Path | None = None  # apply exactly this saved plan (refused if stale)
+    allow_destructive: bool = False
+    wait: bool = False
+    wait_timeout: float = 1800.0
+
+
+@dataclass(frozen=True)
+class ApplyHooks:
+    """The caller's part in an apply, called in this order (each only when it applies):
+    `planned` with the plan that would be applied; `confirm` (false cancels, nothing changed);
+    `applied` with the report; `waiting` with each progress line of `--wait`."""
+
+    planned: Callable[[Plan], None] = _nothing
+    confirm: Callable[[Plan], bool] = _refuse
+    applied: Callable[[Plan, ApplyReport], None] = _nothing
+    waiting: Callable[[str], None] = _nothing
+
+
+@dataclass
+class ApplyOutcome:
+    plan: Plan
+    report: ApplyReport | None = None  # None: nothing to change, or cancelled
+    cancelled: bool = False
+    waited: bool = False  # every changed object reported ready
+
+    @property
+    def ok(self) -> bool:
+        return self.report is None or self.report.ok
+
+
+def load_plan_file(path: Path) -> Plan:
+    """A plan saved by `reconciler plan --out`."""
+    try:
+        return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ReconcilerError(f"{path}: not a reconciler plan: {exc}") from exc
+
+
+def run_apply(
+    specs_dir: Path, target: str | None, options: ApplyOptions = ApplyOptions(), hooks: ApplyHooks = ApplyHooks()
+) -> ApplyOutcome:
+    """Make `target`'s live state match `specs_dir` (see the module docstring for the steps)."""
+    with Session(specs_dir, target) as session:
+        if options.plan_file is not None:
+            the_plan = load_plan_file(options.plan_file)
+            live = session.read_live()
+            check_fresh(the_plan, session, live)
+        else:
+            the_plan, live = session.plan()
+        hooks.planned(the_plan)
+        if not the_plan.has_changes:
+            return ApplyOutcome(the_plan)
+        check_destructive(the_plan, options.allow_destructive)
+        if not hooks.confirm(the_plan):
+            return ApplyOutcome(the_plan, cancelled=True)
+        report = execute(the_plan, session, live)
+        hooks.applied(the_plan, report)
+        outcome = ApplyOutcome(the_plan, report)
+        if options.wait and report.ok:
+            wait_ready(report, session, options.wait_timeout, hooks.waiting)
+            outcome.waited = True
+        return outcome
+
+
+__all__ = ["ApplyHooks", "ApplyOptions", "ApplyOutcome", "load_plan_file", "run_apply"]

@@ -1,0 +1,17 @@
+"""The plan workflow: load the specs, read the live state once, plan (`reconciler plan`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.plan.model import Plan
+
+from .session import Session
+
+
+def run_plan(specs_dir: Path, target: str | None, strict: bool = True) -> Plan:
+    """The plan of `specs_dir` against `target`. `strict=False` (drift) keeps going where a plan
+    for apply would refuse, so a report can still show what differs."""
+    with Session(specs_dir, target) as session:
+        the_plan, _ = session.plan(strict=strict)
+    return the_plan

@@ -18,6 +18,7 @@ import pytest
 import requests
 from helpers import Project, run
 
+from reconciler.kinds.fields import OnChange
 from reconciler.kinds.quality_monitor import QualityMonitorKind, monitor_state
 from reconciler.sandbox import SandboxServer, SandboxSettings
 from reconciler.sandbox.databricks_monitors import add_refresh, edit_monitor, monitor_record
@@ -131,8 +132,11 @@ class Monitors:
         (res,) = [r for r in specs.resources if r.key == table]
         record = self.record(table)
         live = monitor_state(
-            record["monitor_info"],
-            {"warehouse_id": record["warehouse_id"], "skip_builtin_dashboard": record["skip_builtin_dashboard"]},
+            {
+                **record["monitor_info"],
+                "warehouse_id": record["warehouse_id"],
+                "skip_builtin_dashboard": record["skip_builtin_dashboard"],
+            }
         )
         assert live == res.state
 
@@ -686,20 +690,19 @@ def test_field_table_matches_the_service(mon: Monitors) -> None:
     for rule in kind.fields.rules:
         if "." in rule.path or rule.path in ("profile_type", "table_name"):
             continue
-        behaviour = rule.behaviour.value
-        if behaviour == "server_owned":
+        if rule.server_owned:
             if rule.path != "latest_monitor_failure_msg":
                 assert rule.path in info, rule.path  # returned by get, never diffed
-        elif behaviour == "write_only":
+        elif rule.write_only:
             assert rule.path not in info, rule.path  # never returned ...
             response = requests.put(put, json={**current, rule.path: "x"}, headers={"Authorization": "Bearer x"})
             assert response.status_code == 400, rule.path  # ... and not taken by update
-        elif behaviour == "forces_replace":
+        elif rule.change is OnChange.REPLACE:
             response = requests.put(
                 put, json={**current, rule.path: "/elsewhere"}, headers={"Authorization": "Bearer x"}
             )
             assert response.ok and mon.api()[rule.path] == info[rule.path], rule.path  # update ignores it
-        elif behaviour == "updatable" and rule.path not in ("time_series", "snapshot", "inference_log"):
+        elif rule.change is OnChange.UPDATE and rule.path not in ("time_series", "snapshot", "inference_log"):
             assert rule.path in UPDATABLE_SAMPLES, rule.path
             response = requests.put(
                 put, json={**current, rule.path: UPDATABLE_SAMPLES[rule.path]}, headers={"Authorization": "Bearer x"}

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from reconciler.errors import SpecError
 from reconciler.specs.envelope import KindSpec, Lifecycle
 
-from .fields import FieldBehaviour, FieldTable
+from .fields import FieldTable
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,10 @@ class LiveObject:
     # lifecycle.prevent_destroy as recorded when reconciler last applied the object: a spec that
     # was removed from git can no longer say it, so the live side remembers.
     prevent_destroy: bool = False
+    # The values of the kind's write-only fields (accepted, never returned) as reconciler last
+    # applied them, recorded on the live side (e.g. the workspace ledger); None when nothing was
+    # recorded. The planner compares write-only fields with these (`FieldTable.with_last_applied`).
+    last_applied: dict[str, Any] | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -152,7 +156,7 @@ class Kind:
         reasons: list[str] = []
         for path in changed_paths:
             rule = self.fields.rule_for(path)
-            if rule and rule.behaviour in (FieldBehaviour.FORCES_REPLACE, FieldBehaviour.IDENTITY):
+            if rule and rule.forces_replace:
                 reason = f"{rule.path} changed: {rule.replace_reason or 'cannot be changed in place'}"
                 if reason not in reasons:
                     reasons.append(reason)

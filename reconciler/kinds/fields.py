@@ -1,82 +1,301 @@
-"""Per-field behaviour as data.
+"""Per-field behaviour as data, read by one generic normaliser for every kind.
 
-Each kind declares a table of `FieldRule`s. The planner reads it to decide update vs replace and
-what to ignore, the README renders it, and tests check it against the sandbox. Paths are dotted,
-with `*` matching one segment (a map key or a list index), e.g. `custom_metrics.*.input_columns`.
+Each kind declares a table of `FieldRule`s. A rule answers three independent questions about one
+field (a dotted path, `*` matching one segment: a map key or a list item, e.g.
+`custom_metrics.*.input_columns`):
+
+- how a change is applied (`change`): `identity` (part of the object's key), `update` (in place)
+  or `replace` (the live system cannot change it in place);
+- how the live value is read: `server_owned` (set by the server only: never diffed), `write_only`
+  (accepted but never returned: compared with the last applied value the live side records),
+  `server_default=<value>` (what the server fills in when it is unset: unset never differs);
+- how values are compared: `unordered` (a set: order and repeats ignored), `keyed_by=<field>` (a
+  list of objects compared as a map keyed by that field, so a change reads `metrics.<name>.x`),
+  `case_insensitive`, `empty_is_unset` (`[]`, `{}` and `""` are the same as unset).
+
+`FieldTable.normalise` applies them to a state (desired or live) in one walk; the planner
+diffs the results, the README and `reconciler fields` render the same table, and tests check it
+against the emulators. Lookups are precompiled into a tree of path segments, so neither the
+normaliser nor the planner scans patterns per path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import copy
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
-from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Final
+
+
+class OnChange(StrEnum):
+    """How a change of the field is applied."""
+
+    IDENTITY = "identity"  # part of the object's key: a change makes another object (a replace)
+    UPDATE = "update"  # changed in place, history kept
+    REPLACE = "replace"  # the live system cannot change it in place: destroy and recreate
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final[Any] = _Unset()
 
 
 class FieldBehaviour(StrEnum):
-    IDENTITY = "identity"  # part of the object's key: a change is a replace (new object)
-    UPDATABLE = "updatable"  # changed in place, history kept
-    FORCES_REPLACE = "forces_replace"  # the live system cannot change it in place
-    SERVER_DEFAULT = "server_default"  # filled by the server when unset: unset never differs
-    WRITE_ONLY = "write_only"  # accepted but not returned: compared with the last applied value
-    SERVER_OWNED = "server_owned"  # set by the server only: never diffed
+    """The former one-question-per-field enum, accepted by `FieldRule` while kinds migrate."""
 
-
-_UNSET = object()
+    IDENTITY = "identity"
+    UPDATABLE = "updatable"
+    FORCES_REPLACE = "forces_replace"
+    SERVER_DEFAULT = "server_default"
+    WRITE_ONLY = "write_only"
+    SERVER_OWNED = "server_owned"
 
 
 @dataclass(frozen=True)
 class FieldRule:
     path: str
-    behaviour: FieldBehaviour
+    # (A FieldBehaviour is accepted and translated while kinds migrate; it is always an OnChange after.)
+    change: OnChange | FieldBehaviour = OnChange.UPDATE
     description: str = ""
-    # For SERVER_DEFAULT: the value the server fills in when the spec leaves the field unset.
-    default: Any = _UNSET
+    _: KW_ONLY
+    # read
+    server_owned: bool = False
+    write_only: bool = False
+    server_default: Any = UNSET
+    # compare
+    unordered: bool = False
+    keyed_by: str | None = None
+    case_insensitive: bool = False
+    empty_is_unset: bool = False
     # Domain words for why a change of this field forces a replace.
     replace_reason: str = ""
+    # Former spelling of `server_default` (with a FieldBehaviour as `change`).
+    default: Any = field(default=UNSET, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        behaviour = self.change
+        if isinstance(behaviour, FieldBehaviour):
+            as_change = {
+                FieldBehaviour.IDENTITY: OnChange.IDENTITY,
+                FieldBehaviour.FORCES_REPLACE: OnChange.REPLACE,
+            }.get(behaviour, OnChange.UPDATE)
+            object.__setattr__(self, "change", as_change)
+            object.__setattr__(self, "server_owned", behaviour is FieldBehaviour.SERVER_OWNED)
+            object.__setattr__(self, "write_only", behaviour is FieldBehaviour.WRITE_ONLY)
+        if self.default is not UNSET and self.server_default is UNSET:
+            object.__setattr__(self, "server_default", self.default)
+        object.__setattr__(self, "default", UNSET)
 
     @property
     def has_default(self) -> bool:
-        return self.default is not _UNSET
+        return self.server_default is not UNSET
 
-    def matches(self, path: str) -> bool:
-        """True when `path` is this field or lies inside it."""
-        pattern_parts = self.path.split(".")
-        parts = _split(path)
-        if len(parts) < len(pattern_parts):
-            return False
-        return all(fnmatchcase(p, q) for p, q in zip(parts, pattern_parts))
+    @property
+    def forces_replace(self) -> bool:
+        return self.change in (OnChange.IDENTITY, OnChange.REPLACE)
 
-    def matches_exactly(self, path: str) -> bool:
-        return self.matches(path) and len(_split(path)) == len(self.path.split("."))
+    @property
+    def read(self) -> list[str]:
+        out = [name for name in ("server_owned", "write_only") if getattr(self, name)]
+        if self.has_default:
+            out.append(f"server_default `{self.server_default!r}`")
+        return out
+
+    @property
+    def compare(self) -> list[str]:
+        out = [name for name in ("unordered", "case_insensitive", "empty_is_unset") if getattr(self, name)]
+        if self.keyed_by:
+            out.insert(0, f"keyed_by `{self.keyed_by}`")
+        return out
 
 
-def _split(path: str) -> list[str]:
+def split_path(path: str) -> list[str]:
+    """`a.b[0].c` -> ["a", "b", "0", "c"]."""
     return path.replace("[", ".").replace("]", "").split(".")
 
 
+class _Node:
+    """One path segment of a table: the rule for exactly this path, and the segments below."""
+
+    __slots__ = ("children", "rule", "star")
+
+    def __init__(self) -> None:
+        self.rule: FieldRule | None = None
+        self.children: dict[str, _Node] = {}
+        self.star: _Node | None = None
+
+    def child(self, segment: str) -> _Node | None:
+        return self.children.get(segment) or self.star
+
+
 class FieldTable:
-    """A kind's field rules, looked up by change path (most specific rule wins)."""
+    """A kind's field rules, compiled once into a tree of path segments."""
 
     def __init__(self, rules: Iterable[FieldRule]) -> None:
         self.rules = tuple(rules)
+        self._root = _Node()
+        for rule in self.rules:
+            node = self._root
+            for part in rule.path.split("."):
+                if part == "*":
+                    node.star = node.star or _Node()
+                    node = node.star
+                else:
+                    node = node.children.setdefault(part, _Node())
+            node.rule = rule
+        self._lookups: dict[str, FieldRule | None] = {}
+        self.write_only_paths = tuple(r.path for r in self.rules if r.write_only and "*" not in r.path)
+
+    def __getitem__(self, path: str) -> FieldRule:
+        for rule in self.rules:
+            if rule.path == path:
+                return rule
+        raise KeyError(path)
+
+    def default(self, path: str) -> Any:
+        """The server default of `path`, for a spec model to state it once (from this table)."""
+        rule = self[path]
+        if not rule.has_default:
+            raise KeyError(f"{path} has no server_default")
+        return copy.deepcopy(rule.server_default)
 
     def rule_for(self, path: str) -> FieldRule | None:
-        best: FieldRule | None = None
-        for rule in self.rules:
-            if rule.matches(path) and (best is None or len(rule.path.split(".")) > len(best.path.split("."))):
-                best = rule
-        return best
+        """The most specific rule for `path` (the rule of the field or of what it lies inside)."""
+        if path not in self._lookups:
+            self._lookups[path] = _deepest(self._root, split_path(path), 0)[1]
+        return self._lookups[path]
 
-    def with_behaviour(self, behaviour: FieldBehaviour) -> list[FieldRule]:
-        return [r for r in self.rules if r.behaviour is behaviour]
+    # --- the generic normaliser ------------------------------------------------------------
+    def normalise(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The comparable form of `state`: server-owned fields dropped, server defaults filled,
+        sets sorted, keyed lists as maps, case folded, empty as unset, unset (None) keys left
+        out. Idempotent, so every side may be normalised as often as convenient."""
+        return _normalise_dict(state, self._root)
 
+    def write_only_values(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The write-only values of a desired state: what a provider records on the live side
+        when it writes them, for `with_last_applied` to compare against next time."""
+        normal = self.normalise(state)
+        out: dict[str, Any] = {}
+        for path in self.write_only_paths:
+            value = _get(normal, path.split("."))
+            out[path] = None if value is _ABSENT else value
+        return out
+
+    def with_last_applied(
+        self, live: Mapping[str, Any], last_applied: Mapping[str, Any] | None, desired: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+        """The live state as compared: each write-only field (never returned by the live system)
+        takes the value last applied (recorded on the live side). Where nothing was recorded
+        (the object was adopted), it takes the desired value rather than invent a difference;
+        those (path, assumed value) are returned so the plan can say what it assumed."""
+        state = self.normalise(live)
+        assumed: list[tuple[str, Any]] = []
+        wanted = self.normalise(desired)
+        for path in self.write_only_paths:
+            parts = path.split(".")
+            if last_applied is not None and path in last_applied:
+                value = last_applied[path]
+            else:
+                value = _get(wanted, parts)
+                if value is not _ABSENT and value != self[path].server_default:
+                    assumed.append((path, value))
+            _set(state, parts, None if value is _ABSENT else copy.deepcopy(value))
+        return self.normalise(state), assumed
+
+    # --- rendering -------------------------------------------------------------------------
     def to_markdown(self) -> str:
-        lines = ["| field | behaviour | notes |", "|---|---|---|"]
+        lines = ["| field | change | read | compare | notes |", "|---|---|---|---|---|"]
         for rule in self.rules:
-            note = rule.description or rule.replace_reason
-            if rule.has_default:
-                note = f"{note} (default `{rule.default!r}`)".strip()
-            lines.append(f"| `{rule.path}` | {rule.behaviour.value} | {note} |")
+            change = "—" if rule.server_owned else rule.change.value
+            note = rule.description or (rule.replace_reason if rule.forces_replace else "")
+            lines.append(f"| `{rule.path}` | {change} | {', '.join(rule.read)} | {', '.join(rule.compare)} | {note} |")
         return "\n".join(lines)
+
+
+_ABSENT: Final[Any] = _Unset()
+
+
+def _deepest(node: _Node, parts: list[str], depth: int) -> tuple[int, FieldRule | None]:
+    best: tuple[int, FieldRule | None] = (depth, node.rule) if node.rule else (-1, None)
+    if depth < len(parts):
+        for child in (node.children.get(parts[depth]), node.star):
+            if child is not None:
+                found = _deepest(child, parts, depth + 1)
+                if found[0] > best[0]:
+                    best = found
+    return best
+
+
+def _get(root: Any, parts: list[str]) -> Any:
+    node = root
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return _ABSENT
+        node = node[part]
+    return node
+
+
+def _set(root: dict[str, Any], parts: list[str], value: Any) -> None:
+    node = root
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = node[part] = {}
+        node = nxt
+    node[parts[-1]] = value
+
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _normalise_dict(value: Mapping[str, Any], node: _Node | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        child = node.child(str(key)) if node is not None else None
+        if child is not None and child.rule is not None and child.rule.server_owned:
+            continue
+        item = _normalise(item, child)
+        if item is not None:
+            out[key] = item
+    if node is not None:
+        for key, child in node.children.items():
+            rule = child.rule
+            if key not in out and rule is not None and rule.has_default and not rule.server_owned:
+                filled = _normalise(None, child)
+                if filled is not None:
+                    out[key] = filled
+    return out
+
+
+def _normalise(value: Any, node: _Node | None) -> Any:
+    rule = node.rule if node is not None else None
+    if rule is not None and rule.keyed_by and isinstance(value, list):
+        key = rule.keyed_by
+        if all(isinstance(item, dict) and key in item for item in value):
+            value = {str(item[key]): {f: v for f, v in item.items() if f != key} for item in value}
+    if isinstance(value, dict):
+        value = _normalise_dict(value, node)
+    elif isinstance(value, list):
+        items = node.star if node is not None else None
+        value = [_normalise(item, items) for item in value]
+    if rule is None:
+        return value
+    if rule.empty_is_unset and (value == [] or value == {} or value == ""):
+        value = None
+    if value is None and rule.has_default:
+        value = copy.deepcopy(rule.server_default)  # stated in its normal form
+    if rule.case_insensitive:
+        if isinstance(value, str):
+            value = value.lower()
+        elif isinstance(value, list):
+            value = [v.lower() if isinstance(v, str) else v for v in value]
+    if rule.unordered and isinstance(value, list):
+        value = [v for _, v in sorted({_sort_key(v): v for v in value}.items())]
+    return value

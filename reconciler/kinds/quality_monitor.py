@@ -27,7 +27,7 @@ from reconciler.quartz import quartz_error, timezone_error
 from reconciler.specs.envelope import KindSpec
 
 from .base import Decision, Kind, LiveObject, Resource, duplicate_keys
-from .fields import FieldBehaviour, FieldRule, FieldTable
+from .fields import FieldRule, FieldTable, OnChange
 
 # Granularities the service accepts (SDK MonitorTimeSeries docstring: "5 minutes", "30 minutes",
 # "1 hour", "1 day", "<n> week(s)", "1 month", "1 year"; n is 1..4 per the data-quality API enum).
@@ -382,85 +382,141 @@ def _short(value: Any, prefix: str) -> Any:
     return value[len(prefix) :].lower() if isinstance(value, str) and value.startswith(prefix) else value
 
 
-def monitor_state(api: dict[str, Any], write_only: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The comparable form of a monitor, from MonitorInfo JSON: what the planner diffs.
-
-    Server-owned fields are left out; lists whose order carries no meaning are sorted (set
-    semantics); custom metrics are keyed by name so a change reads `custom_metrics.<name>.<field>`;
-    the service's defaults are filled in (schedule unpaused, classification off, dashboard built).
-    `write_only` supplies `warehouse_id` / `skip_builtin_dashboard`, which the service never returns.
-    """
-    write_only = api if write_only is None else write_only
+def monitor_state(api: dict[str, Any]) -> dict[str, Any]:
+    """The comparable form of a monitor, from MonitorInfo JSON (or the spec's body): what the
+    planner diffs. Only the mapping between the API's shape and the spec's lives here (the profile
+    type as a field, short enum names, notification addresses per destination); sets, keyed
+    metrics, defaults and case are the field table's (`FIELDS`), applied by its normaliser.
+    The write-only `warehouse_id` / `skip_builtin_dashboard` are in the spec's body only: the
+    service never returns them, and the planner compares them with the values last applied."""
     profile_type = next((p for p in PROFILE_TYPES if api.get(p) is not None), None)
     state: dict[str, Any] = {
-        "table_name": str(api.get("table_name", "")).lower(),
-        "output_schema_name": str(api.get("output_schema_name", "")).lower(),
-        "assets_dir": api.get("assets_dir"),
-        "profile_type": profile_type,
-        "time_series": None,
-        "snapshot": None,
-        "inference_log": None,
+        key: api.get(key)
+        for key in (
+            "table_name",
+            "output_schema_name",
+            "assets_dir",
+            "custom_metrics",
+            "slicing_exprs",
+            "schedule",
+            "baseline_table_name",
+            "data_classification_config",
+            "warehouse_id",
+            "skip_builtin_dashboard",
+        )
     }
+    state["profile_type"] = profile_type
     ts = api.get("time_series")
     if ts is not None:
-        state["time_series"] = {
-            "timestamp_col": ts.get("timestamp_col"),
-            "granularities": sorted(ts.get("granularities") or []),
-        }
+        state["time_series"] = {"timestamp_col": ts.get("timestamp_col"), "granularities": ts.get("granularities")}
     if api.get("snapshot") is not None:
         state["snapshot"] = {}
     inf = api.get("inference_log")
     if inf is not None:
         state["inference_log"] = {
+            **{key: inf.get(key) for key in _INFERENCE_FIELDS},
             "problem_type": _short(inf.get("problem_type"), "PROBLEM_TYPE_"),
-            "timestamp_col": inf.get("timestamp_col"),
-            "granularities": sorted(inf.get("granularities") or []),
-            "prediction_col": inf.get("prediction_col"),
-            "model_id_col": inf.get("model_id_col"),
-            "label_col": inf.get("label_col"),
-            "prediction_proba_col": inf.get("prediction_proba_col"),
         }
-    metrics = {
-        m["name"]: {
+    state["custom_metrics"] = [
+        {
+            "name": m.get("name"),
             "type": _short(m.get("type"), "CUSTOM_METRIC_TYPE_"),
-            "input_columns": sorted(m.get("input_columns") or []),
+            "input_columns": m.get("input_columns"),
             "definition": m.get("definition"),
             "output_data_type": m.get("output_data_type"),
         }
         for m in api.get("custom_metrics") or []
+    ]
+    state["slicing_exprs"] = [e.strip() for e in api.get("slicing_exprs") or []]
+    state["notifications"] = {
+        key: (dest or {}).get("email_addresses") for key, dest in (api.get("notifications") or {}).items()
     }
-    state["custom_metrics"] = metrics or None
-    state["slicing_exprs"] = sorted({e.strip() for e in api.get("slicing_exprs") or []}) or None
-    schedule = api.get("schedule")
-    state["schedule"] = (
-        None
-        if schedule is None
-        else {
-            "quartz_cron_expression": schedule.get("quartz_cron_expression"),
-            "timezone_id": schedule.get("timezone_id"),
-            "pause_status": schedule.get("pause_status"),
-        }
-    )
-    notifications = {
-        key: sorted((dest or {}).get("email_addresses") or [])
-        for key, dest in (api.get("notifications") or {}).items()
-        if (dest or {}).get("email_addresses")
-    }
-    state["notifications"] = notifications or None
-    baseline = api.get("baseline_table_name")
-    state["baseline_table_name"] = baseline.lower() if baseline else None
-    state["data_classification_config"] = {
-        "enabled": bool((api.get("data_classification_config") or {}).get("enabled", False))
-    }
-    state["warehouse_id"] = write_only.get("warehouse_id")
-    state["skip_builtin_dashboard"] = bool(write_only.get("skip_builtin_dashboard") or False)
-    return state
+    return FIELDS.normalise(state)
 
 
-# ---- the kind ---------------------------------------------------------------------------------------
+_INFERENCE_FIELDS = (
+    "timestamp_col",
+    "granularities",
+    "prediction_col",
+    "model_id_col",
+    "label_col",
+    "prediction_proba_col",
+)
 
 _RECREATE = "the update call cannot change it: the monitor must be recreated"
 _METRIC_MEANING = "the metric's history would no longer mean the same thing: the monitor must be recreated"
+
+# How each field of a monitor is changed, read and compared: the single statement the planner,
+# the README and `reconciler fields` read, and tests check against the emulated service.
+FIELDS = FieldTable(
+    [
+        FieldRule(
+            "table_name",
+            OnChange.IDENTITY,
+            "one monitor per table",
+            case_insensitive=True,
+            replace_reason="a monitor belongs to one table",
+        ),
+        FieldRule("output_schema_name", description="where the metric tables are written", case_insensitive=True),
+        FieldRule("assets_dir", OnChange.REPLACE, "create-only", replace_reason=_RECREATE),
+        FieldRule(
+            "profile_type",
+            OnChange.REPLACE,
+            "time_series, snapshot or inference_log: whichever block is set",
+            replace_reason="a monitor's profile type cannot be changed in place",
+        ),
+        FieldRule("time_series", description="settings within the same profile type"),
+        FieldRule("time_series.granularities", unordered=True),
+        FieldRule("snapshot", description="no settings"),
+        FieldRule("inference_log", description="settings within the same profile type"),
+        FieldRule("inference_log.granularities", unordered=True),
+        FieldRule(
+            "custom_metrics",
+            description="adding or removing a metric is an update; renaming one (renamed_from, or removed + "
+            "added with the same type, input columns and definition) is a replace",
+            keyed_by="name",
+            empty_is_unset=True,
+        ),
+        FieldRule("custom_metrics.*.definition"),
+        FieldRule("custom_metrics.*.input_columns", OnChange.REPLACE, unordered=True, replace_reason=_METRIC_MEANING),
+        FieldRule("custom_metrics.*.type", OnChange.REPLACE, replace_reason=_METRIC_MEANING),
+        FieldRule("custom_metrics.*.output_data_type", OnChange.REPLACE, replace_reason=_METRIC_MEANING),
+        FieldRule("slicing_exprs", unordered=True, empty_is_unset=True),
+        FieldRule("schedule"),
+        FieldRule("schedule.pause_status", server_default="UNPAUSED"),
+        FieldRule("notifications", description="addresses per destination", empty_is_unset=True),
+        FieldRule("notifications.*", unordered=True, empty_is_unset=True),
+        FieldRule("baseline_table_name", case_insensitive=True),
+        FieldRule("data_classification_config", description="unset means disabled", server_default={"enabled": False}),
+        FieldRule("data_classification_config.enabled", server_default=False),
+        FieldRule(
+            "warehouse_id",
+            OnChange.REPLACE,
+            "create-only and never returned: compared with the value recorded in the ledger at create",
+            write_only=True,
+            replace_reason=_RECREATE,
+        ),
+        FieldRule(
+            "skip_builtin_dashboard",
+            OnChange.REPLACE,
+            "create-only and never returned: compared with the ledger",
+            write_only=True,
+            server_default=False,
+            replace_reason=_RECREATE,
+        ),
+        FieldRule("status", server_owned=True, description="PENDING, then ACTIVE (or FAILED)"),
+        FieldRule("monitor_version", server_owned=True, description="incremented by every update"),
+        FieldRule("dashboard_id", server_owned=True, description="set once the monitor is ACTIVE"),
+        FieldRule(
+            "profile_metrics_table_name", server_owned=True, description="{output_schema}.{table}_profile_metrics"
+        ),
+        FieldRule("drift_metrics_table_name", server_owned=True, description="{output_schema}.{table}_drift_metrics"),
+        FieldRule("latest_monitor_failure_msg", server_owned=True, description="shown by `apply --wait` on failure"),
+    ]
+)
+
+
+# ---- the kind ---------------------------------------------------------------------------------------
 
 
 class QualityMonitorKind(Kind):
@@ -469,73 +525,7 @@ class QualityMonitorKind(Kind):
     rank = 50
     default_backend = "databricks"
     description = "A Databricks lakehouse (quality) monitor on one Unity Catalog table."
-    fields = FieldTable(
-        [
-            FieldRule(
-                "table_name",
-                FieldBehaviour.IDENTITY,
-                "one monitor per table",
-                replace_reason="a monitor belongs to one table",
-            ),
-            FieldRule("output_schema_name", FieldBehaviour.UPDATABLE, "where the metric tables are written"),
-            FieldRule("assets_dir", FieldBehaviour.FORCES_REPLACE, "create-only", replace_reason=_RECREATE),
-            FieldRule(
-                "profile_type",
-                FieldBehaviour.FORCES_REPLACE,
-                "time_series, snapshot or inference_log: whichever block is set",
-                replace_reason="a monitor's profile type cannot be changed in place",
-            ),
-            FieldRule("time_series", FieldBehaviour.UPDATABLE, "settings within the same profile type"),
-            FieldRule("time_series.granularities", FieldBehaviour.UPDATABLE, "compared as a set"),
-            FieldRule("snapshot", FieldBehaviour.UPDATABLE, "no settings"),
-            FieldRule("inference_log", FieldBehaviour.UPDATABLE, "settings within the same profile type"),
-            FieldRule("inference_log.granularities", FieldBehaviour.UPDATABLE, "compared as a set"),
-            FieldRule(
-                "custom_metrics",
-                FieldBehaviour.UPDATABLE,
-                "keyed by name: adding or removing a metric is an update; renaming one "
-                "(renamed_from, or removed + added with the same type, input columns and definition) is a replace",
-            ),
-            FieldRule("custom_metrics.*.definition", FieldBehaviour.UPDATABLE),
-            FieldRule(
-                "custom_metrics.*.input_columns",
-                FieldBehaviour.FORCES_REPLACE,
-                "compared as a set",
-                replace_reason=_METRIC_MEANING,
-            ),
-            FieldRule("custom_metrics.*.type", FieldBehaviour.FORCES_REPLACE, replace_reason=_METRIC_MEANING),
-            FieldRule(
-                "custom_metrics.*.output_data_type", FieldBehaviour.FORCES_REPLACE, replace_reason=_METRIC_MEANING
-            ),
-            FieldRule("slicing_exprs", FieldBehaviour.UPDATABLE, "compared as a set"),
-            FieldRule("schedule", FieldBehaviour.UPDATABLE),
-            FieldRule("schedule.pause_status", FieldBehaviour.SERVER_DEFAULT, default="UNPAUSED"),
-            FieldRule("notifications", FieldBehaviour.UPDATABLE, "addresses compared as sets"),
-            FieldRule("baseline_table_name", FieldBehaviour.UPDATABLE),
-            FieldRule("data_classification_config", FieldBehaviour.UPDATABLE, "unset means disabled"),
-            FieldRule(
-                "warehouse_id",
-                FieldBehaviour.WRITE_ONLY,
-                "create-only and never returned: compared with the value recorded in the ledger at create; "
-                "a change forces a replace",
-                replace_reason=_RECREATE,
-            ),
-            FieldRule(
-                "skip_builtin_dashboard",
-                FieldBehaviour.WRITE_ONLY,
-                "create-only and never returned (unset means false): compared with the ledger; a change forces a replace",
-                replace_reason=_RECREATE,
-            ),
-            FieldRule("status", FieldBehaviour.SERVER_OWNED, "PENDING, then ACTIVE (or FAILED)"),
-            FieldRule("monitor_version", FieldBehaviour.SERVER_OWNED, "incremented by every update"),
-            FieldRule("dashboard_id", FieldBehaviour.SERVER_OWNED, "set once the monitor is ACTIVE"),
-            FieldRule(
-                "profile_metrics_table_name", FieldBehaviour.SERVER_OWNED, "{output_schema}.{table}_profile_metrics"
-            ),
-            FieldRule("drift_metrics_table_name", FieldBehaviour.SERVER_OWNED, "{output_schema}.{table}_drift_metrics"),
-            FieldRule("latest_monitor_failure_msg", FieldBehaviour.SERVER_OWNED, "shown by `apply --wait` on failure"),
-        ]
-    )
+    fields = FIELDS
 
     def key(self, name: str, spec: QualityMonitorSpec) -> str:
         return spec.table_name.lower()
@@ -567,7 +557,7 @@ class QualityMonitorKind(Kind):
             reasons.append(f"metric `{old}` renamed to `{new}`{how}: renaming requires recreating the monitor")
         for path in changed_paths:
             rule = self.fields.rule_for(path)
-            if rule is None or rule.path == "profile_type" or not _forces_replace(rule):
+            if rule is None or rule.path == "profile_type" or not rule.forces_replace:
                 continue
             before, after = _at(live.state, path), _at(desired.state, path)
             parts = path.split(".")
@@ -626,13 +616,6 @@ class QualityMonitorKind(Kind):
             f"monitor on {state.get('table_name')} ({profile}, {metrics} custom metric(s), "
             f"output schema {state.get('output_schema_name')})"
         )
-
-
-def _forces_replace(rule: FieldRule) -> bool:
-    # A write-only field with a replace reason is create-only: the update call does not take it.
-    return rule.behaviour in (FieldBehaviour.FORCES_REPLACE, FieldBehaviour.IDENTITY) or (
-        rule.behaviour is FieldBehaviour.WRITE_ONLY and bool(rule.replace_reason)
-    )
 
 
 def metric_renames(desired: Resource, live: LiveObject) -> list[tuple[str, str, str]]:

@@ -18,7 +18,7 @@ from reconciler.errors import SpecError
 from reconciler.specs.envelope import KindSpec
 
 from .base import Kind, LiveObject, Resource, duplicate_keys
-from .fields import FieldBehaviour, FieldRule, FieldTable
+from .fields import FieldRule, FieldTable, OnChange
 
 
 class PolicyMode(StrEnum):
@@ -36,6 +36,27 @@ class QueryStatus(StrEnum):
 
 ALL_STATUSES = [s.value for s in QueryStatus]
 
+# How each field of a policy row is changed, read and compared; the spec model's defaults and the
+# one normaliser both come from here.
+FIELDS = FieldTable(
+    [
+        FieldRule(
+            "warehouse_ids",
+            OnChange.IDENTITY,
+            "sorted and de-duplicated; hashed into policy_hash",
+            unordered=True,
+            replace_reason="identity hash differs",
+        ),
+        FieldRule("sla_seconds"),
+        FieldRule("policy_mode", server_default="ALL"),
+        FieldRule("included_statuses", unordered=True, empty_is_unset=True, server_default=sorted(ALL_STATUSES)),
+        FieldRule("policy_hash", server_owned=True, description="key column, derived from warehouse_ids"),
+        FieldRule("policy_id", server_owned=True, description="row id assigned by the store"),
+        FieldRule("managed_by", server_owned=True, description="ownership marker"),
+        FieldRule("applied_at", server_owned=True, description="when reconciler last wrote the row"),
+    ]
+)
+
 
 class SlaPolicySpec(KindSpec):
     """An SLA policy over one or more SQL warehouses."""
@@ -47,11 +68,11 @@ class SlaPolicySpec(KindSpec):
     )
     sla_seconds: int = Field(gt=0, description="Queries running longer than this many seconds breach the SLA.")
     policy_mode: PolicyMode = Field(
-        default=PolicyMode.ALL,
+        default=PolicyMode(FIELDS.default("policy_mode")),
         description="SLA_BURST: alert on SLA breaches; ERROR: alert on failed queries; ALL: both.",
     )
     included_statuses: list[QueryStatus] = Field(
-        default_factory=lambda: [QueryStatus(s) for s in ALL_STATUSES],
+        default_factory=lambda: [QueryStatus(s) for s in FIELDS.default("included_statuses")],
         min_length=1,
         description="Query statuses the policy looks at.",
     )
@@ -77,23 +98,7 @@ class SlaPolicyKind(Kind):
     rank = 10
     default_backend = "sqlite"
     description = "A row of the SLA policy table (query_sla_policies)."
-    fields = FieldTable(
-        [
-            FieldRule(
-                "warehouse_ids",
-                FieldBehaviour.IDENTITY,
-                "sorted and de-duplicated; hashed into policy_hash",
-                replace_reason="identity hash differs",
-            ),
-            FieldRule("sla_seconds", FieldBehaviour.UPDATABLE),
-            FieldRule("policy_mode", FieldBehaviour.UPDATABLE, default="ALL"),
-            FieldRule("included_statuses", FieldBehaviour.UPDATABLE, "compared as a set"),
-            FieldRule("policy_hash", FieldBehaviour.SERVER_OWNED, "key column, derived from warehouse_ids"),
-            FieldRule("policy_id", FieldBehaviour.SERVER_OWNED, "row id assigned by the store"),
-            FieldRule("managed_by", FieldBehaviour.SERVER_OWNED, "ownership marker"),
-            FieldRule("applied_at", FieldBehaviour.SERVER_OWNED, "when reconciler last wrote the row"),
-        ]
-    )
+    fields = FIELDS
 
     def backend(self, target: Any) -> str:
         store = getattr(target, "policy_store", None)
@@ -145,10 +150,13 @@ class SlaPolicyKind(Kind):
 def normalise_policy(
     warehouse_ids: Sequence[str], sla_seconds: int | None, policy_mode: str | None, statuses: Sequence[str] | None
 ) -> dict[str, Any]:
-    """The comparable form of a policy, shared by specs and every policy store."""
-    return {
-        "warehouse_ids": sorted({w.strip() for w in warehouse_ids}),
-        "sla_seconds": sla_seconds,
-        "policy_mode": policy_mode or "ALL",
-        "included_statuses": sorted(set(statuses)) if statuses else sorted(ALL_STATUSES),
-    }
+    """The comparable form of a policy, shared by specs and every policy store: the columns in
+    spec shape, put in normal form by the field table (sets sorted, defaults filled)."""
+    return FIELDS.normalise(
+        {
+            "warehouse_ids": [w.strip() for w in warehouse_ids],
+            "sla_seconds": sla_seconds,
+            "policy_mode": policy_mode,
+            "included_statuses": list(statuses or []),
+        }
+    )

@@ -14,7 +14,7 @@ Pairing rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reconciler import __version__
@@ -22,7 +22,7 @@ from reconciler.commands import import_command
 from reconciler.errors import PlanError
 from reconciler.kinds.base import Kind, LiveObject, Resource
 
-from .diff import diff_states, field_changes
+from .diff import diff_normalised, field_changes
 from .model import Action, Change, Operation, Plan, Unchanged, Unmanaged
 
 
@@ -47,6 +47,8 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
     """
     plan = Plan(tool_version=__version__, target=inp.target, specs_digest=inp.specs_digest, notes=list(inp.notes))
     problems: list[str] = []
+    desired, live_objects = _comparable(inp, plan.notes)
+    inp = replace(inp, desired=desired, live=live_objects)
     live_by_key = {(o.kind, o.key): o for o in inp.live}
     desired_keys = {(r.kind, r.key) for r in inp.desired}
     consumed: set[tuple[str, str]] = set()
@@ -89,7 +91,7 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
             consumed.add((moved.kind, moved.key))
             op = _replace(kind, res, moved, [kind.identity_change_reason(res, moved)], problems)
             op.replaces_key = moved.key
-            op.changes = diff_states(moved.state, res.state, kind.fields)
+            op.changes = diff_normalised(moved.state, res.state)
             plan.operations.append(op)
             continue
         plan.operations.append(
@@ -143,8 +145,32 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
     return plan
 
 
+def _comparable(inp: PlanInput, notes: list[str]) -> tuple[list[Resource], list[LiveObject]]:
+    """Both sides in the comparable form their kind's field table defines (the one generic
+    normaliser), so the pairing, the diff and every kind hook see the same normal form. A live
+    object's write-only fields take the values last applied; the copies keep the fingerprint of
+    the object as read."""
+    desired = [replace(r, state=inp.kinds[r.kind].fields.normalise(r.state)) for r in inp.desired]
+    wanted = {(r.kind, r.key): r.state for r in desired}
+    names = {(r.kind, r.name): r.state for r in desired}
+    live: list[LiveObject] = []
+    for obj in inp.live:
+        fields = inp.kinds[obj.kind].fields
+        # The desired state this object pairs with: by key, else (an identity move) by name.
+        spec_state = wanted.get((obj.kind, obj.key)) or names.get((obj.kind, obj.name or ""), {})
+        state, assumed = fields.with_last_applied(obj.state, obj.last_applied, spec_state)
+        if obj.managed and spec_state:
+            for path, value in assumed:
+                notes.append(
+                    f"{obj.kind} {obj.key}: {path} was not applied by reconciler and the live system does not "
+                    f"return it; assumed to be {value!r} as the spec says"
+                )
+        live.append(replace(obj, state=state, raw=obj.raw if obj.raw is not None else obj.state))
+    return desired, live
+
+
 def _compare(kind: Kind, res: Resource, live: LiveObject, plan: Plan, problems: list[str]) -> Operation | None:
-    changes = diff_states(live.state, res.state, kind.fields)
+    changes = diff_normalised(live.state, res.state)
     if res.lifecycle.prevent_destroy != live.prevent_destroy:
         # Recorded on the live side (the spec may be gone when a delete is planned): an update.
         changes.append(Change("lifecycle.prevent_destroy", live.prevent_destroy, res.lifecycle.prevent_destroy))

@@ -1,19 +1,20 @@
-"""Field-level differences between a live object and its spec, via deepdiff.
+"""Field-level differences between a live object and its spec.
 
-Both sides are first normalised with the kind's field table (server-owned fields dropped, server
-defaults filled), so only differences a user can act on remain. Lists of scalars are reported as a
-whole (`included_statuses: [A, B] -> [A, B, C]` reads better than an item at index 2); lists of
-objects keep their item paths so a change deep inside a query model stays one precise line.
+Both sides are first put in their comparable form by the kind's field table (one generic
+normaliser: server-owned fields dropped, server defaults filled, sets sorted, keyed lists as maps;
+see `reconciler.kinds.fields`), so only differences a user can act on remain; equal forms are
+not diffed at all. Lists of scalars are reported as a whole (`included_statuses: [A, B] ->
+[A, B, C]` reads better than an item at index 2); lists of objects keep their item paths so a
+change deep inside a query model stays one precise line.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.kinds.fields import FieldBehaviour, FieldTable
+from reconciler.kinds.fields import FieldTable
 
 from .model import Change
 
@@ -41,49 +42,10 @@ def _is_scalar_list(value: Any) -> bool:
     return isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value)
 
 
-def _walk(value: Any, path: list[Any], fn: Any) -> Any:
-    """Apply fn(path, value) -> value bottom-up over dicts."""
-    if isinstance(value, dict):
-        value = {k: _walk(v, path + [k], fn) for k, v in value.items()}
-    return fn(path, value)
-
-
-def normalise(state: dict[str, Any], fields: FieldTable, other: dict[str, Any]) -> dict[str, Any]:
-    """Drop server-owned fields; fill server defaults where a side leaves them unset."""
-    state = copy.deepcopy(state)
-
-    def fix(path: list[Any], value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        result = {}
-        for key, item in value.items():
-            rule = fields.rule_for(_format(path + [key]))
-            if rule and rule.behaviour is FieldBehaviour.SERVER_OWNED and rule.matches_exactly(_format(path + [key])):
-                continue
-            if item is None and rule and rule.behaviour is FieldBehaviour.SERVER_DEFAULT and rule.has_default:
-                item = copy.deepcopy(rule.default)
-            result[key] = item
-        return result
-
-    state = _walk(state, [], fix)
-    # A server-default field the spec leaves unset takes whatever the server chose.
-    for rule in fields.with_behaviour(FieldBehaviour.SERVER_DEFAULT):
-        if rule.has_default or "*" in rule.path:
-            continue
-        parts = rule.path.split(".")
-        if _get(state, parts) is None and _get(other, parts) is not None:
-            parent = _get(state, parts[:-1]) if len(parts) > 1 else state
-            if isinstance(parent, dict):
-                parent[parts[-1]] = copy.deepcopy(_get(other, parts))
-    return state
-
-
-def diff_states(live: dict[str, Any], desired: dict[str, Any], fields: FieldTable) -> list[Change]:
-    """Changes that turn `live` into `desired`, one per field path."""
-    before = normalise(live, fields, desired)
-    after = normalise(desired, fields, before)
-    # Server-owned fields that only the live side has are ignored (dropped above); fields only
-    # the live side has that the spec does not model at all are not ours to diff either.
+def diff_normalised(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    """Changes between two states already in their comparable form, one per field path."""
+    if before == after:
+        return []
     tree = DeepDiff(before, after, view="tree", ignore_order=False, verbose_level=2)
     changes: dict[str, Change] = {}
     for report in tree.values():
@@ -101,13 +63,16 @@ def diff_states(live: dict[str, Any], desired: dict[str, Any], fields: FieldTabl
     return sorted(changes.values(), key=lambda c: c.path)
 
 
+def diff_states(live: dict[str, Any], desired: dict[str, Any], fields: FieldTable) -> list[Change]:
+    """Changes that turn `live` into `desired`, one per field path."""
+    return diff_normalised(fields.normalise(live), fields.normalise(desired))
+
+
 def field_changes(state: dict[str, Any], fields: FieldTable, *, created: bool) -> list[Change]:
     """A whole object as per-field changes: every field added (create) or removed (delete)."""
-    clean = normalise(state, fields, {})
+    clean = fields.normalise(state)
     out = []
     for key, value in sorted(clean.items()):
-        if value is None:
-            continue
         # A map of objects (a rule's query nodes by refId) is shown one entry per object, so a
         # reviewer sees each node whole instead of one cut-off blob.
         parts = (

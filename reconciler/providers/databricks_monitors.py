@@ -31,7 +31,8 @@ from databricks.sdk.service.catalog import (
 from reconciler.commands import import_command
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import LiveObject, Resource
-from reconciler.kinds.quality_monitor import QualityMonitorSpec, monitor_state, spec_to_api
+from reconciler.kinds.quality_monitor import FIELDS, QualityMonitorSpec, monitor_state, spec_to_api
+from reconciler.plan.diff import diff_states
 from reconciler.sqlexpr import expression_columns
 
 from .base import Adopted, Provider
@@ -39,7 +40,6 @@ from .databricks_errors import live_errors
 from .workspace_ledger import WorkspaceLedger
 
 KIND = "QualityMonitor"
-WRITE_ONLY = ("warehouse_id", "skip_builtin_dashboard")
 # list_refreshes returns the most recent refreshes only (SDK docstring: "up to 25").
 REFRESH_LIST_LIMIT = 25
 FAILED = (MonitorInfoStatus.MONITOR_STATUS_FAILED, MonitorInfoStatus.MONITOR_STATUS_ERROR)
@@ -127,23 +127,12 @@ class DatabricksMonitorProvider(Provider):
                 if key in entries:
                     self._gone.add(key)  # deleted behind our back: the ledger entry is stale
                 continue
-            live.append(self._live_object(key, info, entries.get(key), declared.get(key)))
+            live.append(self._live_object(key, info, entries.get(key)))
         return live
 
-    def _live_object(self, key: str, info: Any, entry: dict[str, Any] | None, declared: Resource | None) -> LiveObject:
+    def _live_object(self, key: str, info: Any, entry: dict[str, Any] | None) -> LiveObject:
         api = info.as_dict()
-        write_only = dict((entry or {}).get("write_only") or {})
-        for field in WRITE_ONLY:
-            if field not in write_only and declared is not None:
-                # Never applied by reconciler (an adopted monitor): the service cannot tell us the
-                # value, so take the spec's rather than invent a difference.
-                write_only[field] = declared.state[field]
-                if entry is not None and declared.state[field] not in (None, False):
-                    self._notes.append(
-                        f"QualityMonitor {key}: {field} was not applied by reconciler and the service does not "
-                        f"return it; assumed to be {declared.state[field]!r} as the spec says"
-                    )
-        state = monitor_state(api, write_only)
+        state = monitor_state(api)
         status = info.status.value if info.status else None
         facts: dict[str, Any] = {
             "status": status,
@@ -170,6 +159,8 @@ class DatabricksMonitorProvider(Provider):
             raw={"state": state, "monitor_version": info.monitor_version},
             info=facts,
             prevent_destroy=bool(entry.get("prevent_destroy")) if entry else False,
+            # The write-only values reconciler applied (the service never returns them).
+            last_applied=dict(entry.get("write_only") or {}) if entry else None,
         )
 
     def _refresh_facts(self, key: str) -> dict[str, Any]:
@@ -256,12 +247,14 @@ class DatabricksMonitorProvider(Provider):
             skip_builtin_dashboard=body.get("skip_builtin_dashboard"),
             **sdk_arguments(body),
         )
-        write_only = {field: resource.state[field] for field in WRITE_ONLY}
-        self._record(resource, write_only, created=True)
+        self._record(resource, FIELDS.write_only_values(resource.state), created=True)
         self._maybe_refresh(resource)
 
     def update(self, resource: Resource, live: LiveObject) -> None:
-        if resource.state != live.state:
+        # Only lifecycle.prevent_destroy may have changed: then the ledger is all there is to write.
+        compared, _ = FIELDS.with_last_applied(live.state, live.last_applied, resource.state)
+        configured = bool(diff_states(compared, resource.state, FIELDS))
+        if configured:
             body = spec_to_api(resource.spec)  # type: ignore[arg-type]
             args = sdk_arguments(body)
             # Update replaces the whole configuration: say "no metrics / no classification"
@@ -277,7 +270,7 @@ class DatabricksMonitorProvider(Provider):
             )
         entry = self.ledger.entries(KIND).get(resource.key, {})
         self._record(resource, dict(entry.get("write_only") or {}), created=False)
-        if resource.state != live.state:
+        if configured:
             self._maybe_refresh(resource)
 
     def _record(self, resource: Resource, write_only: dict[str, Any], created: bool) -> None:

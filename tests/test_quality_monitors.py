@@ -187,6 +187,29 @@ def test_create_then_replan_is_clean_before_and_after_active(mon: Monitors) -> N
     assert ledger["managed_by"] == "reconciler/test"
 
 
+def test_quality_monitor_sets_keyed_metrics_case_and_write_only(mon: Monitors) -> None:
+    applied(mon, change(BASE, "slicing_exprs: [region]", "slicing_exprs: [region, channel]"))
+    same = change(BASE, "slicing_exprs: [region]", "slicing_exprs: [channel, region]")
+    same = change(same, "output_schema_name: main.monitoring", "output_schema_name: Main.Monitoring")
+    # The metrics in another order (keyed by name), and the schedule's default pause status written out.
+    first = '  - name: avg_price\n    type: aggregate\n    input_columns: [price]\n    definition: "avg(`{{input_column}}`)"\n'
+    assert first in same
+    same = change(same, first, "").replace("slicing_exprs:", first.rstrip("\n") + "\nslicing_exprs:", 1)
+    same = change(same, "timezone_id: UTC", "timezone_id: UTC\n  pause_status: UNPAUSED")
+    mon.write(monitor_doc(same))
+    assert mon.cli("plan", "--detailed-exitcode").exit_code == 0, mon.cli("plan").output
+    # warehouse_id is never returned: compared with the ledger, so a change is seen (and is a replace).
+    mon.write(monitor_doc(change(same, "warehouse_id: wh-1", "warehouse_id: wh-2")))
+    assert _changes(mon) == [("replace", "orders", ["warehouse_id"])]
+    mon.write(monitor_doc(change(same, "slicing_exprs: [channel, region]", "slicing_exprs: [region]")))
+    assert _changes(mon) == [("update", "orders", ["slicing_exprs"])]
+
+
+def _changes(mon: Monitors) -> list[tuple[str, str, list[str]]]:
+    ops = mon.plan()["operations"]
+    return [(op["action"], op["name"], [c["path"] for c in op["changes"]]) for op in ops]
+
+
 # ---- the decision table: updates ------------------------------------------------------------------
 
 UPDATE_ROWS = [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .field_tables import ALERT_RULE_FIELDS
 from .ownership import MARKER_PREFIX
 from .spec_model import EXPR_DATASOURCE, RuleSpec, format_duration, parse_duration, parse_threshold
 
@@ -31,17 +32,19 @@ def go_number(value: Any) -> Any:
 
 
 def normalise_query(query: dict[str, Any]) -> dict[str, Any]:
-    """One node in the comparable form, with the model defaults Grafana's server fills in."""
+    """One node in spec shape. A model `maxDataPoints` / `intervalMs` Grafana would not take as
+    set (0, not a number) is left unset: the field table fills in Grafana's defaults."""
     model = go_number(dict(query.get("model") or {}))
     query_type = query.get("queryType") or ""
     if isinstance(model.get("queryType"), str):
         query_type = model["queryType"]
-    for key, default in (("maxDataPoints", 43200), ("intervalMs", 1000)):
+    for key in ("maxDataPoints", "intervalMs"):
         value = model.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value == 0:
-            model[key] = default
+            model.pop(key, None)
     rtr = query.get("relativeTimeRange") or {}
     return {
+        "refId": query.get("refId") or "",
         "datasource_uid": query.get("datasourceUid") or "",
         "query_type": query_type,
         "relative_time_range": {"from": int(rtr.get("from") or 0), "to": int(rtr.get("to") or 0)},
@@ -130,14 +133,14 @@ def rule_data(rule: RuleSpec) -> tuple[list[dict[str, Any]], str]:
 def _notification_settings(value: dict[str, Any] | None) -> dict[str, Any] | None:
     if not value:
         return None
-    out: dict[str, Any] = {"receiver": value.get("receiver") or ""}
-    if value.get("group_by"):
-        out["group_by"] = list(value["group_by"])
+    out: dict[str, Any] = {
+        "receiver": value.get("receiver") or "",
+        "group_by": value.get("group_by"),
+        "mute_time_intervals": value.get("mute_time_intervals"),
+    }
     for key in ("group_wait", "group_interval", "repeat_interval"):
         if value.get(key) is not None:
             out[key] = format_duration(parse_duration(value[key]))
-    if value.get("mute_time_intervals"):
-        out["mute_time_intervals"] = list(value["mute_time_intervals"])
     return out
 
 
@@ -151,27 +154,29 @@ def rule_state(
     for_seconds: int,
     labels: dict[str, str] | None,
     annotations: dict[str, str] | None,
-    no_data_state: str,
-    exec_err_state: str,
-    is_paused: bool,
+    no_data_state: str | None,
+    exec_err_state: str | None,
+    is_paused: bool | None,
     notification_settings: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The comparable form of a rule. Nodes are keyed by refId (their order does not matter to
-    Grafana), so a change deep inside a model reads `data.C.model.conditions[0].evaluator.params`."""
-    return {
+    """The comparable form of a rule: spec-shaped, then normalised by the field table. Nodes are
+    keyed by refId (their order does not matter to Grafana), so a change deep inside a model reads
+    `data.C.model.conditions[0].evaluator.params`."""
+    state = {
         "title": title,
         "folder": folder,
         "group": group,
         "condition": condition,
-        "data": {q.get("refId") or "": normalise_query(q) for q in data},
+        "data": [normalise_query(q) for q in data],
         "for": format_duration(for_seconds),
-        "labels": dict(labels or {}),
+        "labels": labels,
         "annotations": {k: v for k, v in (annotations or {}).items() if not k.startswith(MARKER_PREFIX)},
         "no_data_state": no_data_state,
         "exec_err_state": exec_err_state,
-        "is_paused": bool(is_paused),
+        "is_paused": is_paused,
         "notification_settings": _notification_settings(notification_settings),
     }
+    return ALERT_RULE_FIELDS.normalise(state)
 
 
 def desired_rule_state(folder: str, group: str, rule: RuleSpec) -> dict[str, Any]:
@@ -209,9 +214,10 @@ def live_rule_state(rule: dict[str, Any]) -> dict[str, Any]:
         for_seconds=for_seconds,
         labels=rule.get("labels"),
         annotations=rule.get("annotations"),
-        no_data_state=rule.get("noDataState") or "NoData",  # what Grafana fills in when a file omits it
-        exec_err_state=rule.get("execErrState") or "Error",
-        is_paused=bool(rule.get("isPaused")),
+        # Unset: what Grafana fills in (a provisioning file may omit them) comes from the field table.
+        no_data_state=rule.get("noDataState") or None,
+        exec_err_state=rule.get("execErrState") or None,
+        is_paused=rule.get("isPaused"),
         notification_settings=rule.get("notification_settings"),
     )
 
@@ -256,19 +262,19 @@ def spec_rule_from_api(rule: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"title": state["title"]}
     if rule.get("uid"):
         out["uid"] = rule["uid"]
-    if state["for"] != "0s":
+    if state["for"] != ALERT_RULE_FIELDS.default("for"):
         out["for"] = state["for"]
     if state["labels"]:
         out["labels"] = state["labels"]
     if state["annotations"]:
         out["annotations"] = state["annotations"]
-    if state["no_data_state"] != "NoData":
+    if state["no_data_state"] != ALERT_RULE_FIELDS.default("no_data_state"):
         out["no_data_state"] = state["no_data_state"]
-    if state["exec_err_state"] != "Error":
+    if state["exec_err_state"] != ALERT_RULE_FIELDS.default("exec_err_state"):
         out["exec_err_state"] = state["exec_err_state"]
     if state["is_paused"]:
         out["is_paused"] = True
-    if state["notification_settings"]:
+    if state.get("notification_settings"):
         out["notification_settings"] = state["notification_settings"]
     out["condition"] = state["condition"]
     out["data"] = [

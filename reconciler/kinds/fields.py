@@ -173,9 +173,9 @@ class FieldTable:
     # --- the generic normaliser ------------------------------------------------------------
     def normalise(self, state: Mapping[str, Any]) -> dict[str, Any]:
         """The comparable form of `state`: server-owned fields dropped, server defaults filled,
-        sets sorted, keyed lists as maps, case folded, empty as unset, unset (None) keys left
-        out. Idempotent, so every side may be normalised as often as convenient."""
-        return _normalise_dict(state, self._root)
+        sets sorted, keyed lists as maps, case folded, empty as unset; unset (None) fields the
+        table knows, and top-level ones, left out. Idempotent, so every side may be normalised as often as convenient."""
+        return _normalise_dict(state, self._root, top=True)
 
     def write_only_values(self, state: Mapping[str, Any]) -> dict[str, Any]:
         """The write-only values of a desired state: what a provider records on the live side
@@ -255,14 +255,16 @@ def _sort_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _normalise_dict(value: Mapping[str, Any], node: _Node | None) -> dict[str, Any]:
+def _normalise_dict(value: Mapping[str, Any], node: _Node | None, top: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, item in value.items():
         child = node.child(str(key)) if node is not None else None
         if child is not None and child.rule is not None and child.rule.server_owned:
             continue
         item = _normalise(item, child)
-        if item is not None:
+        # Unset is left out where the table knows the field (or at the top): unset and absent are
+        # one thing there. Inside values it does not model (a query's model) a null is kept as is.
+        if item is not None or (not top and (child is None or child.rule is None)):
             out[key] = item
     if node is not None:
         for key, child in node.children.items():

@@ -15,6 +15,7 @@ from reconciler.sandbox import SandboxServer, SandboxSettings
 if TYPE_CHECKING:
     from grafana_helpers import GrafanaProject
     from helpers import Project
+    from pg_server import PostgresServer
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +60,27 @@ def gp(project: Project, grafana_sandbox: SandboxServer, monkeypatch: pytest.Mon
         f"project: test\ndefault_target: grafana\ntargets:\n  grafana:\n    grafana:\n      url: {grafana_sandbox.url}\n",
     )
     return GrafanaProject(project, grafana_sandbox)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole session (tests/pg_server.py). Skipped, with the
+    reason in pytest's summary, only where no server can be installed; `.ci/run` installs one
+    and sets RECONCILER_REQUIRE_POSTGRES=1, which turns a missing server into a failure."""
+    from pg_server import PostgresServer, PostgresUnavailable, server_binaries
+
+    try:
+        import psycopg  # noqa: F401
+
+        server = PostgresServer(server_binaries())
+    except (ImportError, PostgresUnavailable) as exc:
+        if os.environ.get("RECONCILER_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here (RECONCILER_REQUIRE_POSTGRES=1) but unavailable: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: no PostgreSQL server or driver on this machine ({exc})")
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()

@@ -1,18 +1,20 @@
-"""The two SLA policy stores as test fixtures: the same scenario runs against each.
+"""The SLA policy stores as test fixtures: the same scenario runs against each.
 
 A `StoreProject` is a spec project whose default target keeps policies in one store; its
 `store` reads rows back in one normalised shape (lists as lists, booleans as bools) and edits the
-table behind the tool's back, each in the store's own way: SQLite through sqlite3, Databricks
-through the sandbox's SQL warehouse with the real SDK client (like a person in the SQL editor).
+table behind the tool's back, each in the store's own way: SQLite through sqlite3, PostgreSQL
+through psycopg on a real server (like a person at psql), Databricks through the sandbox's SQL
+warehouse with the real SDK client (like a person in the SQL editor).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 from databricks.sdk import WorkspaceClient
@@ -20,6 +22,9 @@ from databricks.sdk.service.sql import StatementParameterListItem, StatementStat
 from helpers import Project
 
 from reconciler.sandbox import SandboxServer
+
+if TYPE_CHECKING:
+    from pg_server import PostgresServer
 
 LIST_COLUMNS = ("warehouse_ids", "query_statuses")
 DBX_TABLE = "main.sla_monitoring.query_sla_policies"
@@ -30,6 +35,7 @@ DBX_TOKEN = "dapi-scenario-token"
 class PolicyTable(Protocol):
     name: str
     table: str
+    target: str
 
     def rows(self) -> list[dict[str, Any]]: ...
     def execute(self, statement: str, **params: Any) -> None: ...
@@ -55,6 +61,7 @@ class SqliteTable:
     path: Path
     name: str = "sqlite"
     table: str = "query_sla_policies"
+    target: str = "local"
 
     def rows(self) -> list[dict[str, Any]]:
         if not self.path.exists():
@@ -105,6 +112,7 @@ class DatabricksTable:
     sandbox: SandboxServer
     name: str = "databricks"
     table: str = DBX_TABLE
+    target: str = "dbx"
     client: WorkspaceClient = field(init=False)
 
     def __post_init__(self) -> None:
@@ -187,6 +195,77 @@ class DatabricksTable:
         control(self.sandbox, "faults", method="DELETE")
 
 
+@dataclass
+class PostgresTable:
+    server: PostgresServer
+    schema: str
+    name: str = "postgresql"
+    target: str = "pg"
+    table: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.table = f"{self.schema}.query_sla_policies"
+
+    def query(self, statement: str, **params: Any) -> list[dict[str, Any]]:
+        from psycopg.rows import dict_row
+
+        sql = re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", statement.format(table=self.table))
+        with self.server.connect() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(sql, params)
+            return [_normalise(dict(r)) for r in cur.fetchall()] if cur.description else []
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM {table} ORDER BY policy_id") if self.exists() else []
+
+    def execute(self, statement: str, **params: Any) -> None:
+        self.query(statement, **params)
+
+    def insert_row(
+        self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str
+    ) -> None:
+        self.execute(
+            "INSERT INTO {table} (policy_hash, warehouse_ids, sla_seconds, query_statuses, policy_mode) "
+            "VALUES (:h, :w, :s, :q, :m)",
+            h=policy_hash,
+            w=json.dumps(warehouse_ids),
+            s=sla_seconds,
+            q=json.dumps(statuses),
+            m=mode,
+        )
+
+    def exists(self) -> bool:
+        (row,) = self.query("SELECT to_regclass(:t) IS NOT NULL AS present", t=self.table)
+        return bool(row["present"])
+
+    def reject_writes(self, sla_seconds: int, message: str) -> None:
+        # A trigger stands in for a database that refuses one write (the message is a literal:
+        # RAISE takes no parameters).
+        literal = message.replace("'", "''")
+        self.execute(
+            f"CREATE FUNCTION {self.schema}.reject() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.sla_seconds = {int(sla_seconds)} THEN RAISE EXCEPTION '{literal}'; END IF; RETURN NEW; END $$"
+        )
+        self.execute(
+            f"CREATE TRIGGER reject BEFORE INSERT ON {{table}} FOR EACH ROW EXECUTE FUNCTION {self.schema}.reject()"
+        )
+
+    def accept_writes(self) -> None:
+        self.execute(f"DROP FUNCTION {self.schema}.reject() CASCADE")
+
+
+def postgres_project_file(server: PostgresServer, schema: str, extra: str = "") -> str:
+    return (
+        "project: test\n"
+        "default_target: pg\n"
+        "targets:\n"
+        "  pg:\n"
+        "    policy_store:\n"
+        "      type: sql\n"
+        f"      url: {server.url()}\n"
+        f"      schema: {schema}\n" + extra
+    )
+
+
 def _type(value: Any) -> str:
     if isinstance(value, bool):
         return "BOOLEAN"
@@ -232,15 +311,27 @@ class StoreProject(Project):
         self.store.execute(statement, **params)
 
 
-def make_store_project(store: str, tmp_path: Path, monkeypatch: Any, sandbox_factory: Any) -> StoreProject:
-    """A project on `store` ("sqlite": the embedded default; "databricks": the sandbox's SQL
-    warehouse, reached through the target's `databricks:` connection with a token from the
-    environment, table in an existing schema)."""
+def make_store_project(
+    store: str, tmp_path: Path, monkeypatch: Any, sandbox_factory: Any, postgres: Any = None
+) -> StoreProject:
+    """A project on `store` ("sqlite": the embedded default; "postgresql": a `sql` store on the
+    session's real PostgreSQL server, a fresh schema per test, the password from PGPASSWORD as
+    libpq reads it; "databricks": the sandbox's SQL warehouse, reached through the target's
+    `databricks:` connection with a token from the environment, table in an existing schema).
+    `postgres` is a callable returning the session's PostgresServer (only called for it)."""
     root = tmp_path / "specs"
     root.mkdir()
     if store == "sqlite":
         (root / "reconciler.yaml").write_text("project: test\n", encoding="utf-8")
         return StoreProject(root, store=SqliteTable(root / ".reconciler" / "local" / "policies.db"))
+    if store == "postgresql":
+        from pg_server import ROLE_PASSWORD
+
+        server = postgres()
+        schema = server.new_schema()
+        monkeypatch.setenv("PGPASSWORD", ROLE_PASSWORD)
+        (root / "reconciler.yaml").write_text(postgres_project_file(server, schema), encoding="utf-8")
+        return StoreProject(root, store=PostgresTable(server, schema))
     sandbox = sandbox_factory()
     monkeypatch.setenv("DATABRICKS_TOKEN", DBX_TOKEN)
     (root / "reconciler.yaml").write_text(databricks_project_file(sandbox.url), encoding="utf-8")

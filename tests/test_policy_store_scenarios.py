@@ -1,6 +1,7 @@
-"""One scenario suite, two SLA policy stores: embedded SQLite and a Databricks Delta table via a
-SQL warehouse (the sandbox's, through the real SDK). Every scenario drives the CLI and must have
-the same outcome on both stores."""
+"""One scenario suite, three SLA policy stores: embedded SQLite, PostgreSQL (a real server
+started by the tests, through SQLAlchemy + psycopg) and a Databricks Delta table via a SQL
+warehouse (the sandbox's, through the real SDK). Every scenario drives the CLI and must have the
+same outcome on every store."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from reconciler.sandbox import SandboxServer, SandboxSettings
 NASTY = "it's \"quoted\"'; DROP TABLE query_sla_policies; --"
 
 
-@pytest.fixture(params=["sqlite", "databricks"])
+@pytest.fixture(params=["sqlite", "postgresql", "databricks"])
 def project(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     servers: list[SandboxServer] = []
 
@@ -26,7 +27,9 @@ def project(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.
         servers.append(SandboxServer(tmp_path / "sandbox" / "sandbox.db", SandboxSettings()).start())
         return servers[-1]
 
-    yield make_store_project(request.param, tmp_path, monkeypatch, start_sandbox)
+    yield make_store_project(
+        request.param, tmp_path, monkeypatch, start_sandbox, lambda: request.getfixturevalue("postgres_server")
+    )
     for server in servers:
         server.stop()
 
@@ -182,7 +185,7 @@ def test_spec_matching_an_unmanaged_row_stops_until_imported(project: StoreProje
     plan = project.cli("plan")
     assert plan.exit_code == 1
     assert "does not manage" in plan.output
-    target = "local" if project.store.name == "sqlite" else "dbx"
+    target = project.store.target
     (hint,) = import_hints(plan.output)
     assert hint == shlex.join(["reconciler", "import", "SlaPolicy", key, str(project.root), "--target", target])
 

@@ -7,6 +7,8 @@ import sqlite3
 
 import pytest
 from helpers import Project, policy
+from pg_server import ROLE_PASSWORD, PostgresServer
+from policy_stores import postgres_project_file
 
 
 def test_sql_store_on_a_sqlite_url_relative_to_the_specs(project: Project) -> None:
@@ -68,3 +70,38 @@ def test_password_env_names_a_variable_that_must_be_set(project: Project) -> Non
     project.write("p.yaml", policy("a", ["w1"], 60))
     result = project.cli("plan")
     assert result.exit_code == 1 and "NO_SUCH_PW_VAR" in result.output
+
+
+def test_postgres_password_from_password_env_never_shown(
+    project: Project, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = postgres_server.new_schema()
+    monkeypatch.setenv("SLA_DB_PASSWORD", ROLE_PASSWORD)
+    project.write(
+        "reconciler.yaml",
+        postgres_project_file(postgres_server, schema, "      password_env: SLA_DB_PASSWORD\n"),
+    )
+    project.write("p.yaml", policy("a", ["w1"], 60))
+    applied = project.cli("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    with postgres_server.connect() as conn:
+        assert conn.execute(f"SELECT spec_name FROM {schema}.query_sla_policies").fetchall() == [("a",)]
+    assert ROLE_PASSWORD not in project.cli("plan", "--format", "json").output
+
+    monkeypatch.setenv("SLA_DB_PASSWORD", "not-the-password")
+    refused = project.cli("plan")
+    assert refused.exit_code == 1 and "password authentication failed" in refused.output
+    assert "not-the-password" not in refused.output
+    assert postgres_server.url().replace("sla@", "sla:***@") in refused.output
+
+
+def test_postgres_schema_must_exist_and_plan_creates_nothing(
+    project: Project, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGPASSWORD", ROLE_PASSWORD)
+    project.write("reconciler.yaml", postgres_project_file(postgres_server, "no_such_schema"))
+    project.write("p.yaml", policy("a", ["w1"], 60))
+    plan = project.cli("plan", "--detailed-exitcode")
+    assert plan.exit_code == 2 and "does not exist: apply will create it" in plan.output
+    failed = project.cli("apply", "--auto-approve")
+    assert failed.exit_code == 1 and 'schema "no_such_schema" does not exist' in failed.output, failed.output

@@ -6,6 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+#: Longest value quoted in a message; past it the value is cut and its length said.
+MAX_QUOTED = 80
+
+
+def shorten(text: str, limit: int = MAX_QUOTED) -> str:
+    """`text`, cut to about `limit` characters with how much was left out: a 1 MB value in a
+    spec must not become a 1 MB error message."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
 
 @dataclass(frozen=True)
 class SpecError:
@@ -18,7 +30,9 @@ class SpecError:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        # Paths carry keys and messages quote values as written: both are capped.
+        path, message = shorten(self.path, 200), shorten(self.message, 1000)
+        return f"{where}: {path}: {message}" if path else f"{where}: {message}"
 
 
 class ReconcilerError(Exception):

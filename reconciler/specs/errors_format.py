@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from reconciler.errors import SpecError
+from reconciler.errors import SpecError, shorten
 
 from .yaml_loader import Document, PathKey, dotted_path
 
@@ -64,7 +64,7 @@ def _message(err: ErrorDetails, model: type[BaseModel] | None = None) -> str:
     ctx = err.get("ctx") or {}
     value = err.get("input")
     if kind in ("literal_error", "enum") and "expected" in ctx:
-        return f"{value!r} is not one of {_expected_list(str(ctx['expected']))}"
+        return f"{shorten(repr(value))} is not one of {_expected_list(str(ctx['expected']))}"
     if kind == "extra_forbidden":
         return _unknown_field(err, model)
     if kind == "missing":

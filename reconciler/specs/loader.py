@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from pydantic import ValidationError, create_model
 
-from reconciler.errors import ReconcilerError, SpecError, SpecErrors
+from reconciler.errors import ReconcilerError, SpecError, SpecErrors, shorten
 from reconciler.kinds.base import Kind, Resource, SourceRef
 from reconciler.kinds.registry import KINDS
 
@@ -177,7 +177,7 @@ def _validated(doc: Document, variables: dict[str, Any], errors: list[SpecError]
                 doc.file,
                 doc.line_for(("apiVersion",)),
                 "apiVersion",
-                f"{api_version!r} is not supported; use {API_VERSION}",
+                f"{shorten(repr(api_version))} is not supported; use {API_VERSION}",
             )
         )
         return None
@@ -185,7 +185,9 @@ def _validated(doc: Document, variables: dict[str, Any], errors: list[SpecError]
     kind = KINDS.get(str(kind_name)) if kind_name is not None else None
     if kind is None or not kind.standalone:
         known = ", ".join(k.name for k in KINDS.values() if k.standalone)
-        errors.append(SpecError(doc.file, doc.line_for(("kind",)), "kind", f"{kind_name!r} is not one of {known}"))
+        errors.append(
+            SpecError(doc.file, doc.line_for(("kind",)), "kind", f"{shorten(repr(kind_name))} is not one of {known}")
+        )
         return None
 
     unresolved: set[str] = set()

@@ -1,9 +1,15 @@
 """Emulator of the Unity Catalog table and schema lookups (Databricks REST API 2.1).
 
 Follows the `/api/2.1/unity-catalog/...` paths as databricks-sdk **0.162.0** calls them
-(`w.tables.get / exists / list`, `w.schemas.get`), with response shapes from that SDK's
-`databricks/sdk/service/catalog.py` dataclasses (`TableInfo`, `ColumnInfo`, `SchemaInfo`,
-`TableExistsResponse`, `ListTablesResponse`).
+(`w.tables.get / exists / list / list_summaries`, `w.schemas.get / list`, `w.catalogs.get /
+list`), with response shapes from that SDK's `databricks/sdk/service/catalog.py` dataclasses
+(`TableInfo`, `ColumnInfo`, `SchemaInfo`, `CatalogInfo`, `TableSummary`, `TableExistsResponse`,
+`ListTablesResponse`, `ListSchemasResponse`, `ListCatalogsResponse`, `ListTableSummariesResponse`).
+
+Lists paginate as Unity Catalog does: without `max_results` everything comes at once; with
+`max_results=0` (what the SDK sends) the service picks the page size (`settings.extra
+["uc_page_size"]`, default 50); pages carry an opaque `next_page_token` until the last. Catalogs
+are those of the seeded schemas and tables.
 
 Why it exists: reconciler checks at plan time that a monitored table exists and which columns it
 has, and the monitor emulator validates column references the way the service does. Tables are
@@ -12,6 +18,7 @@ and are read-only through the API, as far as reconciler is concerned. Metric tab
 produce are added by the monitor emulator through `put_table`.
 
 Error answers (404 for a missing object; the SDK raises `databricks.sdk.errors.NotFound`):
+- unknown catalog: `CATALOG_DOES_NOT_EXIST`, "Catalog 'c' does not exist."
 - unknown table: `TABLE_DOES_NOT_EXIST`, "Table 'c.s.t' does not exist."
 - unknown schema: `SCHEMA_DOES_NOT_EXIST`, "Schema 'c.s' does not exist."
 - a name that is not three-part: 400 `INVALID_PARAMETER_VALUE`.
@@ -43,6 +50,8 @@ from .state import SandboxState
 DEFAULT_SEED = Path(__file__).with_name("seed.yaml")
 METASTORE_ID = "5f1c7a1e-0000-4000-8000-00000000a11c"
 OWNER = "sandbox-user@example.com"
+# Page size when a client asks the service to choose (`max_results=0`, what the SDK sends).
+DEFAULT_PAGE_SIZE = 50
 
 DDL = """
 CREATE TABLE IF NOT EXISTS dbx_uc_schemas (
@@ -241,6 +250,59 @@ def _schema_info(full_name: str) -> dict[str, Any]:
     }
 
 
+def all_schemas(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """SchemaInfo of every schema: the seeded ones and those holding a table, by full name."""
+    docs = {
+        row["full_name"]: json.loads(row["doc"]) for row in conn.execute("SELECT full_name, doc FROM dbx_uc_schemas")
+    }
+    for row in conn.execute("SELECT full_name FROM dbx_uc_tables"):
+        schema = row["full_name"].rsplit(".", 1)[0]
+        docs.setdefault(schema, _schema_info(schema))
+    return [docs[name] for name in sorted(docs)]
+
+
+def catalog_names(conn: sqlite3.Connection) -> list[str]:
+    return sorted({info["catalog_name"] for info in all_schemas(conn)})
+
+
+def require_catalog(conn: sqlite3.Connection, name: str) -> None:
+    if name not in catalog_names(conn):
+        fail(404, "CATALOG_DOES_NOT_EXIST", f"Catalog '{name}' does not exist.")
+
+
+def require_schema(conn: sqlite3.Connection, full_name: str) -> dict[str, Any]:
+    """The schema's SchemaInfo, or the 404 the service answers (catalog first, then schema)."""
+    catalog, _ = split_name(full_name, parts=2)
+    require_catalog(conn, catalog)
+    for info in all_schemas(conn):
+        if info["full_name"] == full_name:
+            return info
+    fail(404, "SCHEMA_DOES_NOT_EXIST", f"Schema '{full_name}' does not exist.")
+
+
+def _catalog_info(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "full_name": name,
+        "catalog_type": "MANAGED_CATALOG",
+        "isolation_mode": "OPEN",
+        "securable_type": "CATALOG",
+        "owner": OWNER,
+        "created_at": 0,
+        "created_by": OWNER,
+        "updated_at": 0,
+        "updated_by": OWNER,
+        "metastore_id": METASTORE_ID,
+        "storage_root": f"s3://sandbox-metastore/{METASTORE_ID}/catalogs/{name}",
+    }
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    """A SQL LIKE pattern (`%`, `_`) as a case-insensitive regex, as the summaries API takes it."""
+    parts = ("." if ch == "_" else ".*" if ch == "%" else re.escape(ch) for ch in pattern.lower())
+    return re.compile("^" + "".join(parts) + "$")
+
+
 # ---- routes ---------------------------------------------------------------------------------------
 
 
@@ -260,6 +322,11 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
         with state.connect() as conn:
             return jsonify({"table_exists": get_table(conn, full_name) is not None})
 
+    page_size = int(settings.extra.get("uc_page_size", DEFAULT_PAGE_SIZE))  # type: ignore[call-overload]
+
+    def page(items: list[Any]) -> tuple[list[Any], str | None]:
+        return dbx_http.paginate(items, dbx_http.int_arg("max_results"), request.args.get("page_token"), page_size)
+
     @app.get("/api/2.1/unity-catalog/tables")
     def uc_list_tables():  # type: ignore[no-untyped-def]
         catalog = request.args.get("catalog_name")
@@ -268,8 +335,7 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             invalid("Missing required field: catalog_name and schema_name.")
         prefix = normalise_name(f"{catalog}.{schema}")
         with state.connect() as conn:
-            if not schema_exists(conn, prefix):
-                fail(404, "SCHEMA_DOES_NOT_EXIST", f"Schema '{prefix}' does not exist.")
+            require_schema(conn, prefix)
             rows = conn.execute("SELECT full_name, doc FROM dbx_uc_tables ORDER BY full_name").fetchall()
         omit_columns = request.args.get("omit_columns") == "true"
         tables = []
@@ -279,20 +345,57 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             doc = json.loads(row["doc"])
             if omit_columns:
                 doc.pop("columns", None)
+            if request.args.get("omit_properties") == "true":
+                doc.pop("properties", None)
             tables.append(doc)
-        return jsonify({"tables": tables} if tables else {})
+        return dbx_http.listing("tables", tables, page(tables))
+
+    @app.get("/api/2.1/unity-catalog/table-summaries")
+    def uc_list_table_summaries():  # type: ignore[no-untyped-def]
+        catalog = request.args.get("catalog_name")
+        if not catalog:
+            invalid("Missing required field: catalog_name.")
+        catalog = normalise_name(catalog)
+        schema_like = _like(request.args.get("schema_name_pattern") or "%")
+        table_like = _like(request.args.get("table_name_pattern") or "%")
+        with state.connect() as conn:
+            require_catalog(conn, catalog)
+            rows = conn.execute("SELECT full_name FROM dbx_uc_tables ORDER BY full_name").fetchall()
+        summaries = []
+        for row in rows:
+            cat, sch, tab = row["full_name"].split(".")
+            if cat == catalog and schema_like.match(sch) and table_like.match(tab):
+                summaries.append({"full_name": row["full_name"], "table_type": "MANAGED"})
+        return dbx_http.listing("tables", summaries, page(summaries))
+
+    @app.get("/api/2.1/unity-catalog/schemas")
+    def uc_list_schemas():  # type: ignore[no-untyped-def]
+        catalog = request.args.get("catalog_name")
+        if not catalog:
+            invalid("Missing required field: catalog_name.")
+        catalog = normalise_name(catalog)
+        with state.connect() as conn:
+            require_catalog(conn, catalog)
+            schemas = [info for info in all_schemas(conn) if info["catalog_name"] == catalog]
+        return dbx_http.listing("schemas", schemas, page(schemas))
+
+    @app.get("/api/2.1/unity-catalog/catalogs")
+    def uc_list_catalogs():  # type: ignore[no-untyped-def]
+        with state.connect() as conn:
+            catalogs = [_catalog_info(name) for name in catalog_names(conn)]
+        return dbx_http.listing("catalogs", catalogs, page(catalogs))
+
+    @app.get("/api/2.1/unity-catalog/catalogs/<name>")
+    def uc_get_catalog(name: str):  # type: ignore[no-untyped-def]
+        with state.connect() as conn:
+            require_catalog(conn, normalise_name(name))
+        return jsonify(_catalog_info(normalise_name(name)))
 
     @app.get("/api/2.1/unity-catalog/schemas/<full_name>")
     def uc_get_schema(full_name: str):  # type: ignore[no-untyped-def]
         name = normalise_name(full_name)
-        split_name(name, parts=2)
         with state.connect() as conn:
-            row = conn.execute("SELECT doc FROM dbx_uc_schemas WHERE full_name = ?", (name,)).fetchone()
-            if row is not None:
-                return jsonify(json.loads(row["doc"]))
-            if schema_exists(conn, name):
-                return jsonify(_schema_info(name))
-        fail(404, "SCHEMA_DOES_NOT_EXIST", f"Schema '{name}' does not exist.")
+            return jsonify(require_schema(conn, name))
 
     # ---- test control ----
     @app.put("/sandbox/databricks/tables/<full_name>")

@@ -103,6 +103,10 @@ CREATE TABLE IF NOT EXISTS dbx_monitor_refreshes (
     message TEXT,
     due_ms INTEGER                       -- when a queued refresh completes (emulator bookkeeping)
 );
+-- settle() selects only monitors and refreshes with work left: these keep that cheap.
+CREATE INDEX IF NOT EXISTS dbx_monitors_status ON dbx_monitors (status, tables_ready);
+CREATE INDEX IF NOT EXISTS dbx_monitor_refreshes_state ON dbx_monitor_refreshes (state, table_name);
+CREATE INDEX IF NOT EXISTS dbx_monitor_refreshes_table ON dbx_monitor_refreshes (table_name, start_time_ms);
 """
 
 PENDING = "MONITOR_STATUS_PENDING"
@@ -438,13 +442,23 @@ def _require_monitor(conn: sqlite3.Connection, table_name: str) -> sqlite3.Row:
 # ---- time: lazily move monitors and refreshes forward ---------------------------------------------
 
 
-def settle(conn: sqlite3.Connection, now: int | None = None) -> None:
+def settle(conn: sqlite3.Connection, now: int | None = None, table_name: str | None = None) -> None:
     """Apply every state change whose time has come (PENDING -> ACTIVE, metric tables appearing,
-    refreshes completing). Called before each request, so no background thread is needed."""
+    refreshes completing), for one monitor or, without `table_name`, for every monitor with work
+    due. Called before each request, so no background thread is needed; it selects only monitors
+    and refreshes that still have something to do (indexed), so its cost does not grow with the
+    number of settled monitors (issue #15: re-settling all of them cost ~100 ms a request at 1,000)."""
     now = _now_ms() if now is None else now
-    for row in conn.execute("SELECT * FROM dbx_monitors").fetchall():
+    only = "" if table_name is None else " AND table_name = ?"
+    args: tuple[Any, ...] = () if table_name is None else (table_name,)
+    due = conn.execute(
+        "SELECT * FROM dbx_monitors WHERE ((status = ? AND active_at_ms <= ?) OR (tables_ready = 0 AND tables_at_ms <= ?))"
+        + only,
+        (PENDING, now, now, *args),
+    ).fetchall()
+    for row in due:
         status = row["status"]
-        if status == PENDING and now >= row["active_at_ms"]:
+        if status == PENDING:
             status = ACTIVE
             dashboard = None if row["skip_builtin_dashboard"] else (row["dashboard_id"] or uuid.uuid4().hex)
             conn.execute(
@@ -455,23 +469,23 @@ def settle(conn: sqlite3.Connection, now: int | None = None) -> None:
             config = json.loads(row["config"])
             _materialise_metric_tables(conn, row["table_name"], config)
             conn.execute("UPDATE dbx_monitors SET tables_ready = 1 WHERE table_name = ?", (row["table_name"],))
-        if status != ACTIVE:
-            continue
-        for refresh in conn.execute(
-            "SELECT * FROM dbx_monitor_refreshes WHERE table_name = ? AND state IN ('PENDING', 'RUNNING')",
-            (row["table_name"],),
-        ).fetchall():
-            due = refresh["due_ms"] if refresh["due_ms"] is not None else now
-            if now >= due:
-                conn.execute(
-                    "UPDATE dbx_monitor_refreshes SET state = 'SUCCESS', end_time_ms = ? WHERE refresh_id = ?",
-                    (max(due, refresh["start_time_ms"]), refresh["refresh_id"]),
-                )
-            elif refresh["state"] == "PENDING":
-                conn.execute(
-                    "UPDATE dbx_monitor_refreshes SET state = 'RUNNING' WHERE refresh_id = ?",
-                    (refresh["refresh_id"],),
-                )
+    refreshes = conn.execute(
+        "SELECT r.* FROM dbx_monitor_refreshes r JOIN dbx_monitors m ON m.table_name = r.table_name"
+        " WHERE r.state IN ('PENDING', 'RUNNING') AND m.status = ?" + only.replace("table_name", "r.table_name"),
+        (ACTIVE, *args),
+    ).fetchall()
+    for refresh in refreshes:
+        done = refresh["due_ms"] if refresh["due_ms"] is not None else now
+        if now >= done:
+            conn.execute(
+                "UPDATE dbx_monitor_refreshes SET state = 'SUCCESS', end_time_ms = ? WHERE refresh_id = ?",
+                (max(done, refresh["start_time_ms"]), refresh["refresh_id"]),
+            )
+        elif refresh["state"] == "PENDING":
+            conn.execute(
+                "UPDATE dbx_monitor_refreshes SET state = 'RUNNING' WHERE refresh_id = ?",
+                (refresh["refresh_id"],),
+            )
 
 
 def _materialise_metric_tables(conn: sqlite3.Connection, table_name: str, config: dict[str, Any]) -> None:
@@ -605,7 +619,7 @@ def monitor_record(state: SandboxState, table_name: str) -> dict[str, Any] | Non
     """The stored monitor, including what the API never returns (`warehouse_id`,
     `skip_builtin_dashboard`), plus the MonitorInfo get would answer; None if there is none."""
     with state.connect() as conn:
-        settle(conn)
+        settle(conn, table_name=normalise_name(table_name))
         row = _get_row(conn, normalise_name(table_name))
         if row is None:
             return None
@@ -625,14 +639,14 @@ def monitor_record(state: SandboxState, table_name: str) -> dict[str, Any] | Non
 def edit_monitor(state: SandboxState, table_name: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Edit a monitor behind the tool's back (as a person in the UI would); see module docstring."""
     with state.connect() as conn:
-        settle(conn)
+        settle(conn, table_name=normalise_name(table_name))
         return _edit(conn, normalise_name(table_name), changes)
 
 
 def add_refresh(state: SandboxState, table_name: str, /, **fields: Any) -> list[dict[str, Any]]:
     """Add refresh history to a monitor; see module docstring for the accepted fields."""
     with state.connect() as conn:
-        settle(conn)
+        settle(conn, table_name=normalise_name(table_name))
         return _add_refreshes(conn, normalise_name(table_name), fields)
 
 
@@ -709,9 +723,13 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
 
     @app.before_request
     def _settle_monitors():  # type: ignore[no-untyped-def]
-        if request.path.startswith(("/api/2.1/", "/sandbox/databricks/")):
-            with state.connect() as conn:
-                settle(conn)
+        # A monitor call settles its own monitor; a catalog lookup (a metric table may just have
+        # appeared) or a listing settles whatever is due.
+        if not request.path.startswith(("/api/2.1/", "/sandbox/databricks/", "/api/data-quality/")):
+            return
+        table = request.view_args.get("table") if request.view_args else None
+        with state.connect() as conn:
+            settle(conn, table_name=normalise_name(table) if isinstance(table, str) else None)
 
     base = "/api/2.1/unity-catalog/tables/<table>/monitor"
 

@@ -236,6 +236,15 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
                 state="FAILED", error={"error_code": exc.error_code, "message": exc.message}, sql_state=exc.sql_state
             )
             return
+        except Exception as exc:  # an engine bug must still end like a warehouse: FAILED, never a 500
+            doc.update(
+                state="FAILED",
+                error={
+                    "error_code": "INTERNAL_ERROR",
+                    "message": f"[INTERNAL_ERROR] The sandbox warehouse could not run the statement: {exc}",
+                },
+            )
+            return
         if row_limit is not None and len(result.rows) > int(row_limit):
             result.rows = result.rows[: int(row_limit)]
             doc["truncated"] = True

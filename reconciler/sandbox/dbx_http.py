@@ -125,3 +125,58 @@ def _install_faults(app: Flask) -> None:
                         faults.remove(fault)
                     return error_response(ApiError(int(fault["status"]), fault["error_code"], fault["message"]))
         return None
+
+
+def paginate(
+    items: list[Any], page_size: int | None, page_token: str | None, default_page_size: int
+) -> tuple[list[Any], str | None]:
+    """One page of `items` and the token of the next one (None on the last page).
+
+    The Databricks list APIs take a page size (`max_results` in Unity Catalog, `page_size`
+    elsewhere) and an opaque `page_token`; Unity Catalog answers everything at once when no
+    `max_results` is given and picks its own page size for 0. The token here is the offset,
+    base64-encoded so no client is tempted to build one.
+    """
+    import base64
+    import binascii
+
+    start = 0
+    if page_token:
+        try:
+            start = int(base64.urlsafe_b64decode(page_token.encode()).decode().removeprefix("offset:"))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            invalid(f"Invalid page_token '{page_token}'.")
+        if start < 0:
+            invalid(f"Invalid page_token '{page_token}'.")
+    if page_size is None and not page_token:
+        return items, None
+    if page_size is not None and page_size < 0:
+        invalid(f"Invalid page size {page_size}: must not be negative.")
+    size = page_size or default_page_size
+    page = items[start : start + size]
+    end = start + size
+    token = base64.urlsafe_b64encode(f"offset:{end}".encode()).decode() if end < len(items) else None
+    return page, token
+
+
+def int_arg(name: str) -> int | None:
+    """An integer query parameter, or the service's 400 for one that is not."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        invalid(f"Invalid value '{raw}' for parameter {name}: expected an integer.")
+
+
+def listing(key: str, items: list[Any], page: tuple[list[Any], str | None]) -> Response:
+    """A list response `{key: [...], next_page_token?}`; the key is left out when the page is empty,
+    as the services do (the SDK then yields nothing)."""
+    rows, token = page
+    body: dict[str, Any] = {}
+    if rows:
+        body[key] = rows
+    if token:
+        body["next_page_token"] = token
+    return jsonify(body)

@@ -32,4 +32,5 @@ EMULATORS: list[str] = [
     "databricks_catalog",
     "databricks_monitors",
     "databricks_workspace",
+    "databricks_warehouses",
 ]

@@ -22,8 +22,9 @@ Mapping, deliberately:
   `CLUSTER BY` are dropped (DuckDB has no table formats, storage locations or clustering); the
   table `COMMENT` and column comments are kept (DuckDB `COMMENT ON`), and
   `GENERATED ALWAYS|BY DEFAULT AS IDENTITY` becomes a column default drawn from a sequence.
-- `from_json(x, '<type>')` with a complex type becomes `CAST(CAST(x AS JSON) AS <type>)`:
-  sqlglot does not translate it and it is how an ARRAY value is passed as one parameter.
+- Built-in functions: `sql_builtins` maps the Databricks built-ins DuckDB treats differently
+  (`range`, `explode`, `inline`, `from_json`, `unix_timestamp`, ...) and lists what is covered; an
+  unknown function fails with Databricks' `[UNRESOLVED_ROUTINE]`.
 - DML results have Delta's shape: MERGE returns `num_affected_rows, num_updated_rows,
   num_deleted_rows, num_inserted_rows`, UPDATE/DELETE `num_affected_rows`, INSERT
   `num_affected_rows, num_inserted_rows`; DDL returns no columns.
@@ -51,6 +52,9 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError
+
+from . import sql_builtins
+from .sql_errors import StatementFailed
 
 # sqlglot logs a WARNING for every construct it falls back on; the engine turns those cases into
 # explicit decisions or failed statements, so the log lines would only be noise in CLI output.
@@ -95,16 +99,6 @@ _TYPE_NAMES: dict[object, str] = {
     exp.DataType.Type.STRUCT: "STRUCT",
     exp.DataType.Type.INTERVAL: "INTERVAL",
 }
-
-
-class StatementFailed(Exception):
-    """The warehouse rejected the statement: it ends FAILED with this error."""
-
-    def __init__(self, message: str, error_code: str = "BAD_REQUEST", sql_state: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.error_code = error_code
-        self.sql_state = sql_state
 
 
 @dataclass
@@ -235,7 +229,7 @@ class SqlEngine:
         schema: str,
     ) -> _Prepared:
         binds = self._bind_parameters(ast, parameters)
-        self._rewrite_from_json(ast)
+        sql_builtins.rewrite(ast)
         self._unqualify_set_targets(ast)
         prepared = _Prepared(sql="", binds=binds, tables=[], kind=self._kind(ast))
 
@@ -302,20 +296,6 @@ class SqlEngine:
             binds[name] = None if value is None else str(value)
             marker.replace(exp.Cast(this=exp.Placeholder(this=name), to=data_type))
         return binds
-
-    @staticmethod
-    def _rewrite_from_json(ast: exp.Expression) -> None:
-        for node in list(ast.find_all(exp.FromJson)):
-            schema = node.expression
-            if not isinstance(schema, exp.Literal) or not schema.is_string:
-                continue
-            try:
-                target = exp.DataType.build(schema.this, dialect="databricks")
-            except (SqlglotError, ValueError):
-                continue
-            if target.is_type(*exp.DataType.NESTED_TYPES):
-                as_json = exp.Cast(this=node.this.copy(), to=exp.DataType.build("JSON"))
-                node.replace(exp.Cast(this=as_json, to=target))
 
     @staticmethod
     def _unqualify_set_targets(ast: exp.Expression) -> None:
@@ -478,7 +458,7 @@ class SqlEngine:
                     "tolerate the error on drop use DROP VIEW IF EXISTS or DROP TABLE IF EXISTS. SQLSTATE: 42P01",
                     sql_state="42P01",
                 )
-        return StatementFailed(message)
+        return sql_builtins.unresolved_routine(message) or StatementFailed(message)
 
     def _missing_table(self, conn: duckdb.DuckDBPyConnection, prepared: _Prepared, hint: str | None) -> _Name | None:
         for name in prepared.tables:

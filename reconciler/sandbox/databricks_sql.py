@@ -44,7 +44,8 @@ from typing import Any
 from flask import Flask, jsonify, request
 
 from .settings import SandboxSettings
-from .sql_engine import StatementFailed, StatementResult, engine_for
+from .sql_engine import StatementResult, engine_for
+from .sql_errors import StatementFailed
 from .state import SandboxState
 
 DDL = """

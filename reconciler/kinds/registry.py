@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from reconciler.grafana.kinds import GrafanaAlertRuleKind, GrafanaFolderKind, GrafanaRuleGroupKind
+from reconciler.grafana.notification_kinds import (
+    GrafanaContactPointKind,
+    GrafanaMuteTimingKind,
+    GrafanaNotificationPolicyKind,
+    GrafanaTemplateKind,
+)
 
 from .base import Kind
 from .quality_monitor import QualityMonitorKind
@@ -15,6 +21,10 @@ KINDS: dict[str, Kind] = {
         GrafanaFolderKind(),
         GrafanaRuleGroupKind(),
         GrafanaAlertRuleKind(),
+        GrafanaContactPointKind(),
+        GrafanaNotificationPolicyKind(),
+        GrafanaMuteTimingKind(),
+        GrafanaTemplateKind(),
         QualityMonitorKind(),
     )
 }

@@ -9,6 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError
+from reconciler.grafana.notification_providers import (
+    GrafanaContactPointProvider,
+    GrafanaMuteTimingProvider,
+    GrafanaNotificationPolicyProvider,
+    GrafanaTemplateProvider,
+)
 from reconciler.grafana.providers import GrafanaAlertRuleProvider, GrafanaFolderProvider, GrafanaRuleGroupProvider
 from reconciler.kinds.base import Kind
 
@@ -28,6 +34,10 @@ PROVIDERS: dict[tuple[str, str], type[Provider]] = {
     ("GrafanaFolder", "grafana"): GrafanaFolderProvider,
     ("GrafanaRuleGroup", "grafana"): GrafanaRuleGroupProvider,
     ("GrafanaAlertRule", "grafana"): GrafanaAlertRuleProvider,
+    ("GrafanaContactPoint", "grafana"): GrafanaContactPointProvider,
+    ("GrafanaNotificationPolicy", "grafana"): GrafanaNotificationPolicyProvider,
+    ("GrafanaMuteTiming", "grafana"): GrafanaMuteTimingProvider,
+    ("GrafanaTemplate", "grafana"): GrafanaTemplateProvider,
     ("QualityMonitor", "databricks"): DatabricksMonitorProvider,
 }
 

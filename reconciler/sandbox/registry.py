@@ -29,6 +29,7 @@ EMULATORS: list[str] = [
     "common",
     "databricks_sql",
     "grafana",
+    "grafana_notifications",
     "databricks_catalog",
     "databricks_monitors",
     "databricks_workspace",

@@ -1,0 +1,493 @@
+"""Providers of contact points, the notification policy tree, mute timings and templates (I/O).
+
+One `NotificationBackend` per run (shared by the four providers) reads Grafana once: the
+project's ownership ledger and, when a spec declares such objects or the ledger records some,
+the contact points, the policy tree, the mute timings and the templates.
+
+Ownership (see `notification_model.Ledger`): an object is reconciler's when the project's ledger
+names it. A write claims the object in the ledger *before* creating it (a claim of something that
+does not exist is harmless and dropped by the next write; an object created but not claimed would
+be another's), and records contact-point secret digests only *after* Grafana accepted them (a
+digest recorded for a write that failed would hide a secret that was never written). The ledger
+is written with Grafana's template `version`, so two concurrent applies cannot lose each other's
+entries: the second one is refused (409) and re-planned.
+
+The policy tree always exists in Grafana. A declared tree takes over a live tree that is still
+Grafana's default (a receiver and no child policy: nothing to lose); any other tree needs
+`reconciler import GrafanaNotificationPolicy policy-tree` first. Its delete resets the tree to
+Grafana's default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from reconciler.errors import ReconcilerError
+from reconciler.kinds.base import LiveObject, Resource
+from reconciler.providers.base import Adopted, Provider
+
+from .client import GrafanaApiError, GrafanaClient
+from .notification_model import (
+    LEDGER_PREFIX,
+    POLICY_KEY,
+    GrafanaContactPointSpec,
+    GrafanaNotificationPolicySpec,
+    GrafanaTemplateSpec,
+    Ledger,
+    Section,
+    api_integration,
+    api_policy_tree,
+    integration_uid,
+    is_default_tree,
+    ledger_name,
+    live_contact_point_state,
+    policy_references,
+    route_state,
+    secret_digest,
+    time_intervals_state,
+)
+from .snapshot import backend_for, grafana_configured
+
+if TYPE_CHECKING:
+    from reconciler.targets import TargetContext
+
+NOTIFICATION_KINDS = ("GrafanaContactPoint", "GrafanaNotificationPolicy", "GrafanaMuteTiming", "GrafanaTemplate")
+FILE_LOCKED = (
+    "it is provisioned from a file (provenance 'file'): Grafana refuses changes to it through the API; "
+    "change it in the provisioning files instead"
+)
+
+
+class NotificationsApi:
+    """The provisioning calls for notification objects, over the run's Grafana client (one
+    session, one auth, one error path)."""
+
+    def __init__(self, client: GrafanaClient) -> None:
+        self._client = client
+
+    def _request(
+        self, method: str, action: str, path: str, body: Any = None, editable: bool = False, **params: Any
+    ) -> Any:
+        low = self._client._api.client
+        headers = {"X-Disable-Provenance": "true"} if editable else None
+        fn = getattr(low, method)
+        kwargs: dict[str, Any] = {"headers": headers}
+        if body is not None:
+            kwargs["json"] = body
+        if params:
+            kwargs["params"] = params
+        return self._client._call(action, fn, f"/v1/provisioning{path}", **kwargs)
+
+    # contact points
+    def contact_points(self) -> list[dict[str, Any]]:
+        return list(self._request("GET", "list contact points", "/contact-points") or [])
+
+    def create_integration(self, body: dict[str, Any], editable: bool) -> dict[str, Any]:
+        return self._request(  # type: ignore[no-any-return]
+            "POST", f"create contact point '{body['name']}'", "/contact-points", body, editable
+        )
+
+    def update_integration(self, uid: str, body: dict[str, Any], editable: bool) -> None:
+        self._request("PUT", f"update contact point '{body['name']}' ({uid})", f"/contact-points/{uid}", body, editable)
+
+    def delete_integration(self, uid: str, name: str, editable: bool) -> None:
+        self._request("DELETE", f"delete contact point '{name}' ({uid})", f"/contact-points/{uid}", editable=editable)
+
+    # policy tree
+    def policy_tree(self) -> dict[str, Any]:
+        return dict(self._request("GET", "read the notification policy tree", "/policies") or {})
+
+    def put_policy_tree(self, tree: dict[str, Any], editable: bool) -> None:
+        self._request("PUT", "write the notification policy tree", "/policies", tree, editable)
+
+    def reset_policy_tree(self, editable: bool) -> None:
+        self._request("DELETE", "reset the notification policy tree", "/policies", editable=editable)
+
+    # mute timings
+    def mute_timings(self) -> list[dict[str, Any]]:
+        return list(self._request("GET", "list mute timings", "/mute-timings") or [])
+
+    def create_mute_timing(self, body: dict[str, Any], editable: bool) -> None:
+        self._request("POST", f"create mute timing '{body['name']}'", "/mute-timings", body, editable)
+
+    def update_mute_timing(self, name: str, body: dict[str, Any], editable: bool) -> None:
+        self._request("PUT", f"update mute timing '{name}'", f"/mute-timings/{_seg(name)}", body, editable)
+
+    def delete_mute_timing(self, name: str, version: str | None, editable: bool) -> None:
+        params = {"version": version} if version else {}
+        self._request("DELETE", f"delete mute timing '{name}'", f"/mute-timings/{_seg(name)}", None, editable, **params)
+
+    # templates
+    def templates(self) -> list[dict[str, Any]]:
+        return list(self._request("GET", "list templates", "/templates") or [])
+
+    def template(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self._request("GET", f"read template '{name}'", f"/templates/{_seg(name)}")  # type: ignore[no-any-return]
+        except GrafanaApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def put_template(self, name: str, text: str, version: str | None, editable: bool) -> dict[str, Any]:
+        body = {"name": name, "template": text, "version": version or ""}
+        return self._request("PUT", f"write template '{name}'", f"/templates/{_seg(name)}", body, editable)  # type: ignore[no-any-return]
+
+    def delete_template(self, name: str, editable: bool) -> None:
+        self._request("DELETE", f"delete template '{name}'", f"/templates/{_seg(name)}", editable=editable)
+
+
+def _seg(name: str) -> str:
+    return quote(name, safe="")
+
+
+@dataclass
+class NotificationSnapshot:
+    ledger: Ledger
+    ledger_version: str | None
+    contact_points: list[dict[str, Any]] = field(default_factory=list)
+    policy_tree: dict[str, Any] | None = None
+    mute_timings: list[dict[str, Any]] = field(default_factory=list)
+    templates: list[dict[str, Any]] = field(default_factory=list)
+
+
+class NotificationBackend:
+    """The run's one read of Grafana's notification objects, and the ledger writes."""
+
+    def __init__(self, context: TargetContext) -> None:
+        self.context = context
+        self.grafana = backend_for(context)
+        self._api: NotificationsApi | None = None
+        self._snapshot: NotificationSnapshot | None = None
+
+    @property
+    def api(self) -> NotificationsApi:
+        if self._api is None:
+            self._api = NotificationsApi(self.grafana.client)
+        return self._api
+
+    @property
+    def owner(self) -> str:
+        return self.context.owner
+
+    @property
+    def editable(self) -> bool:
+        return self.grafana.editable
+
+    def declared(self) -> bool:
+        return any(self.context.specs.by_kind(k) for k in NOTIFICATION_KINDS)
+
+    def snapshot(self) -> NotificationSnapshot:
+        if self._snapshot is None:
+            self._snapshot = self._read()
+        return self._snapshot
+
+    def _read(self) -> NotificationSnapshot:
+        conn = self.context.config.grafana
+        sandbox = self.context.config.embedded and (conn is None or not conn.url)
+        if sandbox and not self.declared() and not self.context.sandbox_state_path.exists():
+            return NotificationSnapshot(Ledger(self.owner), None)
+        ledger, version = self.read_ledger()
+        snap = NotificationSnapshot(ledger, version)
+        if not self.declared() and not any(ledger.entries.values()):
+            return snap  # nothing declared, nothing owned: one call
+        snap.contact_points = self.api.contact_points()
+        snap.policy_tree = self.api.policy_tree()
+        snap.mute_timings = self.api.mute_timings()
+        snap.templates = [t for t in self.api.templates() if not str(t.get("name", "")).startswith(LEDGER_PREFIX)]
+        return snap
+
+    def read_ledger(self) -> tuple[Ledger, str | None]:
+        name = ledger_name(self.owner)
+        answer = self.api.template(name)
+        if answer is None:
+            return Ledger(self.owner), None
+        try:
+            return Ledger.parse(self.owner, str(answer.get("template") or "")), str(answer.get("version") or "")
+        except ValueError as exc:
+            raise ReconcilerError(
+                f"Grafana template '{name}' is reconciler's ownership ledger for {self.owner}, but it cannot be read "
+                f"({exc}); restore it from Grafana's history or delete it and re-import the objects"
+            ) from None
+
+    def update_ledger(self, change: Any) -> None:
+        """Re-read the ledger, apply `change(ledger)`, write it back under the version read."""
+        ledger, version = self.read_ledger()
+        change(ledger)
+        self.api.put_template(ledger_name(self.owner), ledger.render(), version, editable=False)
+
+    def claim(self, section: Section, name: str, spec_name: str, prevent_destroy: bool) -> None:
+        def change(ledger: Ledger) -> None:
+            entry = ledger.entries[section].setdefault(name, {})
+            entry.update({"spec": spec_name, "prevent_destroy": prevent_destroy})
+
+        self.update_ledger(change)
+
+    def release(self, section: Section, name: str) -> None:
+        self.update_ledger(lambda ledger: ledger.entries[section].pop(name, None))
+
+    def used_by(self, section: Section, name: str) -> list[str]:
+        tree = self.snapshot().policy_tree or {}
+        receivers, intervals = policy_references(tree)
+        if section == "contact_points" and name in receivers:
+            return ["the notification policy tree"]
+        if section == "mute_timings" and name in intervals:
+            return ["the notification policy tree"]
+        return []
+
+    def close(self) -> None:
+        """The client belongs to the shared Grafana backend, which closes it."""
+
+
+def notifications_for(context: TargetContext) -> NotificationBackend:
+    return context.shared("grafana-notifications", lambda: NotificationBackend(context))
+
+
+class _NotificationProvider(Provider):
+    backend = "grafana"
+    section: Section
+
+    def __init__(self, kind: Any, context: TargetContext) -> None:
+        super().__init__(kind, context)
+        self.notifications = notifications_for(context)
+
+    def configured(self) -> bool:
+        return grafana_configured(self.context)
+
+    def entry(self, name: str) -> dict[str, Any] | None:
+        return self.notifications.snapshot().ledger.get(self.section, name)
+
+    def claim(self, resource: Resource) -> None:
+        self.notifications.claim(self.section, resource.key, resource.name, resource.lifecycle.prevent_destroy)
+
+    def live_object(
+        self, key: str, state: dict[str, Any], raw: Any, provenance: str, info: dict[str, Any] | None = None
+    ) -> LiveObject:
+        entry = self.entry(key)
+        return LiveObject(
+            kind=self.kind.name,
+            key=key,
+            state=state,
+            managed=entry is not None,
+            name=str(entry.get("spec")) if entry and entry.get("spec") else None,
+            raw=raw,
+            info={"provenance": provenance, "used_by": self.notifications.used_by(self.section, key), **(info or {})},
+            locked_reason=FILE_LOCKED if provenance == "file" else None,
+            prevent_destroy=bool(entry and entry.get("prevent_destroy")),
+        )
+
+    def in_scope(self, key: str, desired: Sequence[Resource]) -> bool:
+        """Managed objects always; others when this kind is declared at all (shown, never changed)."""
+        return self.entry(key) is not None or bool(desired)
+
+    def editable_for(self, provenance: str) -> bool:
+        """The provenance header of a write: the target's choice, but never an attempt to turn an
+        object Grafana holds as `api` into none (Grafana refuses that as a provenance mismatch)."""
+        return self.notifications.editable and provenance != "api"
+
+    def adopt(self, key: str, name: str | None = None) -> Adopted:
+        declared = self.declaring(key)
+        if declared is None:
+            raise ReconcilerError(f"no {self.kind.name} spec declares {key!r}")
+        obj = next((o for o in self.read([declared]) if o.key == key), None)
+        if obj is None:
+            raise ReconcilerError(f"no {self.kind.name} {key!r} in Grafana")
+        if obj.locked_reason:
+            raise ReconcilerError(f"{self.kind.name} {key!r} cannot be managed: {obj.locked_reason}")
+        self.notifications.claim(self.section, key, declared.name, False)
+        notes = []
+        if self.section == "contact_points":
+            notes.append(
+                "Grafana returns its secrets redacted, so they cannot be compared: the next apply writes them from the spec"
+            )
+        return Adopted(key, notes)
+
+
+class GrafanaContactPointProvider(_NotificationProvider):
+    section: Section = "contact_points"
+
+    def _by_name(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for integ in self.notifications.snapshot().contact_points:
+            out.setdefault(str(integ.get("name")), []).append(integ)
+        return out
+
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        out = []
+        for name, integrations in sorted(self._by_name().items()):
+            if not self.in_scope(name, desired):
+                continue
+            entry = self.entry(name) or {}
+            provenance = next((str(i.get("provenance") or "") for i in integrations if i.get("provenance")), "")
+            out.append(
+                self.live_object(
+                    name,
+                    live_contact_point_state(name, integrations, entry.get("secrets") or {}),
+                    raw=integrations,
+                    provenance=provenance,
+                    info={"uids": [str(i.get("uid")) for i in integrations]},
+                )
+            )
+        return out
+
+    def create(self, resource: Resource) -> None:
+        self.claim(resource)
+        self._write(resource, [], "")
+
+    def update(self, resource: Resource, live: LiveObject) -> None:
+        self.claim(resource)
+        self._write(resource, list(live.info.get("uids") or []), str(live.info.get("provenance") or ""))
+
+    def _write(self, resource: Resource, uids: list[str], provenance: str) -> None:
+        spec: GrafanaContactPointSpec = resource.spec  # type: ignore[assignment]
+        api = self.notifications.api
+        editable = self.editable_for(provenance)
+        written: dict[str, dict[str, str]] = {}
+        for index, integ in enumerate(spec.integrations):
+            uid = uids[index] if index < len(uids) else integration_uid(resource.key, index)
+            body = api_integration(resource.key, integ, uid)
+            if index < len(uids):
+                api.update_integration(uid, body, editable)
+            else:
+                api.create_integration(body, editable)
+            written[uid] = {
+                k: secret_digest(f"{resource.key}/{index}/{integ.type}/{k}", v)
+                for k, v in integ.secure_settings.items()
+            }
+        for uid in uids[len(spec.integrations) :]:
+            api.delete_integration(uid, resource.key, editable)
+
+        def record(ledger: Ledger) -> None:
+            entry = ledger.entries["contact_points"].setdefault(resource.key, {"spec": resource.name})
+            entry["secrets"] = {uid: digests for uid, digests in written.items() if digests}
+
+        self.notifications.update_ledger(record)
+
+    def delete(self, live: LiveObject) -> None:
+        editable = str(live.info.get("provenance") or "") == ""
+        for uid in live.info.get("uids") or []:
+            self.notifications.api.delete_integration(uid, live.key, editable)
+        self.notifications.release(self.section, live.key)
+
+    def describe_live(self, live: LiveObject) -> str:
+        return f"contact point '{live.key}'"
+
+
+class GrafanaMuteTimingProvider(_NotificationProvider):
+    section: Section = "mute_timings"
+
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        out = []
+        for timing in self.notifications.snapshot().mute_timings:
+            name = str(timing.get("name"))
+            if not self.in_scope(name, desired):
+                continue
+            state = {"name": name, "time_intervals": time_intervals_state(timing.get("time_intervals") or [])}
+            raw = {k: v for k, v in timing.items() if k != "version"}
+            out.append(
+                self.live_object(
+                    name, state, raw, str(timing.get("provenance") or ""), {"version": timing.get("version")}
+                )
+            )
+        return out
+
+    def _body(self, resource: Resource, version: Any = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": resource.key, "time_intervals": resource.state["time_intervals"]}
+        if version:
+            body["version"] = version
+        return body
+
+    def create(self, resource: Resource) -> None:
+        self.claim(resource)
+        self.notifications.api.create_mute_timing(self._body(resource), self.editable_for(""))
+
+    def update(self, resource: Resource, live: LiveObject) -> None:
+        self.claim(resource)
+        provenance = str(live.info.get("provenance") or "")
+        self.notifications.api.update_mute_timing(
+            live.key, self._body(resource, live.info.get("version")), self.editable_for(provenance)
+        )
+
+    def delete(self, live: LiveObject) -> None:
+        editable = str(live.info.get("provenance") or "") == ""
+        self.notifications.api.delete_mute_timing(live.key, live.info.get("version"), editable)
+        self.notifications.release(self.section, live.key)
+
+    def describe_live(self, live: LiveObject) -> str:
+        return f"mute timing '{live.key}'"
+
+
+class GrafanaTemplateProvider(_NotificationProvider):
+    section: Section = "templates"
+
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        out = []
+        for template in self.notifications.snapshot().templates:
+            name = str(template.get("name"))
+            if not self.in_scope(name, desired):
+                continue
+            state = {"name": name, "template": str(template.get("template") or "").rstrip()}
+            raw = {k: v for k, v in template.items() if k != "version"}
+            out.append(
+                self.live_object(
+                    name, state, raw, str(template.get("provenance") or ""), {"version": template.get("version")}
+                )
+            )
+        return out
+
+    def create(self, resource: Resource) -> None:
+        self.claim(resource)
+        spec: GrafanaTemplateSpec = resource.spec  # type: ignore[assignment]
+        self.notifications.api.put_template(resource.key, spec.template, None, self.editable_for(""))
+
+    def update(self, resource: Resource, live: LiveObject) -> None:
+        self.claim(resource)
+        spec: GrafanaTemplateSpec = resource.spec  # type: ignore[assignment]
+        provenance = str(live.info.get("provenance") or "")
+        version = live.info.get("version")
+        self.notifications.api.put_template(
+            live.key, spec.template, str(version) if version else None, self.editable_for(provenance)
+        )
+
+    def delete(self, live: LiveObject) -> None:
+        self.notifications.api.delete_template(live.key, str(live.info.get("provenance") or "") == "")
+        self.notifications.release(self.section, live.key)
+
+    def describe_live(self, live: LiveObject) -> str:
+        return f"template '{live.key}'"
+
+
+class GrafanaNotificationPolicyProvider(_NotificationProvider):
+    section: Section = "policy"
+
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        tree = self.notifications.snapshot().policy_tree
+        if tree is None or not self.in_scope(POLICY_KEY, desired):
+            return []
+        provenance = str(tree.get("provenance") or "")
+        obj = self.live_object(POLICY_KEY, route_state(tree, root=True), tree, provenance)
+        if not obj.managed and desired and provenance == "" and is_default_tree(tree):
+            obj.managed = True  # Grafana's default tree: nothing anyone configured is lost
+            obj.info["default_tree"] = True
+        return [obj]
+
+    def create(self, resource: Resource) -> None:
+        self._write(resource, "")
+
+    def update(self, resource: Resource, live: LiveObject) -> None:
+        self._write(resource, str(live.info.get("provenance") or ""))
+
+    def _write(self, resource: Resource, provenance: str) -> None:
+        self.claim(resource)
+        spec: GrafanaNotificationPolicySpec = resource.spec  # type: ignore[assignment]
+        self.notifications.api.put_policy_tree(api_policy_tree(spec), self.editable_for(provenance))
+
+    def delete(self, live: LiveObject) -> None:
+        self.notifications.api.reset_policy_tree(str(live.info.get("provenance") or "") == "")
+        self.notifications.release(self.section, live.key)
+
+    def describe_live(self, live: LiveObject) -> str:
+        return "the notification policy tree"

@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler.errors import SpecError
 from reconciler.kinds.base import Kind, LiveObject, Resource, SourceRef, duplicate_keys
-from reconciler.kinds.fields import FieldBehaviour, FieldRule, FieldTable
+from reconciler.kinds.fields import FieldRule, FieldTable, OnChange
 
 from .notification_model import (
     POLICY_KEY,
@@ -82,23 +82,21 @@ class GrafanaContactPointKind(_NamedKind):
         [
             FieldRule(
                 "name",
-                FieldBehaviour.IDENTITY,
+                OnChange.IDENTITY,
                 "contact point name (default metadata.name); policies and rules refer to it",
                 replace_reason="a contact point's name is what policies and rules refer to",
             ),
-            FieldRule(
-                "integrations", FieldBehaviour.UPDATABLE, "by position; each one an integration of Grafana's, own uid"
-            ),
-            FieldRule("integrations.*.type", FieldBehaviour.UPDATABLE),
-            FieldRule("integrations.*.settings", FieldBehaviour.UPDATABLE, "every key compared; secrets are not here"),
+            FieldRule("integrations", description="by position; each one an integration of Grafana's, own uid"),
+            FieldRule("integrations.*.type"),
+            FieldRule("integrations.*.settings", description="every key compared; secrets are not here"),
             FieldRule(
                 "integrations.*.secure_settings",
-                FieldBehaviour.WRITE_ONLY,
-                "from ${env:NAME}; Grafana returns them redacted: compared with the digest recorded at apply in the ledger",
+                write_only=True,
+                description="from ${env:NAME}; Grafana returns them redacted: compared with the digest recorded at apply in the ledger",
             ),
-            FieldRule("integrations.*.disable_resolve_message", FieldBehaviour.UPDATABLE, default=False),
-            FieldRule("uid", FieldBehaviour.SERVER_OWNED, "each integration's uid, kept on updates"),
-            FieldRule("provenance", FieldBehaviour.SERVER_OWNED, "api, none (editable) or file (refused)"),
+            FieldRule("integrations.*.disable_resolve_message", server_default=False),
+            FieldRule("uid", server_owned=True, description="each integration's uid, kept on updates"),
+            FieldRule("provenance", server_owned=True, description="api, none (editable) or file (refused)"),
         ]
     )
 
@@ -162,17 +160,16 @@ class GrafanaMuteTimingKind(_NamedKind):
         [
             FieldRule(
                 "name",
-                FieldBehaviour.IDENTITY,
+                OnChange.IDENTITY,
                 "mute timing name (default metadata.name); policies refer to it",
                 replace_reason="policies refer to a mute timing by name",
             ),
             FieldRule(
                 "time_intervals",
-                FieldBehaviour.UPDATABLE,
-                "compared as Grafana returns them: months and weekdays by name, empty lists omitted",
+                description="compared as Grafana returns them: months and weekdays by name, empty lists omitted",
             ),
-            FieldRule("version", FieldBehaviour.SERVER_OWNED, "optimistic-locking version, sent back on updates"),
-            FieldRule("provenance", FieldBehaviour.SERVER_OWNED),
+            FieldRule("version", server_owned=True, description="optimistic-locking version, sent back on updates"),
+            FieldRule("provenance", server_owned=True),
         ]
     )
 
@@ -206,13 +203,13 @@ class GrafanaTemplateKind(_NamedKind):
         [
             FieldRule(
                 "name",
-                FieldBehaviour.IDENTITY,
+                OnChange.IDENTITY,
                 "template group name (default metadata.name)",
                 replace_reason="Grafana names a template group by it",
             ),
-            FieldRule("template", FieldBehaviour.UPDATABLE, "compared as text (trailing whitespace ignored)"),
-            FieldRule("version", FieldBehaviour.SERVER_OWNED),
-            FieldRule("provenance", FieldBehaviour.SERVER_OWNED),
+            FieldRule("template", description="compared as text (trailing whitespace ignored)"),
+            FieldRule("version", server_owned=True),
+            FieldRule("provenance", server_owned=True),
         ]
     )
 
@@ -240,18 +237,17 @@ class GrafanaNotificationPolicyKind(Kind):
     description = "The organisation's notification policy tree, whole (one document per organisation)."
     fields = FieldTable(
         [
-            FieldRule("receiver", FieldBehaviour.UPDATABLE, "the default contact point"),
-            FieldRule("group_by", FieldBehaviour.UPDATABLE),
-            FieldRule("group_wait", FieldBehaviour.UPDATABLE, "compared in Grafana's form (60s = 1m)"),
-            FieldRule("group_interval", FieldBehaviour.UPDATABLE),
-            FieldRule("repeat_interval", FieldBehaviour.UPDATABLE),
+            FieldRule("receiver", description="the default contact point"),
+            FieldRule("group_by"),
+            FieldRule("group_wait", description="compared in Grafana's form (60s = 1m)"),
+            FieldRule("group_interval"),
+            FieldRule("repeat_interval"),
             FieldRule(
                 "routes",
-                FieldBehaviour.UPDATABLE,
-                "child policies in order; each compared down to its matchers, timings and time intervals",
+                description="child policies in order; each compared down to its matchers, timings and time intervals",
             ),
-            FieldRule("routes.*.object_matchers", FieldBehaviour.UPDATABLE, 'from `matchers: ["label = value"]`'),
-            FieldRule("provenance", FieldBehaviour.SERVER_OWNED),
+            FieldRule("routes.*.object_matchers", description='from `matchers: ["label = value"]`'),
+            FieldRule("provenance", server_owned=True),
         ]
     )
 

@@ -148,6 +148,14 @@ def _emit_plan(the_plan: Any, fmt: str, color: bool | None, title: str = "plan")
     help="After applying, wait until created/updated objects are ready (e.g. monitors ACTIVE with their metric tables).",
 )
 @click.option("--wait-timeout", type=float, default=1800.0, show_default=True, help="Seconds --wait waits at most.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for the target's lock when another apply holds it.",
+)
+@click.option("--lock/--no-lock", "use_lock", default=True, help="Hold the target's lock while applying.")
 @format_option
 @color_option
 @_guard
@@ -159,6 +167,8 @@ def apply(
     allow_destructive: bool,
     wait: bool,
     wait_timeout: float,
+    lock_timeout: float,
+    use_lock: bool,
     fmt: str,
     color: bool | None,
 ) -> None:
@@ -180,13 +190,21 @@ def apply(
     outcome = run_apply(
         specs_dir,
         target,
-        ApplyOptions(plan_file=plan_file, allow_destructive=allow_destructive, wait=wait, wait_timeout=wait_timeout),
+        ApplyOptions(
+            plan_file=plan_file,
+            allow_destructive=allow_destructive,
+            wait=wait,
+            wait_timeout=wait_timeout,
+            lock=use_lock,
+            lock_timeout=lock_timeout,
+        ),
         ApplyHooks(
             planned=lambda the_plan: _emit_plan(the_plan, fmt, color) if fmt == "text" else None,
             confirm=confirm,
             applied=lambda the_plan, report: _emit_result(fmt, the_plan, report),
             # Progress goes to stderr when stdout carries a machine-readable document.
             waiting=lambda line: click.echo(f"  waiting: {line}", err=fmt != "text"),
+            notice=lambda line: click.echo(line, err=True),
         ),
     )
     if outcome.cancelled:
@@ -197,6 +215,22 @@ def apply(
     if outcome.waited and fmt == "text":
         click.echo("Ready.")
     sys.exit(EXIT_OK if outcome.ok else EXIT_ERROR)
+
+
+@cli.command("force-unlock")
+@click.argument("lock_id")
+@specs_argument
+@target_option
+@_guard
+def force_unlock(lock_id: str, specs_dir: Path, target: str | None) -> None:
+    """Remove the target's apply lock LOCK_ID, when its holder is known to be gone.
+
+    The id is the one a refused apply names ("reconciler force-unlock <id>"). Only that lock is
+    removed: if another apply has taken the lock since, nothing changes."""
+    from reconciler.engine.apply import force_unlock as remove_lock
+
+    removed = remove_lock(specs_dir, target, lock_id)
+    click.echo(f"Removed {removed.describe()}.")
 
 
 def _emit_result(fmt: str, the_plan: Any, report: Any) -> None:

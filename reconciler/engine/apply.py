@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.apply.applier import ApplyReport, check_destructive, check_fresh, execute, wait_ready
+from reconciler.apply.lock import LockInfo, lock_errors, lock_store_for, target_lock
 from reconciler.errors import ReconcilerError
 from reconciler.plan.model import Plan
 
@@ -36,18 +38,22 @@ class ApplyOptions:
     allow_destructive: bool = False
     wait: bool = False
     wait_timeout: float = 1800.0
+    lock: bool = True  # hold the target's live-side lock (reconciler.apply.lock)
+    lock_timeout: float = 0.0  # seconds to wait for it when another apply holds it
 
 
 @dataclass(frozen=True)
 class ApplyHooks:
     """The caller's part in an apply, called in this order (each only when it applies):
     `planned` with the plan that would be applied; `confirm` (false cancels, nothing changed);
-    `applied` with the report; `waiting` with each progress line of `--wait`."""
+    `applied` with the report; `waiting` with each progress line of `--wait`. `notice` gets
+    lines about the run itself (waiting for the target's lock, no place to hold one)."""
 
     planned: Callable[[Plan], None] = _nothing
     confirm: Callable[[Plan], bool] = _refuse
     applied: Callable[[Plan, ApplyReport], None] = _nothing
     waiting: Callable[[str], None] = _nothing
+    notice: Callable[[str], None] = _nothing
 
 
 @dataclass
@@ -74,7 +80,7 @@ def run_apply(
     specs_dir: Path, target: str | None, options: ApplyOptions = ApplyOptions(), hooks: ApplyHooks = ApplyHooks()
 ) -> ApplyOutcome:
     """Make `target`'s live state match `specs_dir` (see the module docstring for the steps)."""
-    with Session(specs_dir, target) as session:
+    with Session(specs_dir, target) as session, _held_lock(session, options, hooks):
         if options.plan_file is not None:
             the_plan = load_plan_file(options.plan_file)
             live = session.read_live()
@@ -96,4 +102,41 @@ def run_apply(
         return outcome
 
 
-__all__ = ["ApplyHooks", "ApplyOptions", "ApplyOutcome", "load_plan_file", "run_apply"]
+def _held_lock(session: Session, options: ApplyOptions, hooks: ApplyHooks) -> AbstractContextManager[object]:
+    """The target's lock for the whole apply, taken before anything is read (as Terraform)."""
+    if not options.lock:
+        return nullcontext()
+    store = lock_store_for(session.context)
+    if store is None:
+        hooks.notice(
+            f"note: target '{session.context.name}' has no policy store or Databricks workspace to hold a lock; "
+            "concurrent applies to it are not coordinated"
+        )
+        return nullcontext()
+    timeout = options.lock_timeout
+    return target_lock(
+        store,
+        session.context.name,
+        timeout,
+        lambda holder: hooks.notice(f"waiting up to {timeout:g}s for {holder.describe()}"),
+    )
+
+
+def force_unlock(specs_dir: Path, target: str | None, lock_id: str) -> LockInfo:
+    """Remove the target's lock `lock_id` (`reconciler force-unlock`); the removed lock."""
+    with Session(specs_dir, target) as session:
+        store = lock_store_for(session.context)
+        if store is None:
+            raise ReconcilerError(
+                f"target '{session.context.name}' holds no lock (no policy store or Databricks workspace)"
+            )
+        with lock_errors(store, "removing"):
+            removed = store.release(lock_id)
+            current = store.current() if removed is None else None
+        if removed is None:
+            held = f"; the current one is {current.describe()}" if current else "; the target is not locked"
+            raise ReconcilerError(f"no lock {lock_id} on target '{session.context.name}'{held}")
+        return removed
+
+
+__all__ = ["ApplyHooks", "ApplyOptions", "ApplyOutcome", "force_unlock", "load_plan_file", "run_apply"]

@@ -66,6 +66,9 @@ class Project:
             return []
         with sqlite3.connect(self.policy_db) as conn:
             conn.row_factory = sqlite3.Row
+            # The file may hold only the apply lock's table (an apply that changed nothing).
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'query_sla_policies'").fetchone():
+                return []
             return [dict(r) for r in conn.execute("SELECT * FROM query_sla_policies ORDER BY policy_id")]
 
     def sql(self, statement: str, params: tuple[Any, ...] = ()) -> None:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
     from sqlalchemy import Engine
 
-    from reconciler.targets import TargetContext
+    from reconciler.engine.session import Session
 
 DEFAULT_LEASE_SECONDS = 120.0
 LOCK_TABLE = "reconciler_locks"
@@ -286,18 +286,19 @@ class WorkspaceLockStore(LockStore):
             raise ReconcilerError(f"the lock file {self.path} is not a reconciler lock; remove it") from None
 
 
-def lock_store_for(context: TargetContext) -> LockStore | None:
+def lock_store_for(session: Session) -> LockStore | None:
     """Where this target's lock lives (see the module docstring), or None when nowhere."""
-    store = context.config.policy_store
-    if store is None or store.type in ("sqlite", "sql"):
-        if store is not None or context.config.embedded:
-            from sqlalchemy import create_engine
+    from reconciler.providers.sql_policies import SqlPolicyProvider
 
-            from reconciler.providers.sql_policies import store_url
-
-            url = store_url(context)[0]
-            engine = create_engine(url, hide_parameters=True)
-            return SqlLockStore(engine, context.name, f"table {LOCK_TABLE} of the policy store")
+    context = session.context
+    try:
+        policies = session.provider("SlaPolicy")
+    except ReconcilerError:
+        policies = None
+    if isinstance(policies, SqlPolicyProvider) and policies.configured():
+        # The policy store's own engine: one connection pool per run.
+        policies.ensure_database_file()
+        return SqlLockStore(policies.engine, context.name, f"table {LOCK_TABLE} beside {policies.where}")
     if context.has_databricks:
         settings = context.config.quality_monitors
         ledger = settings.ledger_path if settings and settings.ledger_path else None

@@ -106,7 +106,7 @@ def _held_lock(session: Session, options: ApplyOptions, hooks: ApplyHooks) -> Ab
     """The target's lock for the whole apply, taken before anything is read (as Terraform)."""
     if not options.lock:
         return nullcontext()
-    store = lock_store_for(session.context)
+    store = lock_store_for(session)
     if store is None:
         hooks.notice(
             f"note: target '{session.context.name}' has no policy store or Databricks workspace to hold a lock; "
@@ -125,7 +125,7 @@ def _held_lock(session: Session, options: ApplyOptions, hooks: ApplyHooks) -> Ab
 def force_unlock(specs_dir: Path, target: str | None, lock_id: str) -> LockInfo:
     """Remove the target's lock `lock_id` (`reconciler force-unlock`); the removed lock."""
     with Session(specs_dir, target) as session:
-        store = lock_store_for(session.context)
+        store = lock_store_for(session)
         if store is None:
             raise ReconcilerError(
                 f"target '{session.context.name}' holds no lock (no policy store or Databricks workspace)"

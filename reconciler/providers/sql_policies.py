@@ -136,6 +136,12 @@ class SqlPolicyProvider(PolicyStoreProvider):
             return False
         return not self.url.database.startswith("file:") and not Path(self.url.database).exists()
 
+    def ensure_database_file(self) -> None:
+        """Make the folder of an embedded SQLite file, so the first write (or the apply lock)
+        can create the file; only apply calls this."""
+        if self._sqlite_file_missing():
+            Path(str(self.url.database)).parent.mkdir(parents=True, exist_ok=True)
+
     # -- reads ---------------------------------------------------------------------------------
 
     def _read_rows(self) -> list[dict[str, Any]]:
@@ -207,8 +213,7 @@ class SqlPolicyProvider(PolicyStoreProvider):
         """Create the table before the first write of an apply (a no-op when it exists)."""
         if self._table_exists:
             return
-        if self._sqlite_file_missing():
-            Path(str(self.url.database)).parent.mkdir(parents=True, exist_ok=True)
+        self.ensure_database_file()
         with self._errors("creating"), self.engine.begin() as conn:
             self.table.create(conn, checkfirst=True)
         self._table_exists = True

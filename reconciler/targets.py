@@ -31,8 +31,6 @@ class TargetContext:
         self.name = specs.target_name
         self.config: TargetConfig = specs.target
         self.root = specs.root
-        # (kind, key) of the objects the apply being run may update (set by the applier).
-        self.planned: set[tuple[str, str]] = set()
         self._sandbox: SandboxServer | None = None
         self._workspace: WorkspaceClient | None = None
         self._shared: dict[str, Any] = {}

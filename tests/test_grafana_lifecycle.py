@@ -30,12 +30,17 @@ from reconciler.sandbox import SandboxServer, SandboxSettings
 def test_create_folder_group_and_rules_then_no_changes(gp: GrafanaProject) -> None:
     _base(gp)
     plan = gp.project.plan_json()
-    assert plan["summary"] == {"create": 4, "update": 0, "replace": 0, "delete": 0, "unchanged": 0}
+    # A group exists through its rules: a new group with Grafana's default interval is no operation.
+    assert plan["summary"] == {"create": 3, "update": 0, "replace": 0, "delete": 0, "unchanged": 0}
     assert [(o["kind"], o["name"]) for o in plan["operations"]] == [
         ("GrafanaFolder", "alerts"),
-        ("GrafanaRuleGroup", "sla"),
         ("GrafanaAlertRule", "alerts/SLA miss visits synchronizer"),
         ("GrafanaAlertRule", "alerts/Visits synchronizer stalled"),
+    ]
+    assert [[(c["method"], c["path"]) for c in o["calls"]] for o in plan["operations"]] == [
+        [("POST", "/api/folders")],
+        [("POST", "/api/v1/provisioning/alert-rules")],
+        [("POST", "/api/v1/provisioning/alert-rules")],
     ]
     assert gp.rules() == {}  # planning changes nothing
 
@@ -176,12 +181,13 @@ def test_unmanaged_rule_in_a_managed_group_survives_every_apply(gp: GrafanaProje
         assert definition(gp.rules()["Hand-made check"]) == before
         assert "reconciler_managed_by" not in (gp.rules()["Hand-made check"].get("annotations") or {})
 
-    # Removing the whole group deletes reconciler's rules only; the group stays with the hand-made one.
+    # Removing the whole group deletes reconciler's rules only (one per-rule DELETE each; a group is
+    # no object of its own to delete); the group stays with the hand-made one, and the plan says so.
     gp.remove("rules.yaml")
     ops = gp.plan_ops()
-    assert {(o["action"], o["kind"]) for o in ops} == {("delete", "GrafanaAlertRule"), ("delete", "GrafanaRuleGroup")}
-    group_op = next(o for o in ops if o["kind"] == "GrafanaRuleGroup")
-    assert "Hand-made check" in group_op["warnings"][0]
+    assert {(o["action"], o["kind"]) for o in ops} == {("delete", "GrafanaAlertRule")}
+    assert all([c["method"] for c in o["calls"]] == ["DELETE"] for o in ops)
+    assert all("'Hand-made check'" in o["warnings"][-1] and "stays in Grafana" in o["warnings"][-1] for o in ops)
     _apply(gp, "--allow-destructive")
     assert set(gp.rules()) == {"Hand-made check"}
     assert definition(gp.rules()["Hand-made check"]) == before
@@ -510,7 +516,8 @@ def test_renaming_a_group_moves_its_rules_and_keeps_their_uids(gp: GrafanaProjec
         group_doc("sla", shorthand_rule("SLA miss visits synchronizer") + FULL_FORM_RULE, extra="group: SLA misses"),
     )
     ops = gp.plan_ops()
-    assert {(o["action"], o["kind"]) for o in ops} == {("update", "GrafanaRuleGroup"), ("update", "GrafanaAlertRule")}
+    # Its rules move one by one (same interval: no group write at all).
+    assert {(o["action"], o["kind"]) for o in ops} == {("update", "GrafanaAlertRule")}
     assert not any(o["destructive"] for o in ops)
     _apply(gp)
     assert {t: r["uid"] for t, r in gp.rules().items()} == uids

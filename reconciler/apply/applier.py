@@ -98,9 +98,6 @@ def check_fresh(plan: Plan, session: Session, live: LiveState) -> None:
 def execute(plan: Plan, session: Session, live: LiveState) -> ApplyReport:
     report = ApplyReport()
     failed = False
-    # What this apply is allowed to change: a provider that writes several objects in one call
-    # (a Grafana rule group) may fold in only these, never an object the plan left alone.
-    session.context.planned = {(op.kind, op.key) for op in plan.operations if op.action is Action.UPDATE}
     for op in plan.operations:
         if failed:
             report.results.append(OpResult(op, OpStatus.NOT_STARTED))
@@ -116,29 +113,21 @@ def execute(plan: Plan, session: Session, live: LiveState) -> ApplyReport:
 
 
 def _run(op: Operation, session: Session, live: LiveState) -> None:
+    """Execute the calls the plan lists for `op` (`Operation.calls`), through its provider."""
     provider = session.provider(op.kind)
     if op.action is Action.DELETE:
         obj = live.find(op.kind, op.key)
         if obj is None:
             return  # already gone: the desired outcome
-        provider.delete(obj)
+        provider.apply(op, None, obj)
         return
     resource = session.resource(op.kind, op.name)
     if resource is None:
         raise PlanError(f"{op.address} is not declared in the specs")
-    if op.action is Action.CREATE:
-        provider.create(resource)
-    elif op.action is Action.UPDATE:
-        obj = live.find(op.kind, op.key)
-        if obj is None:
-            raise PlanError(f"{op.address} no longer exists")
-        provider.update(resource, obj)
-    elif op.action is Action.REPLACE:
-        obj = live.find(op.kind, op.replaces_key or op.key)
-        if obj is None:
-            provider.create(resource)
-        else:
-            provider.replace(resource, obj)
+    obj = live.find(op.kind, op.replaces_key or op.key)
+    if op.action is Action.UPDATE and obj is None:
+        raise PlanError(f"{op.address} no longer exists")
+    provider.apply(op, resource, obj)
 
 
 def wait_ready(report: ApplyReport, session: Session, timeout: float, progress: Callable[[str], None]) -> None:

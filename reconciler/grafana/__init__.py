@@ -6,6 +6,8 @@ Pure modules (no I/O; the planner and the kinds use only these):
   ownership     the annotations that record on Grafana's side which rules are reconciler's
   field_tables  per-field behaviour of the three kinds (data)
   kinds         the kinds GrafanaFolder, GrafanaRuleGroup, GrafanaAlertRule (planning hooks)
+  write_steps   the API calls apply makes for each planned operation (per-rule endpoints;
+                a whole-group write only for an interval, with every rule it rewrites)
 I/O modules (talk to Grafana; may import the pure ones, never the other way round):
   client           the HTTP client (grafana-client underneath), errors with status and body
   snapshot         the target's Grafana for one run: connection, the run's one read, writes

@@ -22,6 +22,8 @@ from pydantic import ValidationError
 
 from reconciler.errors import SpecError
 from reconciler.kinds.base import Kind, LiveObject, Locator, Resource, SourceRef, duplicate_keys
+from reconciler.plan.model import Operation
+from reconciler.plan.steps import StepView
 
 from .field_tables import ALERT_RULE_FIELDS, FOLDER_FIELDS, RULE_GROUP_FIELDS
 from .rule_form import desired_rule_state
@@ -36,6 +38,7 @@ from .spec_model import (
     rule_problems,
     rule_uid,
 )
+from .write_steps import plan_grafana_calls
 
 BACKEND = "grafana"
 # How many other rules of a group an update warning names before it only counts them.
@@ -243,15 +246,6 @@ class GrafanaRuleGroupKind(Kind):
             f"belongs to the group: Grafana rewrites all {len(rules)} rule(s) in it and resets their evaluation state: {listing}"
         ]
 
-    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
-        unmanaged = [r["title"] for r in live.info.get("rules", []) if not r["managed"]]
-        if unmanaged:
-            return [
-                f"only reconciler's rules are deleted; the group stays in Grafana with {len(unmanaged)} rule(s) reconciler does "
-                f"not manage: {', '.join(repr(t) for t in unmanaged)}"
-            ]
-        return ["the group disappears from Grafana with its last rule"]
-
     def describe(self, state: dict[str, Any]) -> str:
         return f"group '{state.get('group')}' in folder {state.get('folder')}, interval {format_duration(state.get('interval') or 0)}"
 
@@ -345,10 +339,23 @@ class GrafanaAlertRuleKind(Kind):
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
         title = live.state.get("title")
         what = "recreated under a new uid" if action == "replace" else "deleted"
-        return [
+        out = [
             f"rule '{title}' (uid {live.key}) is {what}: its alert state and state history are lost, and silences, "
             f"dashboards or links that reference uid {live.key} no longer match; {alert_counts(live.info)}"
         ]
+        group = f"{live.state.get('folder')}/{live.state.get('group')}"
+        unmanaged = [r["title"] for r in (live.info.get("groups") or {}).get(group, []) if not r.get("managed")]
+        if action == "delete" and unmanaged:
+            # A group exists through its rules: it stays in Grafana with the ones that are not ours.
+            out.append(
+                f"only reconciler's rules are deleted; group {group} stays in Grafana with {len(unmanaged)} rule(s) "
+                f"reconciler does not manage: {', '.join(repr(t) for t in unmanaged)}"
+            )
+        return out
+
+    def write_steps(self, ops: list[Operation], view: StepView) -> list[Operation]:
+        # Visited last of the three Grafana kinds (highest rank): plans the calls of all of them.
+        return plan_grafana_calls(ops, view)
 
     def describe(self, state: dict[str, Any]) -> str:
         return f"rule '{state.get('title')}' in {state.get('folder')}/{state.get('group')}"

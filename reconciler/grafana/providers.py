@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from reconciler.commands import import_command
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import LiveObject, Resource
-from reconciler.providers.base import Adopted, GeneratedSpecs, Provider
+from reconciler.plan.model import Action, ApiCall, Operation
+from reconciler.providers.base import Adopted, GeneratedSpecs, Provider, ReplaceIncomplete
 
 from .client import GrafanaApiError
 from .kinds import rule_source
@@ -33,6 +34,19 @@ from .ownership import (
 from .rule_form import live_rule_state
 from .snapshot import backend_for, grafana_configured
 from .spec_generation import SpecGenerator
+from .write_steps import (
+    CREATE_FOLDER,
+    CREATE_RULE,
+    DELETE_FOLDER,
+    DELETE_RULE,
+    GROUP_INTERVAL,
+    MARK_FOLDER_PROTECTION,
+    MOVE_FOLDER,
+    PARK_TITLE,
+    RENAME_FOLDER,
+    UPDATE_RULE,
+    temporary_title,
+)
 
 if TYPE_CHECKING:
     from reconciler.targets import TargetContext
@@ -50,6 +64,83 @@ class _GrafanaProvider(Provider):
 
     def declared(self, kind: str) -> list[Resource]:
         return self.context.specs.by_kind(kind)
+
+    def apply(self, op: Operation, resource: Resource | None, live: LiveObject | None) -> None:
+        """Exactly the calls the plan lists for `op`, in order (see `write_steps`)."""
+        if not op.calls:
+            raise ReconcilerError(
+                f"{op.address}: the plan lists no API calls for it (made by an older reconciler?); make a new plan"
+            )
+        deleted = False
+        for call in op.calls:
+            try:
+                self.execute(call, op, resource, live)
+            except Exception as exc:
+                if op.action is Action.REPLACE and deleted:
+                    raise ReplaceIncomplete(
+                        f"{op.kind} '{op.name}': the old rule {op.replaces_key or op.key} was deleted, but creating the new "
+                        f"one failed: {exc}. Nothing of it exists now. Finish the replace with: {self.context.finish_command}"
+                    ) from exc
+                raise
+            deleted |= call.purpose == DELETE_RULE
+
+    def execute(self, call: ApiCall, op: Operation, resource: Resource | None, live: LiveObject | None) -> None:
+        client, grafana = self.grafana.client, self.grafana
+        uid = call.path.rsplit("/", 1)[-1]
+        if call.purpose == CREATE_FOLDER and resource is not None:
+            client.create_folder(resource.state["title"], resource.key, resource.state.get("parent"))
+        elif call.purpose == RENAME_FOLDER and resource is not None and live is not None:
+            # The version read at plan time: a folder changed since is refused (412), not overwritten.
+            client.update_folder(live.key, resource.state["title"], int(live.info.get("version") or 0))
+        elif call.purpose == MOVE_FOLDER and resource is not None and live is not None:
+            client.move_folder(live.key, resource.state.get("parent"))
+        elif call.purpose == DELETE_FOLDER:
+            # Never forceDeleteRules: a rule added behind the plan's back makes Grafana refuse (400)
+            # instead of silently deleting it with the folder. A nested folder may already be gone
+            # with its parent.
+            try:
+                client.delete_folder(op.key)
+            except GrafanaApiError as exc:
+                if exc.status != 404:
+                    raise
+        elif call.purpose == MARK_FOLDER_PROTECTION and resource is not None:
+            body = grafana.live_rule(uid)
+            annotations = dict(rule_annotations(body))
+            if resource.lifecycle.prevent_destroy:
+                annotations[FOLDER_PREVENT_DESTROY_ANNOTATION] = "true"
+            else:
+                annotations.pop(FOLDER_PREVENT_DESTROY_ANNOTATION, None)
+            body["annotations"] = annotations
+            client.update_rule(uid, body, disable_provenance=grafana.provenance_of(uid) == "")
+        elif call.purpose == PARK_TITLE:
+            body = grafana.live_rule(uid)
+            body["title"] = temporary_title(str(body.get("title") or ""))
+            client.update_rule(uid, body, disable_provenance=grafana.provenance_of(uid) == "")
+        elif call.purpose == CREATE_RULE and resource is not None:
+            client.create_rule(
+                grafana.rule_body(resource, resource.key), disable_provenance=grafana.keeps_editable(None)
+            )
+        elif call.purpose == UPDATE_RULE and resource is not None:
+            client.update_rule(uid, grafana.rule_body(resource, uid), disable_provenance=grafana.keeps_editable(uid))
+        elif call.purpose == DELETE_RULE:
+            client.delete_rule(uid, disable_provenance=grafana.provenance_of(uid) == "")
+        elif call.purpose == GROUP_INTERVAL:
+            folder, _, group = call.path.removeprefix("/api/v1/provisioning/folder/").partition("/rule-groups/")
+            declared = next((r for r in self.declared("GrafanaRuleGroup") if r.key == f"{folder}/{group}"), None)
+            if declared is None:
+                raise ReconcilerError(f"rule group {folder}/{group} is not declared in the specs")
+            grafana.write_interval(folder, group, int(declared.state["interval"]))
+        else:
+            raise ReconcilerError(f"{op.address}: cannot execute the planned call {call.line()}")
+
+    def create(self, resource: Resource) -> None:
+        raise ReconcilerError(f"{resource.kind} '{resource.name}': Grafana writes run the plan's calls")
+
+    def update(self, resource: Resource, live: LiveObject) -> None:
+        self.create(resource)
+
+    def delete(self, live: LiveObject) -> None:
+        raise ReconcilerError(f"{live.kind} {live.key}: Grafana writes run the plan's calls")
 
 
 @dataclass
@@ -221,54 +312,6 @@ class GrafanaFolderProvider(_GrafanaProvider):
     def _missing(self, uid: str) -> bool:
         return self.grafana.client.get_folder(uid) is None
 
-    def create(self, resource: Resource) -> None:
-        self.grafana.client.create_folder(resource.state["title"], resource.key, resource.state.get("parent"))
-
-    def update(self, resource: Resource, live: LiveObject) -> None:
-        if resource.key != live.key:
-            raise ReconcilerError(f"folder {live.key}: a folder's uid cannot change in place")
-        if resource.state["title"] != live.state.get("title"):
-            current = self.grafana.client.get_folder(live.key) or {}
-            self.grafana.client.update_folder(live.key, resource.state["title"], int(current.get("version") or 0))
-        if resource.state.get("parent") != live.state.get("parent"):
-            self.grafana.client.move_folder(live.key, resource.state.get("parent"))
-        if resource.lifecycle.prevent_destroy != live.prevent_destroy:
-            self._record_protection(live.key, resource.lifecycle.prevent_destroy)
-
-    def _record_protection(self, folder_uid: str, protect: bool) -> None:
-        """Set or clear the folder's prevent_destroy marker on reconciler's rules in it, one group
-        write per group; every other rule and field goes back exactly as read."""
-        # The groups from the run's one read; each is re-read just before it is written.
-        groups = sorted({r["ruleGroup"] for r in self.grafana.snapshot().rules if r.get("folderUID") == folder_uid})
-        for group in groups:
-            current = self.grafana.client.get_group(folder_uid, group)
-            if current is None:
-                continue
-            rules = list(current.get("rules") or [])
-            changed = False
-            for rule in rules:
-                if not self.grafana.is_managed(rule):
-                    continue
-                annotations = dict(rule_annotations(rule))
-                if protect:
-                    changed |= annotations.get(FOLDER_PREVENT_DESTROY_ANNOTATION) != "true"
-                    annotations[FOLDER_PREVENT_DESTROY_ANNOTATION] = "true"
-                else:
-                    changed |= annotations.pop(FOLDER_PREVENT_DESTROY_ANNOTATION, None) is not None
-                rule["annotations"] = annotations
-            if changed:
-                self.grafana.put_group(folder_uid, group, int(current.get("interval") or 60), rules)
-
-    def delete(self, live: LiveObject) -> None:
-        # Never forceDeleteRules: a rule added behind the plan's back makes Grafana refuse (400)
-        # instead of silently deleting it with the folder. A nested folder may already be gone
-        # with its parent.
-        try:
-            self.grafana.client.delete_folder(live.key)
-        except GrafanaApiError as exc:
-            if exc.status != 404:
-                raise
-
 
 class GrafanaRuleGroupProvider(_GrafanaProvider):
     def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
@@ -344,23 +387,6 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                         )
                     )
         return errors
-
-    def create(self, resource: Resource) -> None:
-        # A group exists in Grafana only through its rules; their writes create it with this interval.
-        return None
-
-    def update(self, resource: Resource, live: LiveObject) -> None:
-        if resource.key != live.key:
-            return None  # renamed or moved: its rules move one by one (updates of those rules)
-        folder, group = resource.state["folder"], resource.state["group"]
-        current = self.grafana.client.get_group(folder, group)
-        if current is None:
-            return None
-        self.grafana.put_group(folder, group, resource.state["interval"], list(current.get("rules") or []))
-
-    def delete(self, live: LiveObject) -> None:
-        # Reconciler's rules in it are deleted one by one; rules it does not manage stay.
-        return None
 
     def adopt(self, key: str, name: str | None = None) -> Adopted:
         """Adopt the rules of group `key` that its spec declares (by uid, or by title in the
@@ -506,15 +532,6 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                         )
                     )
         return errors
-
-    def create(self, resource: Resource) -> None:
-        self.grafana.write_rule(resource, resource.key)
-
-    def update(self, resource: Resource, live: LiveObject) -> None:
-        self.grafana.write_rule(resource, live.key)
-
-    def delete(self, live: LiveObject) -> None:
-        self.grafana.client.delete_rule(live.key, disable_provenance=live.info.get("provenance", "") == "")
 
     def describe_live(self, live: LiveObject) -> str:
         return f"rule {live.key}"

@@ -5,13 +5,9 @@ holds the client and reads Grafana once: every rule with the one list call (a 40
 is an error, never "nothing exists"), each in-scope group's interval, rule state from the
 Prometheus-style rule API (for the alert-state warnings), and the in-scope folders.
 
-Writes go through the rule-group endpoint: a rule is created, updated or moved by re-reading its
-target group and writing it back with only that rule changed. Grafana replaces a group's rule
-list on such a write, so every other rule (including ones reconciler does not manage) is sent
-back exactly as read: Grafana sees no difference for them and leaves them, and their evaluation
-state, alone. The group write also carries the interval, keeps rules in a moved rule's new group
-consistent, and may turn provenance `api` into none when the target asks for editable rules
-(a single-rule PUT may not). Deletes use the single-rule DELETE with the provenance the rule has.
+Writes execute the calls the plan lists (`write_steps`): rule bodies come from the declared
+state plus the ownership markers; a rule written back otherwise (a folder's protection marker, a
+title parked during a swap) is the rule exactly as the run's read found it, with that one change.
 """
 
 from __future__ import annotations
@@ -201,41 +197,39 @@ class GrafanaBackend:
         }
 
     # --- writes ---------------------------------------------------------------------------------
-    def write_rule(self, resource: Resource, uid: str) -> None:
-        """Create, update or move one rule by writing its (target) group back.
+    def rule_body(self, resource: Resource, uid: str) -> dict[str, Any]:
+        """The ProvisionedAlertRule that writes a declared rule, ownership markers included."""
+        spec = resource.spec
+        assert isinstance(spec, AlertRuleChild)
+        marks = self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder, uid)
+        return api_rule(resource.state, uid, marks)
 
-        Reconciler's other rules of the group that this apply also updates go out as declared too,
-        so the group changes in one consistent write (two rules swapping titles would otherwise
-        pass through a state Grafana refuses); their own operations then find nothing left to
-        change. A rule the plan leaves alone is never folded in.
-        Every other rule (unmanaged ones, ones about to move away or be deleted) is carried over
-        exactly as Grafana returned it."""
-        spec: AlertRuleChild = resource.spec  # type: ignore[assignment]
-        body = api_rule(
-            resource.state, uid, self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder, uid)
+    def live_rule(self, uid: str) -> dict[str, Any]:
+        """A rule as the run's read found it, as a body a per-rule PUT writes back unchanged."""
+        rule = next((r for r in self.snapshot().rules if r.get("uid") == uid), None)
+        if rule is None:
+            raise ReconcilerError(f"rule {uid} was not in Grafana when the plan was made")
+        return {k: v for k, v in rule.items() if k not in ("id", "updated", "provenance")}
+
+    def keeps_editable(self, uid: str | None) -> bool:
+        """Whether a per-rule write sends X-Disable-Provenance: on an `editable` target, for a new
+        rule or one without provenance. Grafana refuses (409) to turn `api` into none through a
+        single-rule write, so a rule written locked before stays locked."""
+        if not self.editable:
+            return False
+        rule = next((r for r in self.snapshot().rules if r.get("uid") == uid), None) if uid else None
+        return rule is None or not rule.get("provenance")
+
+    def provenance_of(self, uid: str) -> str:
+        rule = next((r for r in self.snapshot().rules if r.get("uid") == uid), None)
+        return str((rule or {}).get("provenance") or "")
+
+    def write_interval(self, folder: str, group: str, interval: int) -> None:
+        """The group's interval alone (no `rules` in the body: Grafana then changes only the
+        interval, rewriting exactly the rules whose interval differs)."""
+        self.client.put_group(
+            folder, group, {"title": group, "folderUid": folder, "interval": interval}, disable_provenance=self.editable
         )
-        current = self.client.get_group(spec.folder, spec.group)
-        interval = int(current["interval"]) if current else spec.interval
-        declared = {
-            r.key: r
-            for r in self.context.specs.by_kind("GrafanaAlertRule")
-            if r.state["folder"] == spec.folder and r.state["group"] == spec.group
-        }
-        rules = list((current or {}).get("rules") or [])
-        written = False
-        for index, existing in enumerate(rules):
-            other = existing.get("uid")
-            if other == uid:
-                rules[index], written = body, True
-            elif (
-                other in declared and self.is_managed(existing) and ("GrafanaAlertRule", other) in self.context.planned
-            ):
-                child: AlertRuleChild = declared[other].spec  # type: ignore[assignment]
-                marks = self.markers(child.group_name, child.lifecycle.prevent_destroy, spec.folder, other)
-                rules[index] = api_rule(declared[other].state, other, marks)
-        if not written:
-            rules.append(body)
-        self.put_group(spec.folder, spec.group, interval, rules)
 
     def put_group(
         self, folder: str, group: str, interval: int, rules: list[dict[str, Any]], editable: bool | None = None

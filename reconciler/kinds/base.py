@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.errors import SpecError
+from reconciler.plan.model import ApiCall, Operation
 from reconciler.specs.envelope import KindSpec, Lifecycle
+
+if TYPE_CHECKING:
+    from reconciler.plan.steps import StepView
 
 from .fields import FieldTable
 
@@ -187,6 +191,18 @@ class Kind:
     def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
         """Side effects of an in-place update a reviewer should see (e.g. alert state reset)."""
         return []
+
+    # --- write steps (see `reconciler.plan.steps`) -----------------------------------------
+    def write_steps(self, ops: list[Operation], view: StepView) -> list[Operation]:
+        """The whole plan's operations, in apply order, with this kind's calls planned; a kind
+        may reorder or drop its own operations here. Default: nothing (each operation then gets
+        the one call `api_call` describes)."""
+        return ops
+
+    def api_call(self, op: Operation, desired: Resource | None, live: LiveObject | None) -> ApiCall:
+        """The one call an operation of this kind makes when `write_steps` planned none."""
+        what = self.describe(desired.state if desired is not None else live.state if live is not None else {})
+        return ApiCall(op.action.value.upper(), f"{self.name}/{op.key}", f"{op.action.value} {what}", op.action.value)
 
     def describe(self, state: dict[str, Any]) -> str:
         """One line naming a live object in reports (e.g. an unmanaged row)."""

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from reconciler.errors import SpecError
+from reconciler.plan.model import ApiCall, Operation
 from reconciler.quartz import quartz_error, timezone_error
 from reconciler.specs.envelope import KindSpec
 
@@ -526,6 +527,20 @@ class QualityMonitorKind(Kind):
     default_backend = "databricks"
     description = "A Databricks lakehouse (quality) monitor on one Unity Catalog table."
     fields = FIELDS
+
+    def api_call(self, op: Operation, desired: Resource | None, live: LiveObject | None) -> ApiCall:
+        path = f"/api/2.1/unity-catalog/tables/{op.key}/monitor"
+        if op.action.value == "create":
+            return ApiCall("POST", path, "create the monitor (and record it in the ownership ledger)", "create")
+        if op.action.value == "delete":
+            return ApiCall("DELETE", path, "delete the monitor (its metric tables stay)", "delete")
+        if op.action.value == "replace":
+            return ApiCall("DELETE+POST", path, "delete the monitor and create it again (history lost)", "replace")
+        if all(c.path == "lifecycle.prevent_destroy" for c in op.changes):
+            return ApiCall(
+                "LEDGER", "ownership ledger", "record lifecycle.prevent_destroy (the monitor is not written)", "update"
+            )
+        return ApiCall("PUT", path, "update the monitor's configuration in place (history kept)", "update")
 
     def key(self, name: str, spec: QualityMonitorSpec) -> str:
         return spec.table_name.lower()

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from reconciler.errors import SpecError
+from reconciler.plan.model import ApiCall, Operation
 from reconciler.specs.envelope import KindSpec
 
 from .base import Kind, LiveObject, Resource, duplicate_keys
@@ -139,6 +140,14 @@ class SlaPolicyKind(Kind):
         return [
             f"the policy row for [{warehouses}] is deleted: those warehouses are no longer checked against this SLA"
         ]
+
+    def api_call(self, op: Operation, desired: Resource | None, live: LiveObject | None) -> ApiCall:
+        verb = {"create": "insert", "update": "update", "replace": "replace", "delete": "delete"}[op.action.value]
+        if op.action.value == "replace":
+            summary = f"delete the row under hash {(op.replaces_key or op.key)[:12]} and insert it under {op.key[:12]}"
+        else:
+            summary = f"{verb} 1 row in query_sla_policies (hash {op.key[:12]})"
+        return ApiCall("SQL", "query_sla_policies", summary, op.action.value)
 
     def describe(self, state: dict[str, Any]) -> str:
         return (

@@ -24,6 +24,7 @@ from reconciler.kinds.base import Kind, LiveObject, Resource
 
 from .diff import diff_normalised, field_changes
 from .model import Action, Change, Operation, Plan, Unchanged, Unmanaged
+from .steps import StepView, plan_write_steps
 
 
 @dataclass
@@ -138,6 +139,8 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
     plan.operations = order_operations(
         plan.operations, inp.kinds, {(r.kind, r.name): r.depends_on for r in inp.desired}
     )
+    # The API calls apply will make for each operation, shown in the plan (see `steps`).
+    plan.operations = plan_write_steps(plan.operations, inp.kinds, StepView(inp.desired, inp.live))
     if problems:
         if strict:
             raise PlanError("the plan cannot be made:\n" + "\n".join(f"  - {p}" for p in problems))

@@ -33,6 +33,55 @@ class Change:
 
 
 @dataclass
+class Rewritten:
+    """An object a call writes besides the one its operation is about (e.g. every rule of a Grafana
+    group whose interval changes), with whose it is: reviewers see what else is touched."""
+
+    key: str
+    name: str
+    managed: bool  # reconciler's (this project's)
+    owner: str | None = None  # another reconciler project managing it, if any
+
+    @property
+    def whose(self) -> str:
+        if self.managed:
+            return "ours"
+        return f"managed by {self.owner}" if self.owner else "not ours"
+
+
+@dataclass
+class ApiCall:
+    """One request apply makes, decided at plan time: apply executes exactly the calls listed.
+
+    `method` is the HTTP verb (or `SQL` / `SDK` for backends that are not plain HTTP), `path` the
+    endpoint with the object's identity filled in, `summary` one line for reviewers. `purpose`
+    names the step for the provider that executes it; `rewrites` lists what else the call
+    writes (other owners' objects included)."""
+
+    method: str
+    path: str
+    summary: str
+    purpose: str = ""
+    rewrites: list[Rewritten] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ApiCall:
+        data = dict(data)
+        data["rewrites"] = [Rewritten(**r) for r in data.get("rewrites", [])]
+        return cls(**data)
+
+    def detail(self) -> str:
+        """The summary, and how many objects the call rewrites and how many are not ours."""
+        if not self.rewrites:
+            return self.summary
+        not_ours = sum(1 for r in self.rewrites if not r.managed)
+        return f"{self.summary}; rewrites {len(self.rewrites)} rule(s)" + (f", {not_ours} not ours" if not_ours else "")
+
+    def line(self) -> str:
+        return f"{self.method} {self.path}: {self.detail()}"
+
+
+@dataclass
 class Operation:
     action: Action
     kind: str
@@ -47,6 +96,8 @@ class Operation:
     # For a replace whose identity moved: the key of the live object that goes away.
     replaces_key: str | None = None
     source: str | None = None
+    # The API calls apply makes for this operation, in order (see `plan.steps`).
+    calls: list[ApiCall] = field(default_factory=list)
 
     @property
     def address(self) -> str:
@@ -62,6 +113,7 @@ class Operation:
         data = dict(data)
         data["action"] = Action(data["action"])
         data["changes"] = [Change(**c) for c in data.get("changes", [])]
+        data["calls"] = [ApiCall.from_dict(c) for c in data.get("calls", [])]
         return cls(**data)
 
 

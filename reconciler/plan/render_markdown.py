@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from .model import Action, Operation, Plan
-from .values import SYMBOLS, show, summary_line
+from .values import SYMBOLS, rewritten, show, summary_line
 
 GITHUB_COMMENT_LIMIT = 65_536
 _RESERVE = 600  # held back for the closing truncation note, which is always shorter
@@ -87,6 +87,12 @@ def _details(op: Operation) -> str:
         lines.append(f"- **Reason:** {reason}")
     for warning in op.warnings:
         lines.append(f"- **Warning:** {warning}")
+    if op.calls:
+        lines += ["", "**API calls** (apply makes exactly these):", ""]
+        for number, call in enumerate(op.calls, 1):
+            lines.append(f"{number}. {code_span(f'{call.method} {call.path}')}: {call.detail()}")
+            if call.rewrites:
+                lines.append(f"   - rewrites: {rewritten(call)}")
     if op.changes:
         lines += ["", "| field | before | after |", "|---|---|---|"]
         for change in op.changes:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .model import Action, Plan
-from .values import SYMBOLS, show, summary_line
+from .values import SYMBOLS, rewritten, show, summary_line
 
 _STYLE = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "bold red", Action.DELETE: "bold red"}
 
@@ -69,6 +69,10 @@ def render_text(plan: Plan, console: Console, title: str = "plan") -> None:
                 out(
                     f"      [yellow]~ {escape(change.path)}:[/] {escape(show(change.before))} [bold]->[/] {escape(show(change.after))}"
                 )
+        for number, call in enumerate(op.calls, 1):
+            out(f"      [cyan]call {number}:[/] {escape(call.line())}")
+            if call.rewrites:
+                out(f"        [dim]rewrites:[/] {escape(rewritten(call))}")
         for warning in op.warnings:
             out(
                 f"      [bold red]! {escape(warning)}[/]"

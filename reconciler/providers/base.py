@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.kinds.base import Kind, LiveObject, Resource
+from reconciler.plan.model import Action, Operation
 
 if TYPE_CHECKING:
     from reconciler.targets import TargetContext
@@ -67,6 +68,24 @@ class Provider(ABC):
     def notes(self) -> list[str]:
         """Facts about the backend a plan should state (e.g. 'the table will be created')."""
         return []
+
+    def apply(self, op: Operation, resource: Resource | None, live: LiveObject | None) -> None:
+        """Execute the calls the plan lists for `op`. Default: the operation's one call, as the
+        create / update / replace / delete below; a provider whose operations are several
+        planned calls (Grafana) executes each of `op.calls` instead."""
+        if op.action is Action.DELETE:
+            assert live is not None
+            self.delete(live)
+        elif resource is None:
+            raise ReconcilerError(f"{op.address} is not declared in the specs")
+        elif op.action is Action.CREATE or (op.action is Action.REPLACE and live is None):
+            self.create(resource)
+        elif op.action is Action.UPDATE:
+            assert live is not None
+            self.update(resource, live)
+        else:
+            assert live is not None
+            self.replace(resource, live)
 
     @abstractmethod
     def create(self, resource: Resource) -> None: ...

@@ -395,6 +395,7 @@ def sandbox() -> None:
     show_default=True,
     help="before: fail without serving; after: serve (the write happens), then lose the answer.",
 )
+@_guard
 def serve(
     host: str,
     port: int,
@@ -407,6 +408,9 @@ def serve(
     fault_mode: str,
 ) -> None:
     """Serve the sandbox until interrupted. Point clients at the printed URL."""
+    from reconciler.extras import require_extra
+
+    require_extra("sandbox", "reconciler sandbox serve")
     from reconciler.sandbox import SandboxServer, SandboxSettings
     from reconciler.sandbox.faults import FaultSettings
 

@@ -1,16 +1,21 @@
 """A target at run time: its configuration plus the connections providers share.
 
-For an embedded target (the built-in `local`) this starts the sandbox in-process on a loopback
-port the first time a provider asks for it, so the README's first command plans every example
-kind with no workspace, no Grafana and no network.
+The target is the one place that knows what "embedded" means: it resolves each live system into
+a plain endpoint (`Endpoint`: base URL + token; a workspace client; a SQLite path) and providers
+only ever see those. For an embedded target (the built-in `local`) the endpoints are the bundled
+sandbox's, started in-process on a loopback port the first time a provider asks for one, so the
+README's first command plans every example kind with no workspace, no Grafana and no network.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from reconciler.errors import ReconcilerError
 from reconciler.specs.loader import SpecSet
 from reconciler.specs.project import TargetConfig
 
@@ -23,6 +28,20 @@ T = TypeVar("T")
 
 # The sandbox answers at once; a short retry bound keeps a broken local run from hanging.
 SANDBOX_RETRY_TIMEOUT_SECONDS = 10
+# The sandbox accepts any token; the clients insist on sending one.
+SANDBOX_TOKEN = "sandbox-token"
+SANDBOX_STATE_FILE = "sandbox.db"
+
+LiveSystem = Literal["grafana", "databricks"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A live system's HTTP API as a provider is handed it: where it answers and the token to
+    send. Whether it is a real service or the in-process sandbox is the target's business."""
+
+    url: str
+    token: str
 
 
 class TargetContext:
@@ -33,6 +52,7 @@ class TargetContext:
         self.root = specs.root
         self._sandbox: SandboxServer | None = None
         self._workspace: WorkspaceClient | None = None
+        self._grafana: Endpoint | None = None
         self._shared: dict[str, Any] = {}
 
     @property
@@ -59,22 +79,65 @@ class TargetContext:
         return path if path.is_absolute() else self.root / path
 
     @property
+    def policy_db_path(self) -> Path:
+        """The SQLite file of the SLA policies when the target names no policy store."""
+        return self.state_dir / "policies.db"
+
+    @property
     def sandbox_state_path(self) -> Path:
-        """The embedded sandbox's SQLite file. While it does not exist, the sandbox holds nothing
-        (providers may skip starting it just to find that out)."""
-        return self.state_dir / "sandbox.db"
+        """The embedded sandbox's SQLite file. While it does not exist, the sandbox holds nothing."""
+        return self.state_dir / SANDBOX_STATE_FILE
 
     def sandbox(self) -> SandboxServer:
         """The in-process sandbox of an embedded target, started on first use."""
         if self._sandbox is None:
+            from reconciler.extras import require_extra
+
+            require_extra("sandbox", f"target '{self.name}' (embedded: it runs the bundled sandbox)")
             from reconciler.sandbox import SandboxServer, SandboxSettings
 
             self._sandbox = SandboxServer(self.sandbox_state_path, SandboxSettings()).start()
         return self._sandbox
 
+    def _uses_sandbox(self, system: LiveSystem) -> bool:
+        if not self.config.embedded:
+            return False
+        if system == "grafana":
+            return self.config.grafana is None or not self.config.grafana.url
+        return self.config.databricks is None
+
+    def known_empty(self, system: LiveSystem) -> bool:
+        """Whether `system` certainly holds nothing yet (a fresh embedded target): a provider may
+        then skip reading it, and nothing is started just to find that out."""
+        return self._uses_sandbox(system) and not self.sandbox_state_path.exists()
+
     @property
     def has_databricks(self) -> bool:
         return self.config.databricks is not None or self.config.embedded
+
+    @property
+    def has_grafana(self) -> bool:
+        return self.config.grafana is not None or self.config.embedded
+
+    def grafana_endpoint(self) -> Endpoint:
+        """The target's Grafana: `grafana.url` (else the sandbox's on an embedded target, else
+        GRAFANA_URL) with the service-account token from `grafana.token_env` (GRAFANA_TOKEN)."""
+        if self._grafana is None:
+            conn = self.config.grafana
+            if self._uses_sandbox("grafana"):
+                self._grafana = Endpoint(self.sandbox().url, SANDBOX_TOKEN)
+            else:
+                url = (conn.url if conn else None) or os.environ.get("GRAFANA_URL")
+                if not url:
+                    raise ReconcilerError(
+                        f"target '{self.name}' has no Grafana URL: set grafana.url in reconciler.yaml or GRAFANA_URL"
+                    )
+                token_env = conn.token_env if conn else "GRAFANA_TOKEN"
+                token = os.environ.get(token_env)
+                if not token:
+                    raise ReconcilerError(f"the Grafana service-account token is not set: export {token_env}")
+                self._grafana = Endpoint(url, token)
+        return self._grafana
 
     def workspace_client(self) -> WorkspaceClient:
         """The target's Databricks workspace client (the sandbox's, for an embedded target).
@@ -100,24 +163,20 @@ class TargetContext:
                 except ValueError as exc:
                     # No usable credentials (no token, unknown profile, ...): the SDK says which,
                     # with secrets masked.
-                    from reconciler.errors import ReconcilerError
-
                     where = conn.host or (f"profile {conn.profile}" if conn.profile else "DATABRICKS_HOST")
                     raise ReconcilerError(
                         f"connecting to the Databricks workspace of target '{self.name}' ({where}) failed: {exc}"
                     ) from exc
                 self._workspace = retry_databricks(WorkspaceClient(config=config), self.config.retries.policy())
-            elif self.config.embedded:
+            elif self._uses_sandbox("databricks"):
                 config = Config(
                     host=self.sandbox().url,
-                    token="sandbox-token",
+                    token=SANDBOX_TOKEN,
                     auth_type="pat",
                     retry_timeout_seconds=SANDBOX_RETRY_TIMEOUT_SECONDS,
                 )
                 self._workspace = retry_databricks(WorkspaceClient(config=config), self.config.retries.policy())
             else:
-                from reconciler.errors import ReconcilerError
-
                 raise ReconcilerError(f"target '{self.name}' has no `databricks:` connection configured")
         return self._workspace
 

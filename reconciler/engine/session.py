@@ -17,7 +17,7 @@ from reconciler.plan.builder import PlanInput, build_plan
 from reconciler.plan.digest import fingerprint
 from reconciler.plan.model import Plan
 from reconciler.providers.base import Provider
-from reconciler.providers.registry import provider_for
+from reconciler.providers.registry import provider_entry, provider_for
 from reconciler.specs.loader import SpecSet, load_specs
 from reconciler.targets import TargetContext
 
@@ -90,6 +90,10 @@ class Session:
 
     def provider_configured(self, kind: Kind) -> bool:
         try:
+            entry = provider_entry(kind, self.context)
+            if kind.name not in self._providers and entry.system and self.context.known_empty(entry.system):
+                # Nothing of this kind can exist there yet: no need to load its provider (and SDK).
+                return False
             provider = self.provider(kind)
         except ReconcilerError:
             return False

@@ -186,9 +186,7 @@ class NotificationBackend:
         return self._snapshot
 
     def _read(self) -> NotificationSnapshot:
-        conn = self.context.config.grafana
-        sandbox = self.context.config.embedded and (conn is None or not conn.url)
-        if sandbox and not self.declared() and not self.context.sandbox_state_path.exists():
+        if not self.declared() and self.context.known_empty("grafana"):
             return NotificationSnapshot(Ledger(self.owner), None)
         ledger, version = self.read_ledger()
         snap = NotificationSnapshot(ledger, version)

@@ -12,7 +12,6 @@ title parked during a swap) is the rule exactly as the run's read found it, with
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,11 +37,9 @@ from .spec_model import AlertRuleChild
 if TYPE_CHECKING:
     from reconciler.targets import TargetContext
 
-SANDBOX_TOKEN = "sandbox-token"
-
 
 def grafana_configured(context: TargetContext) -> bool:
-    return context.config.grafana is not None or context.config.embedded
+    return context.has_grafana
 
 
 @dataclass
@@ -76,23 +73,10 @@ class GrafanaBackend:
     def client(self) -> GrafanaClient:
         if self._client is None:
             conn = self.context.config.grafana
-            url = (conn.url if conn else None) or None
-            if url is None and self.context.config.embedded:
-                url, token = self.context.sandbox().url, SANDBOX_TOKEN
-            else:
-                url = url or os.environ.get("GRAFANA_URL")
-                if not url:
-                    raise ReconcilerError(
-                        f"target '{self.context.name}' has no Grafana URL: set grafana.url in reconciler.yaml or GRAFANA_URL"
-                    )
-                token_env = conn.token_env if conn else "GRAFANA_TOKEN"
-                from_env = os.environ.get(token_env)
-                if not from_env:
-                    raise ReconcilerError(f"the Grafana service-account token is not set: export {token_env}")
-                token = from_env
+            endpoint = self.context.grafana_endpoint()
             self._client = GrafanaClient(
-                url,
-                token,
+                endpoint.url,
+                endpoint.token,
                 timeout=conn.timeout_seconds if conn else 30.0,
                 org_id=conn.org_id if conn else None,
                 retry=self.context.config.retries.policy(),
@@ -135,16 +119,12 @@ class GrafanaBackend:
             self._snapshot = self._read()
         return self._snapshot
 
-    def _uses_sandbox(self) -> bool:
-        conn = self.context.config.grafana
-        return self.context.config.embedded and (conn is None or not conn.url)
-
     def _read(self) -> GrafanaSnapshot:
         specs = self.context.specs
         grafana_declared = any(specs.by_kind(k) for k in ("GrafanaFolder", "GrafanaRuleGroup"))
-        if self._uses_sandbox() and not grafana_declared and not self.context.sandbox_state_path.exists():
-            # A fresh embedded target: nothing can exist yet, and starting the sandbox to find
-            # that out would cost every SLA-only run.
+        if not grafana_declared and self.context.known_empty("grafana"):
+            # Nothing can exist yet (a fresh local target), and connecting to find that out
+            # would cost every SLA-only run.
             return GrafanaSnapshot([], {}, {}, {}, set())
         rules = self.client.list_rules()
         states: dict[str, dict[str, int]] = {}

@@ -83,13 +83,10 @@ class DatabricksMonitorProvider(Provider):
     # --- plumbing ------------------------------------------------------------------------------
 
     def configured(self) -> bool:
-        config = self.context.config
-        if config.databricks is not None:
-            return True
-        if not config.embedded:
+        if not self.context.has_databricks:
             return False
-        # Embedded: the sandbox only matters once something may live in it.
-        return bool(self.context.specs.by_kind(KIND)) or (self.context.state_dir / "sandbox.db").exists()
+        # A workspace that certainly holds nothing yet only matters once a spec declares a monitor.
+        return bool(self.context.specs.by_kind(KIND)) or not self.context.known_empty("databricks")
 
     @property
     def client(self) -> Any:

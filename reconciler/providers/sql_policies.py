@@ -60,7 +60,7 @@ def store_url(context: TargetContext) -> tuple[URL, str, str | None, int]:
     store = context.config.policy_store
     if store is None or store.type == "sqlite":
         path = context.resolve_path(store.path) if store is not None and store.path else None
-        return URL.create("sqlite", database=str(path or context.state_dir / "policies.db")), DEFAULT_TABLE, None, 30
+        return URL.create("sqlite", database=str(path or context.policy_db_path)), DEFAULT_TABLE, None, 30
     if not isinstance(store, SqlPolicyStore):
         raise ReconcilerError(f"target '{context.name}': policy_store type '{store.type}' is not a SQL store")
     url = make_url(store.url)

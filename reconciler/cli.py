@@ -2,12 +2,17 @@
 
 Exit codes (Terraform's `-detailed-exitcode` convention): 0 success and nothing to change,
 2 success with changes pending (`plan --detailed-exitcode`, and `drift` whenever it finds drift),
-1 error. Errors print one clear message, never a traceback.
+1 error — usage errors (an unknown option, a missing argument) included, so a mistyped flag in a
+scheduled job can never pass for "drift found". Errors print one clear message, never a
+traceback. A closed output pipe (`reconciler plan | head -1`) is not an error: the command runs
+to its end and exits with its own code.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +51,78 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def exit_codes(*codes: tuple[int, str]) -> str:
+    """A command's `--help` epilog listing what its exit codes mean (1 always covers usage errors)."""
+    lines = [
+        f"  {code}  {meaning}" + ("; or a usage error" if code == EXIT_ERROR and "usage" not in meaning else "")
+        for code, meaning in codes
+    ]
+    return "\b\nExit codes:\n" + "\n".join(lines)
+
+
+ERROR_CODE = (EXIT_ERROR, "error (bad specs, usage error, live system error)")
+
+
+class _Group(click.Group):
+    """Usage errors exit 1, not click's 2: 2 means "changes pending" / "drift found" here."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_ERROR
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_ERROR
+            raise
+
+
+class _PipeSafe:
+    """stdout that survives its reader going away (`| head -1`): later output is dropped and the
+    command carries on to its own exit code, as an apply must not stop halfway over a pipe."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def _closed_pipe(self) -> None:
+        self.broken = True
+        try:  # the interpreter flushes fd 1 at exit too: point it at /dev/null
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+
+    def write(self, text: str) -> int:
+        if self.broken:
+            return len(text)
+        try:
+            return int(self._stream.write(text))
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            self._closed_pipe()
+            return len(text)
+
+    def flush(self) -> None:
+        if self.broken:
+            return
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            self._closed_pipe()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 specs_argument = click.argument("specs_dir", default="specs", type=click.Path(file_okay=False, path_type=Path))
 target_option = click.option(
     "--target", "-t", help="Target from reconciler.yaml (default: the project's default_target, else 'local')."
@@ -56,7 +133,15 @@ color_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=exit_codes(
+        (EXIT_OK, "success, nothing to change"),
+        (EXIT_CHANGES, "success, changes pending (plan --detailed-exitcode) or drift found (drift)"),
+        ERROR_CODE,
+    ),
+)
 @click.version_option(__version__, prog_name="reconciler")
 def cli() -> None:
     """Declarative SLA and data-quality monitoring: plan and apply SLA policies, Databricks
@@ -71,7 +156,7 @@ def cli() -> None:
     """
 
 
-@cli.command()
+@cli.command(epilog=exit_codes((EXIT_OK, "the specs are valid"), ERROR_CODE))
 @specs_argument
 @target_option
 @_guard
@@ -87,7 +172,13 @@ def validate(specs_dir: Path, target: str | None) -> None:
     click.echo(f"Specs valid: {len(specs.files)} file(s), {detail} (target {specs.target_name}).")
 
 
-@cli.command()
+@cli.command(
+    epilog=exit_codes(
+        (EXIT_OK, "planned (no changes; or changes, without --detailed-exitcode)"),
+        (EXIT_CHANGES, "changes pending (with --detailed-exitcode)"),
+        ERROR_CODE,
+    )
+)
 @specs_argument
 @target_option
 @format_option
@@ -131,7 +222,15 @@ def _emit_plan(the_plan: Any, fmt: str, color: bool | None, title: str = "plan")
         render_text(the_plan, console_for(sys.stdout, color), title=title)
 
 
-@cli.command()
+@cli.command(
+    epilog=exit_codes(
+        (EXIT_OK, "applied (and ready, with --wait), or nothing to change"),
+        (
+            EXIT_ERROR,
+            "error: refused (destructive, stale plan), cancelled, an operation failed, --wait failed or timed out",
+        ),
+    )
+)
 @specs_argument
 @target_option
 @click.option(
@@ -201,7 +300,8 @@ def apply(
         ApplyHooks(
             planned=lambda the_plan: _emit_plan(the_plan, fmt, color) if fmt == "text" else None,
             confirm=confirm,
-            applied=lambda the_plan, report: _emit_result(fmt, the_plan, report),
+            # JSON is one document, written once the wait (if any) is over and its outcome known.
+            applied=lambda the_plan, report: _emit_result(fmt, the_plan, report) if fmt != "json" else None,
             # Progress goes to stderr when stdout carries a machine-readable document.
             waiting=lambda line: click.echo(f"  waiting: {line}", err=fmt != "text"),
             notice=lambda line: click.echo(line, err=True),
@@ -212,12 +312,16 @@ def apply(
     if outcome.report is None:
         _emit_result(fmt, outcome.plan, None)
         sys.exit(EXIT_OK)
-    if outcome.waited and fmt == "text":
+    if fmt == "json":
+        _emit_result(fmt, outcome.plan, outcome.report, wait=(wait, outcome.wait_error))
+    if outcome.wait_error is not None:
+        click.echo(f"Error: the apply went through, but --wait failed: {outcome.wait_error}", err=True)
+    elif outcome.waited and fmt == "text":
         click.echo("Ready.")
     sys.exit(EXIT_OK if outcome.ok else EXIT_ERROR)
 
 
-@cli.command("force-unlock")
+@cli.command("force-unlock", epilog=exit_codes((EXIT_OK, "the lock was removed"), ERROR_CODE))
 @click.argument("lock_id")
 @specs_argument
 @target_option
@@ -233,15 +337,16 @@ def force_unlock(lock_id: str, specs_dir: Path, target: str | None) -> None:
     click.echo(f"Removed {removed.describe()}.")
 
 
-def _emit_result(fmt: str, the_plan: Any, report: Any) -> None:
+def _emit_result(fmt: str, the_plan: Any, report: Any, wait: tuple[bool, str | None] = (False, None)) -> None:
     from reconciler.apply.applier import OpStatus
 
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {"plan": the_plan.to_dict(), "apply": report.to_dict() if report else None}, indent=2, default=str
-            )
-        )
+        applied: dict[str, Any] | None = report.to_dict() if report else None
+        waited, wait_error = wait
+        if applied is not None and waited:
+            applied["wait"] = {"ok": wait_error is None, "error": wait_error}
+            applied["ok"] = bool(applied["ok"]) and wait_error is None
+        click.echo(json.dumps({"plan": the_plan.to_dict(), "apply": applied}, indent=2, default=str))
         return
     if report is None:
         if fmt == "markdown":
@@ -264,7 +369,7 @@ def _emit_result(fmt: str, the_plan: Any, report: Any) -> None:
         )
 
 
-@cli.command()
+@cli.command(epilog=exit_codes((EXIT_OK, "no drift"), (EXIT_CHANGES, "drift found"), ERROR_CODE))
 @specs_argument
 @target_option
 @format_option
@@ -286,7 +391,7 @@ def drift(specs_dir: Path, target: str | None, fmt: str, color: bool | None) -> 
     sys.exit(EXIT_CHANGES if report.drifted else EXIT_OK)
 
 
-@cli.command(name="import")
+@cli.command(name="import", epilog=exit_codes((EXIT_OK, "imported"), ERROR_CODE))
 @click.argument("kind")
 @click.argument("key")
 @click.argument("specs_dir", default="specs", type=click.Path(file_okay=False, path_type=Path))
@@ -321,7 +426,9 @@ def import_(
     run_import(ImportRequest(kind, key, specs_dir, target, generate_specs, from_file), click.echo)
 
 
-@cli.command()
+@cli.command(
+    epilog=exit_codes((EXIT_OK, "written, or up to date (--check)"), (EXIT_ERROR, "out of date (--check), or error"))
+)
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"), show_default=True)
 @click.option("--check", is_flag=True, help="Exit 1 if the files on disk differ from the models (for CI).")
 @_guard
@@ -344,7 +451,7 @@ def schema(out_dir: Path, check: bool) -> None:
     click.echo(f"Wrote {len(files)} schema file(s) to {out_dir}/.")
 
 
-@cli.command()
+@cli.command(epilog=exit_codes((EXIT_OK, "printed"), (EXIT_ERROR, "unknown kind, or usage error")))
 @click.argument("kind", required=False)
 def fields(kind: str | None) -> None:
     """Print each kind's field table: updatable, forces replace, server default, write-only, server-owned."""
@@ -356,12 +463,12 @@ def fields(kind: str | None) -> None:
         click.echo(f"### {k.name}\n\n{k.fields.to_markdown()}\n")
 
 
-@cli.group()
+@cli.group(cls=_Group, epilog=exit_codes((EXIT_OK, "success"), ERROR_CODE))
 def sandbox() -> None:
     """The bundled local emulators of the Databricks and Grafana APIs."""
 
 
-@sandbox.command()
+@sandbox.command(epilog=exit_codes((EXIT_OK, "stopped (Ctrl-C)"), ERROR_CODE))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
 @click.option(
@@ -427,4 +534,5 @@ def serve(
 
 
 def main() -> None:
+    sys.stdout = _PipeSafe(sys.stdout)  # type: ignore[assignment]
     cli()

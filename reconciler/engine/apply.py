@@ -62,10 +62,11 @@ class ApplyOutcome:
     report: ApplyReport | None = None  # None: nothing to change, or cancelled
     cancelled: bool = False
     waited: bool = False  # every changed object reported ready
+    wait_error: str | None = None  # `--wait` saw a failure or timed out (the apply itself went through)
 
     @property
     def ok(self) -> bool:
-        return self.report is None or self.report.ok
+        return (self.report is None or self.report.ok) and self.wait_error is None
 
 
 def load_plan_file(path: Path) -> Plan:
@@ -97,7 +98,11 @@ def run_apply(
         hooks.applied(the_plan, report)
         outcome = ApplyOutcome(the_plan, report)
         if options.wait and report.ok:
-            wait_ready(report, session, options.wait_timeout, hooks.waiting)
+            try:
+                wait_ready(report, session, options.wait_timeout, hooks.waiting)
+            except ReconcilerError as exc:
+                outcome.wait_error = str(exc)
+                return outcome
             outcome.waited = True
         return outcome
 

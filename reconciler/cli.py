@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO, cast
 
 import click
 
@@ -70,14 +70,14 @@ class _Group(click.Group):
         try:
             return super().make_context(*args, **kwargs)
         except click.UsageError as exc:
-            exc.exit_code = EXIT_ERROR
+            setattr(exc, "exit_code", EXIT_ERROR)  # noqa: B010 - a ClassVar in click's stubs, per instance here
             raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            exc.exit_code = EXIT_ERROR
+            setattr(exc, "exit_code", EXIT_ERROR)  # noqa: B010 - a ClassVar in click's stubs, per instance here
             raise
 
 
@@ -534,5 +534,5 @@ def serve(
 
 
 def main() -> None:
-    sys.stdout = _PipeSafe(sys.stdout)  # type: ignore[assignment]
+    sys.stdout = cast(TextIO, _PipeSafe(sys.stdout))
     cli()

@@ -4,35 +4,14 @@ live object for plan and apply problems."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-#: Longest value quoted in a message; past it the value is cut and its length said.
-MAX_QUOTED = 80
+from reconciler.diagnostics import MAX_QUOTED, Diagnostic, shorten, spec_error
 
+__all__ = ["MAX_QUOTED", "Diagnostic", "PlanError", "ReconcilerError", "SpecError", "SpecErrors", "shorten"]
 
-def shorten(text: str, limit: int = MAX_QUOTED) -> str:
-    """`text`, cut to about `limit` characters with how much was left out: a 1 MB value in a
-    spec must not become a 1 MB error message."""
-    text = str(text)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text) - limit} more characters)"
-
-
-@dataclass(frozen=True)
-class SpecError:
-    """One problem in a spec file, formatted `file:line: field.path: message`."""
-
-    file: str
-    line: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        # Paths carry keys and messages quote values as written: both are capped.
-        path, message = shorten(self.path, 200), shorten(self.message, 1000)
-        return f"{where}: {path}: {message}" if path else f"{where}: {message}"
+# A problem in a spec file is a located error `Diagnostic` (`file:line: field.path: message`);
+# `SpecError(file, line, path, message)` builds one where the reader already knows file and line.
+SpecError = spec_error
 
 
 class ReconcilerError(Exception):
@@ -42,8 +21,8 @@ class ReconcilerError(Exception):
 class SpecErrors(ReconcilerError):
     """All spec problems found in a run, reported together rather than one per run."""
 
-    def __init__(self, errors: Iterable[SpecError]) -> None:
-        self.errors = sorted(errors, key=lambda e: (e.file, e.line or 0, e.path))
+    def __init__(self, errors: Iterable[Diagnostic]) -> None:
+        self.errors = sorted(errors, key=lambda e: (e.file or "", e.line or 0, e.field))
         super().__init__("\n".join(str(e) for e in self.errors))
 
 

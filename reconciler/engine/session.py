@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.errors import ReconcilerError, SpecError, SpecErrors
+from reconciler.diagnostics import Diagnostic, resolve
+from reconciler.errors import ReconcilerError, SpecErrors
 from reconciler.kinds.base import Kind, LiveObject, Resource
 from reconciler.kinds.registry import KINDS
 from reconciler.plan.builder import PlanInput, build_plan
@@ -107,7 +108,7 @@ class Session:
 
     def read_live(self) -> LiveState:
         live = LiveState()
-        errors: list[SpecError] = []
+        errors: list[Diagnostic] = []
         for kind in self.kinds_in_play():
             provider = self.provider(kind)
             if not provider.configured():
@@ -120,7 +121,8 @@ class Session:
             live.objects.extend(provider.read(desired))
             live.notes.extend(provider.notes())
         if errors:
-            raise SpecErrors(errors)
+            # Providers name the object and the path; file:line is resolved here, once.
+            raise SpecErrors(resolve(errors, self.specs.resources))
         return live
 
     def plan(self, strict: bool = True, live: LiveState | None = None) -> tuple[Plan, LiveState]:

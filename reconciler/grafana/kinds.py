@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.errors import SpecError
+from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.kinds.base import Kind, LiveObject, Locator, Resource, SourceRef, duplicate_keys
 from reconciler.plan.model import Operation
 from reconciler.plan.steps import StepView
@@ -65,18 +65,18 @@ class GrafanaFolderKind(Kind):
     def key(self, name: str, spec: GrafanaFolderSpec) -> str:
         return spec.uid or name
 
-    def spec_errors(self, name: str, spec: GrafanaFolderSpec) -> list[tuple[tuple[str | int, ...], str]]:
+    def spec_errors(self, name: str, spec: GrafanaFolderSpec) -> list[Diagnostic]:
         import re
 
         if spec.uid is None and not re.match(UID_PATTERN, name):
             return [
-                (
-                    ("metadata", "name"),
+                Diagnostic.error(
                     f"{name!r} is not a valid Grafana uid (1-40 letters, digits, '-', '_'); set spec.uid",
+                    ("metadata", "name"),
                 )
             ]
         if spec.parent is not None and spec.parent == (spec.uid or name):
-            return [(("spec", "parent"), "a folder cannot be its own parent")]
+            return [Diagnostic.error("a folder cannot be its own parent", ("spec", "parent"))]
         return []
 
     def desired_state(self, spec: GrafanaFolderSpec) -> dict[str, Any]:
@@ -85,7 +85,7 @@ class GrafanaFolderKind(Kind):
     def depends_on(self, spec: GrafanaFolderSpec) -> list[tuple[str, str]]:
         return [(self.name, spec.parent)] if spec.parent else []
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
         errors = _duplicates(resources, _field_or_name("uid"), "folder uid")
         parents = {r.key: r.state.get("parent") for r in resources}
         for res in resources:
@@ -95,11 +95,8 @@ class GrafanaFolderKind(Kind):
                 seen.append(parent)
                 parent = parents[parent]
             if parent == res.key:
-                where = res.spec_source("parent")
                 chain = " -> ".join([*seen, res.key])
-                errors.append(
-                    SpecError(where.file, where.line, "spec.parent", f"folders cannot nest in a cycle: {chain}")
-                )
+                errors.append(res.error(("spec", "parent"), f"folders cannot nest in a cycle: {chain}"))
         return errors
 
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
@@ -149,43 +146,21 @@ class GrafanaRuleGroupKind(Kind):
         # The group's own fields; its rules are objects of their own (see `expand`).
         return {"folder": spec.folder, "group": spec.group or "", "interval": spec.interval}
 
-    def spec_errors(self, name: str, spec: GrafanaRuleGroupSpec) -> list[tuple[tuple[str | int, ...], str]]:
-        out: list[tuple[tuple[str | int, ...], str]] = []
+    def spec_errors(self, name: str, spec: GrafanaRuleGroupSpec) -> list[Diagnostic]:
+        out: list[Diagnostic] = []
         if spec.group is None and "/" in name:
-            out.append((("metadata", "name"), "group names must not contain '/'; set spec.group"))
-        titles: dict[str, int] = {}
-        for index, rule in enumerate(spec.rules):
-            for path, message in rule_problems(rule):
-                out.append((("spec", "rules", index, *path), message))
-            if rule.title in titles:
-                out.append(
-                    (
-                        ("spec", "rules", index, "title"),
-                        f"title {rule.title!r} is already used by rules[{titles[rule.title]}]",
-                    )
-                )
-            titles.setdefault(rule.title, index)
-        return out
+            out.append(Diagnostic.error("group names must not contain '/'; set spec.group", ("metadata", "name")))
+        return out + _rule_errors(list(enumerate(spec.rules)))
 
-    def salvage_errors(self, spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
-        out: list[tuple[tuple[str | int, ...], str]] = []
+    def salvage_errors(self, spec: Any) -> list[Diagnostic]:
         rules = spec.get("rules") if isinstance(spec, dict) else None
-        titles: dict[str, int] = {}
+        valid: list[tuple[int, RuleSpec]] = []
         for index, raw in enumerate(rules if isinstance(rules, list) else []):
             try:
-                rule = RuleSpec.model_validate(raw)
+                valid.append((index, RuleSpec.model_validate(raw)))
             except ValidationError:
                 continue  # its own errors are among the document's
-            out.extend((("spec", "rules", index, *path), message) for path, message in rule_problems(rule))
-            if rule.title in titles:
-                out.append(
-                    (
-                        ("spec", "rules", index, "title"),
-                        f"title {rule.title!r} is already used by rules[{titles[rule.title]}]",
-                    )
-                )
-            titles.setdefault(rule.title, index)
-        return out
+        return _rule_errors(valid)
 
     def expand(self, resource: Resource, locate: Callable[[tuple[str | int, ...]], SourceRef]) -> list[Resource]:
         spec: GrafanaRuleGroupSpec = resource.spec  # type: ignore[assignment]
@@ -218,7 +193,7 @@ class GrafanaRuleGroupKind(Kind):
             )
         return children
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
         return _duplicates(resources, _field_or_name("group"), "rule group")
 
     def find_moved(self, desired: Resource, candidates: Sequence[LiveObject]) -> LiveObject | None:
@@ -267,7 +242,7 @@ class GrafanaAlertRuleKind(Kind):
     def desired_state(self, spec: AlertRuleChild) -> dict[str, Any]:
         return desired_rule_state(spec.folder, spec.group, spec.rule)
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
         errors = _duplicates(resources, _rule_uid_source, "rule uid")
         by_title: dict[tuple[str, str], list[Resource]] = defaultdict(list)
         for res in resources:
@@ -277,14 +252,11 @@ class GrafanaAlertRuleKind(Kind):
             for dup in group[1:]:
                 if dup.spec.group_name == first.spec.group_name:  # type: ignore[attr-defined]
                     continue  # reported by the document's own check
-                where, path = rule_source(dup, "title")
                 errors.append(
-                    SpecError(
-                        where.file,
-                        where.line,
-                        path,
-                        f"rule title {title!r} is already used in folder {folder} ({rule_source(first, 'title')[0]}); "
-                        "titles are unique per folder",
+                    dup.error(
+                        rule_path(dup, "title"),
+                        f"rule title {title!r} is already used in folder {folder} "
+                        f"({first.locate(rule_path(first, 'title'))}); titles are unique per folder",
                     )
                 )
         return errors
@@ -361,26 +333,40 @@ class GrafanaAlertRuleKind(Kind):
         return f"rule '{state.get('title')}' in {state.get('folder')}/{state.get('group')}"
 
 
-def rule_source(res: Resource, field: str) -> tuple[SourceRef, str]:
-    """file:line and dotted path of a field of a `GrafanaAlertRule`, which is a rule inside its
-    group document: errors name `spec.rules[i].<field>` there, the path a user can find."""
-    index = res.spec.index  # type: ignore[attr-defined]
-    return res.spec_source("rules", index, field), f"spec.rules[{index}].{field}"
+def rule_path(res: Resource, field: str) -> FieldPath:
+    """The path of a field of a `GrafanaAlertRule`, which is a rule inside its group document:
+    diagnostics name `spec.rules[i].<field>` there, the path a user can find."""
+    return ("spec", "rules", res.spec.index, field)  # type: ignore[attr-defined]
 
 
-def _rule_uid_source(res: Resource) -> tuple[SourceRef, str]:
+def _rule_errors(rules: list[tuple[int, RuleSpec]]) -> list[Diagnostic]:
+    """A group document's own checks of its rules: each rule's problems, and titles used twice."""
+    out: list[Diagnostic] = []
+    titles: dict[str, int] = {}
+    for index, rule in rules:
+        out.extend(Diagnostic.error(message, ("spec", "rules", index, *path)) for path, message in rule_problems(rule))
+        if rule.title in titles:
+            out.append(
+                Diagnostic.error(
+                    f"title {rule.title!r} is already used by rules[{titles[rule.title]}]",
+                    ("spec", "rules", index, "title"),
+                )
+            )
+        titles.setdefault(rule.title, index)
+    return out
+
+
+def _rule_uid_source(res: Resource) -> FieldPath:
     """An explicit rule uid clashes at its own line; a derived one at the title it comes from."""
-    return rule_source(res, "uid" if res.spec.rule.uid is not None else "title")  # type: ignore[attr-defined]
+    return rule_path(res, "uid" if res.spec.rule.uid is not None else "title")  # type: ignore[attr-defined]
 
 
 def _field_or_name(field: str) -> Locator:
     """Where an identity that defaults to metadata.name comes from: `spec.<field>` when the spec
     sets it, the document's name otherwise; an error points at whichever made the clash."""
 
-    def locate(res: Resource) -> tuple[SourceRef, str]:
-        if getattr(res.spec, field, None) is not None:
-            return res.spec_source(field), f"spec.{field}"
-        return res.source, "metadata.name"
+    def locate(res: Resource) -> FieldPath:
+        return ("spec", field) if getattr(res.spec, field, None) is not None else ("metadata", "name")
 
     return locate
 
@@ -389,5 +375,5 @@ def _without_title(state: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in state.items() if k != "title"}
 
 
-def _duplicates(resources: Sequence[Resource], locate: Locator, what: str) -> list[SpecError]:
+def _duplicates(resources: Sequence[Resource], locate: Locator, what: str) -> list[Diagnostic]:
     return duplicate_keys(resources, locate, lambda dup, first, at: f"{what} {dup.key!r} is already declared at {at}")

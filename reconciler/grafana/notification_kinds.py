@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.errors import SpecError
 from reconciler.kinds.base import Kind, LiveObject, Resource, SourceRef, duplicate_keys
 from reconciler.kinds.fields import FieldRule, FieldTable, OnChange
@@ -37,13 +38,11 @@ from .notification_model import (
 BACKEND = "grafana"
 
 
-def _name_source(res: Resource) -> tuple[SourceRef, str]:
-    if getattr(res.spec, "name", None) is not None:
-        return res.spec_source("name"), "spec.name"
-    return res.source, "metadata.name"
+def _name_source(res: Resource) -> FieldPath:
+    return ("spec", "name") if getattr(res.spec, "name", None) is not None else ("metadata", "name")
 
 
-def _duplicates(resources: Sequence[Resource], what: str) -> list[SpecError]:
+def _duplicates(resources: Sequence[Resource], what: str) -> list[Diagnostic]:
     return duplicate_keys(
         resources, _name_source, lambda dup, first, at: f"{what} {dup.key!r} is already declared at {at}"
     )
@@ -106,10 +105,14 @@ class GrafanaContactPointKind(_NamedKind):
     def named_state(self, name: str, spec: Any) -> dict[str, Any]:
         return desired_contact_point_state(name, spec)
 
-    def spec_errors(self, name: str, spec: GrafanaContactPointSpec) -> list[tuple[tuple[str | int, ...], str]]:
-        return [p for i, integ in enumerate(spec.integrations) for p in integration_problems(i, integ)]
+    def spec_errors(self, name: str, spec: GrafanaContactPointSpec) -> list[Diagnostic]:
+        return [
+            Diagnostic.error(message, path)
+            for i, integ in enumerate(spec.integrations)
+            for path, message in integration_problems(i, integ)
+        ]
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
         errors = _duplicates(resources, "contact point")
         for res in resources:
             spec: GrafanaContactPointSpec = res.spec  # type: ignore[assignment]
@@ -118,10 +121,8 @@ class GrafanaContactPointKind(_NamedKind):
                     where = res.spec_source("integrations", index, "secure_settings", key)
                     if where.line != res.source.line and "${env:" not in _line_text(where.file, where.line):
                         errors.append(
-                            SpecError(
-                                where.file,
-                                where.line,
-                                f"spec.integrations[{index}].secure_settings.{key}",
+                            res.error(
+                                ("spec", "integrations", index, "secure_settings", key),
                                 "secrets must come from the environment (${env:NAME}), never be written in a spec",
                             )
                         )
@@ -179,7 +180,7 @@ class GrafanaMuteTimingKind(_NamedKind):
     def named_state(self, name: str, spec: Any) -> dict[str, Any]:
         return mute_timing_state(name, spec)
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
         return _duplicates(resources, "mute timing")
 
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
@@ -219,7 +220,7 @@ class GrafanaTemplateKind(_NamedKind):
     def named_state(self, name: str, spec: Any) -> dict[str, Any]:
         return template_state(name, spec.template)
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
         return _duplicates(resources, "template")
 
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
@@ -263,8 +264,8 @@ class GrafanaNotificationPolicyKind(Kind):
             (GrafanaMuteTimingKind.name, i) for i in sorted(intervals)
         ]
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
-        errors = []
+    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
+        errors: list[Diagnostic] = []
         for res in resources[1:]:
             errors.append(
                 SpecError(

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.commands import import_command
-from reconciler.errors import ReconcilerError, SpecError
+from reconciler.diagnostics import Diagnostic
+from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import LiveObject, Resource
 from reconciler.plan.model import Action, ApiCall, Operation
 from reconciler.providers.base import Adopted, GeneratedSpecs, Provider, ReplaceIncomplete
 
 from .client import GrafanaApiError
-from .kinds import rule_source
+from .kinds import rule_path
 from .ownership import (
     FOLDER_OWNED_ANNOTATION,
     FOLDER_PREVENT_DESTROY_ANNOTATION,
@@ -265,29 +266,23 @@ class GrafanaFolderProvider(_GrafanaProvider):
         )
         return any(rule_annotations(r).get(key) == "true" for r in ours for key in keys)
 
-    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
+    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
         snap = self.grafana.snapshot()
         declared = {r.key for r in desired}
         errors = []
         for res in desired:
             parent = res.state.get("parent")
             if parent and parent not in declared and snap.folders.get(parent) is None and self._missing(parent):
-                where = res.spec_source("parent")
                 errors.append(
-                    SpecError(
-                        where.file,
-                        where.line,
-                        "spec.parent",
+                    res.error(
+                        ("spec", "parent"),
                         f"parent folder {parent!r} does not exist in Grafana and no GrafanaFolder declares it",
                     )
                 )
             elif parent and self._below(parent, res.key, {r.key: r.state.get("parent") for r in desired}):
-                where = res.spec_source("parent")
                 errors.append(
-                    SpecError(
-                        where.file,
-                        where.line,
-                        "spec.parent",
+                    res.error(
+                        ("spec", "parent"),
                         f"folder {parent!r} is inside {res.key!r} (in Grafana or in the specs): a folder cannot move into its own subfolder",
                     )
                 )
@@ -339,19 +334,16 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
             )
         return out
 
-    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
+    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
         snap = self.grafana.snapshot()
         declared_folders = {r.key for r in self.declared("GrafanaFolder")}
         errors = []
         for res in desired:
             folder = res.state["folder"]
             if folder not in declared_folders and snap.folders.get(folder) is None:
-                where = res.spec_source("folder")
                 errors.append(
-                    SpecError(
-                        where.file,
-                        where.line,
-                        "spec.folder",
+                    res.error(
+                        ("spec", "folder"),
                         f"folder {folder!r} does not exist in Grafana and no GrafanaFolder declares it",
                     )
                 )
@@ -362,13 +354,10 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                 ]
                 locked = [r.get("title") for r in members if r.get("provenance") == "file"]
                 foreign = [r.get("title") for r in members if not self.grafana.is_managed(r)]
-                where = res.spec_source("interval")
                 if foreign and not locked:
                     errors.append(
-                        SpecError(
-                            where.file,
-                            where.line,
-                            "spec.interval",
+                        res.error(
+                            ("spec", "interval"),
                             f"the group holds {len(foreign)} rule(s) reconciler does not manage ({', '.join(repr(t) for t in foreign)}): "
                             "Grafana has one interval per group, so changing it would rewrite them too (new interval, reset "
                             "evaluation state, the write's provenance). Adopt them first with "
@@ -378,10 +367,8 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                     )
                 if locked:
                     errors.append(
-                        SpecError(
-                            where.file,
-                            where.line,
-                            "spec.interval",
+                        res.error(
+                            ("spec", "interval"),
                             f"the group holds rules provisioned from files ({', '.join(repr(t) for t in locked)}): Grafana refuses to "
                             "rewrite them, so the interval cannot be changed through the API",
                         )
@@ -479,7 +466,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
             )
         return out
 
-    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
+    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
         snap = self.grafana.snapshot()
         wanted = {r.key for r in desired}
         errors = []
@@ -502,13 +489,11 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                         )
                     )
                     explicit = res.spec.rule.uid is not None  # type: ignore[attr-defined]
-                    where, path = rule_source(res, "title")
+                    path = rule_path(res, "title")
                     other = self.grafana.other_owner(rule)
                     if other:
                         errors.append(
-                            SpecError(
-                                where.file,
-                                where.line,
+                            res.error(
                                 path,
                                 f"folder {res.state['folder']} already has a rule titled {res.state['title']!r} (uid "
                                 f"{rule.get('uid')}, group {rule.get('ruleGroup')}) that another project manages ({other}); "
@@ -517,9 +502,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                         )
                         continue
                     errors.append(
-                        SpecError(
-                            where.file,
-                            where.line,
+                        res.error(
                             path,
                             f"folder {res.state['folder']} already has a rule titled {res.state['title']!r} (uid {rule.get('uid')}, "
                             f"group {rule.get('ruleGroup')}) that reconciler does not manage; "

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from reconciler.errors import SpecError
+from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.plan.model import ApiCall, Operation
 from reconciler.specs.envelope import KindSpec, Lifecycle
 
@@ -51,14 +51,27 @@ class Resource:
     def lifecycle(self) -> Lifecycle:
         return self.spec.lifecycle
 
-    def spec_source(self, *path: str | int) -> SourceRef:
-        """file:line of the field at `spec.<path>` (the deepest part of it the file has)."""
-        full = ("spec", *path)
-        for end in range(len(full), 0, -1):
-            line = self.lines.get(full[:end])
+    @property
+    def address(self) -> str:
+        """`Kind/name`: how plans and diagnostics name the object."""
+        return f"{self.kind}/{self.name}"
+
+    def locate(self, path: FieldPath) -> SourceRef:
+        """file and line of the field at `path` from the document root (the deepest part of it
+        the file has): how a `Diagnostic` about this object is resolved."""
+        for end in range(len(path), 0, -1):
+            line = self.lines.get(path[:end])
             if line is not None:
                 return SourceRef(self.source.file, line)
         return self.source
+
+    def spec_source(self, *path: str | int) -> SourceRef:
+        """file:line of the field at `spec.<path>` (the deepest part of it the file has)."""
+        return self.locate(("spec", *path))
+
+    def error(self, path: FieldPath, summary: str, detail: str = "") -> Diagnostic:
+        """An error about this object at `path` from its document's root (located later, once)."""
+        return Diagnostic.error(summary, path, object=self.address, detail=detail, subject=self)
 
 
 @dataclass
@@ -133,17 +146,18 @@ class Kind:
     def depends_on(self, spec: Any) -> list[tuple[str, str]]:
         return []
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
-        """Checks across documents of this kind (duplicate identities, ...)."""
+    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
+        """Checks across documents of this kind (duplicate identities, ...): diagnostics about
+        an object (`Resource.error`), which the loader resolves to file:line."""
         return []
 
-    def spec_errors(self, name: str, spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
-        """Checks of one validated document that need a precise location: (path from the
-        document root, e.g. ("spec", "rules", 0, "condition"), message). The loader turns the
-        path into file:line."""
+    def spec_errors(self, name: str, spec: Any) -> list[Diagnostic]:
+        """Checks of one validated document that need a precise location: diagnostics whose
+        path is from the document root, e.g. ("spec", "rules", 0, "condition"). The loader
+        resolves the path to file:line."""
         return []
 
-    def salvage_errors(self, spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    def salvage_errors(self, spec: Any) -> list[Diagnostic]:
         """The `spec_errors` that can still be found in the parts of a raw spec (a dict) that are
         valid on their own, when the document as a whole failed its model: so one run reports a
         bad interval and a rule's missing refId together, not one per run."""
@@ -209,13 +223,13 @@ class Kind:
         return ", ".join(f"{k}={v}" for k, v in state.items())
 
 
-# Where a field of a resource is written: file:line and the dotted path to name in errors.
-Locator = Callable[[Resource], tuple[SourceRef, str]]
+# Which field of a resource's document sets something (path from the document root).
+Locator = Callable[[Resource], FieldPath]
 
 
 def duplicate_keys(
     resources: Sequence[Resource], locate: Locator, describe: Callable[[Resource, Resource, SourceRef], str]
-) -> list[SpecError]:
+) -> list[Diagnostic]:
     """Objects of one kind sharing a key: each later one is an error at the field that sets the
     key (`locate`), and `describe(dup, first, where_first)` says what clashes with what."""
     seen: dict[str, Resource] = {}
@@ -224,8 +238,8 @@ def duplicate_keys(
         first = seen.setdefault(res.key, res)
         if first is res:
             continue
-        where, path = locate(res)
-        if path == "metadata.name" and res.name == first.name:
+        path = locate(res)
+        if path == ("metadata", "name") and res.name == first.name:
             continue  # the identity is the name: the loader reports the duplicate name there
-        errors.append(SpecError(where.file, where.line, path, describe(res, first, locate(first)[0])))
+        errors.append(res.error(path, describe(res, first, first.locate(locate(first)))))
     return errors

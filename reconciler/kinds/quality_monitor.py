@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from reconciler.errors import SpecError
+from reconciler.diagnostics import Diagnostic
 from reconciler.plan.model import ApiCall, Operation
 from reconciler.quartz import quartz_error, timezone_error
 from reconciler.specs.envelope import KindSpec
@@ -548,10 +548,10 @@ class QualityMonitorKind(Kind):
     def desired_state(self, spec: QualityMonitorSpec) -> dict[str, Any]:
         return monitor_state(spec_to_api(spec))
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
         return duplicate_keys(
             resources,
-            lambda r: (r.spec_source("table_name"), "spec.table_name"),
+            lambda r: ("spec", "table_name"),
             lambda dup, first, at: (
                 f"QualityMonitor '{dup.name}' monitors the same table as '{first.name}' ({at}); "
                 "a table can have only one monitor"

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from reconciler.errors import SpecError
+from reconciler.diagnostics import Diagnostic
 from reconciler.plan.model import ApiCall, Operation
 from reconciler.specs.envelope import KindSpec
 
@@ -113,12 +113,12 @@ class SlaPolicyKind(Kind):
             spec.warehouse_ids, spec.sla_seconds, spec.policy_mode.value, [s.value for s in spec.included_statuses]
         )
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[SpecError]:
+    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
         """One policy per warehouse set: the set is the row's key. Both ends of a clash point at
         `warehouse_ids`, the field that makes it, not at the documents' names."""
         return duplicate_keys(
             resources,
-            lambda r: (r.spec_source("warehouse_ids"), "spec.warehouse_ids"),
+            lambda r: ("spec", "warehouse_ids"),
             lambda dup, first, at: (
                 f"same warehouse set as SlaPolicy '{first.name}' ({at}); a warehouse set can have only one policy"
             ),

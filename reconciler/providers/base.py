@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.errors import ReconcilerError, SpecError
+from reconciler.diagnostics import Diagnostic
+from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Kind, LiveObject, Resource
 from reconciler.plan.model import Action, Operation
 
@@ -61,8 +62,10 @@ class Provider(ABC):
         """Live objects in scope: those `desired` names plus every object reconciler manages,
         and any unmanaged ones the backend can see cheaply (they are shown, never changed)."""
 
-    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
-        """Plan-time checks of specs against the live system (e.g. a column that does not exist)."""
+    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
+        """Plan-time checks of specs against the live system (e.g. a column that does not exist):
+        diagnostics about the objects (`Resource.error(path, summary)`); the engine resolves
+        them to file:line."""
         return []
 
     def notes(self) -> list[str]:

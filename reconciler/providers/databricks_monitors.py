@@ -29,7 +29,8 @@ from databricks.sdk.service.catalog import (
 )
 
 from reconciler.commands import import_command
-from reconciler.errors import ReconcilerError, SpecError
+from reconciler.diagnostics import Diagnostic
+from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import LiveObject, Resource
 from reconciler.kinds.quality_monitor import FIELDS, QualityMonitorSpec, monitor_state, spec_to_api
 from reconciler.plan.diff import diff_states
@@ -178,21 +179,19 @@ class DatabricksMonitorProvider(Provider):
 
     # --- plan-time checks against the catalog ----------------------------------------------------
 
-    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
-        errors: list[SpecError] = []
+    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
+        errors: list[Diagnostic] = []
         with live_errors(f"checking monitor specs against the catalog of target '{self.context.name}'"):
             for res in desired:
                 errors.extend(self._check_one(res))
         return errors
 
-    def _check_one(self, res: Resource) -> list[SpecError]:
+    def _check_one(self, res: Resource) -> list[Diagnostic]:
         spec: QualityMonitorSpec = res.spec  # type: ignore[assignment]
-        errors: list[SpecError] = []
+        errors: list[Diagnostic] = []
 
         def error(path: tuple[str | int, ...], message: str) -> None:
-            where = res.spec_source(*path)
-            dotted = "spec." + ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path)
-            errors.append(SpecError(where.file, where.line, dotted.replace(".[", "["), message))
+            errors.append(res.error(("spec", *path), message))
 
         try:
             table = self.client.tables.get(res.key)

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from reconciler.diagnostics import Diagnostic
 from reconciler.errors import SpecError, shorten
 
 from .yaml_loader import Document, PathKey, dotted_path
@@ -79,10 +80,10 @@ def _message(err: ErrorDetails, model: type[BaseModel] | None = None) -> str:
 
 def validation_errors(
     exc: ValidationError, doc: Document, prefix: PathKey = (), model: type[BaseModel] | None = None
-) -> list[SpecError]:
+) -> list[Diagnostic]:
     """All errors of one failed validation, each pointing at the line of its field; `model`
     (the validated model) lets unknown-field errors suggest the field that was meant."""
-    out: list[SpecError] = []
+    out: list[Diagnostic] = []
     for err in exc.errors(include_url=False):
         # Drop union/tag markers pydantic inserts into locations (e.g. function-after[...]).
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p and "]" in p)))

@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from pydantic import ValidationError, create_model
 
+from reconciler.diagnostics import Diagnostic, resolve
 from reconciler.errors import ReconcilerError, SpecError, SpecErrors, shorten
 from reconciler.kinds.base import Kind, Resource, SourceRef
 from reconciler.kinds.registry import KINDS
@@ -59,7 +60,7 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def load_project(root: Path) -> tuple[ProjectFile, list[SpecError]]:
+def load_project(root: Path) -> tuple[ProjectFile, list[Diagnostic]]:
     path = root / PROJECT_FILE
     if not path.exists():
         return ProjectFile(), []
@@ -69,7 +70,7 @@ def load_project(root: Path) -> tuple[ProjectFile, list[SpecError]]:
     if not docs:
         return ProjectFile(), []
     doc = docs[0]
-    errors: list[SpecError] = []
+    errors: list[Diagnostic] = []
 
     def on_error(path: tuple[str | int, ...], message: str) -> None:
         errors.append(SpecError(doc.file, doc.line_for(path), dotted_path(path), message))
@@ -125,7 +126,7 @@ def load_specs(root: str | Path, target_name: str | None = None) -> SpecSet:
     return SpecSet(root, project, name, target, resources, [display_path(p) for p in files])
 
 
-def _declared(doc: Document, variables: dict[str, Any], errors: list[SpecError]) -> list[Resource]:
+def _declared(doc: Document, variables: dict[str, Any], errors: list[Diagnostic]) -> list[Resource]:
     """The objects one document declares: its own resource and those its kind expands it into.
 
     A document that passed its model but failed its kind's own checks (`spec_errors`) is reported
@@ -137,7 +138,7 @@ def _declared(doc: Document, variables: dict[str, Any], errors: list[SpecError])
         return []
     kind, model = validated
     located = kind.spec_errors(model.metadata.name, model.spec)
-    errors.extend(SpecError(doc.file, doc.line_for(path), dotted_path(path), message) for path, message in located)
+    errors.extend(_at_line(doc, located))
     resource = _tolerant(bool(located), lambda: _resource(kind, model, doc, errors), None)
     if resource is None:
         return []
@@ -160,7 +161,7 @@ def _tolerant(rejected: bool, build: Callable[[], T], fallback: T) -> T:
         return fallback
 
 
-def _validated(doc: Document, variables: dict[str, Any], errors: list[SpecError]) -> tuple[Kind, Envelope[Any]] | None:
+def _validated(doc: Document, variables: dict[str, Any], errors: list[Diagnostic]) -> tuple[Kind, Envelope[Any]] | None:
     """The document's kind and model, or None once its envelope or model errors are recorded."""
     data = doc.data
     if not isinstance(data, dict):
@@ -202,10 +203,9 @@ def _validated(doc: Document, variables: dict[str, Any], errors: list[SpecError]
     except ValidationError as exc:
         # The document's other problems are reported too; a field whose variable is unresolved
         # has its error already (its placeholder text would only add a confusing second one).
-        found = [e for e in validation_errors(exc, doc, model=document_model(kind)) if not _under(e.path, unresolved)]
+        found = [e for e in validation_errors(exc, doc, model=document_model(kind)) if not _under(e.field, unresolved)]
         spec = resolved.get("spec") if isinstance(resolved, dict) else None
-        for path, message in kind.salvage_errors(spec):
-            error = SpecError(doc.file, doc.line_for(path), dotted_path(path), message)
+        for error in _at_line(doc, kind.salvage_errors(spec)):
             if error not in found:
                 found.append(error)
         errors.extend(found)
@@ -214,11 +214,16 @@ def _validated(doc: Document, variables: dict[str, Any], errors: list[SpecError]
     return None if unresolved else (kind, model)
 
 
+def _at_line(doc: Document, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """A document's own diagnostics resolved, once, to the line of their path in it."""
+    return [d.at(doc.file, doc.line_for(d.path)) for d in diagnostics]
+
+
 def _under(path: str, roots: set[str]) -> bool:
     return any(path == root or path.startswith((root + ".", root + "[")) for root in roots)
 
 
-def _resource(kind: Kind, model: Envelope[Any], doc: Document, errors: list[SpecError]) -> Resource | None:
+def _resource(kind: Kind, model: Envelope[Any], doc: Document, errors: list[Diagnostic]) -> Resource | None:
     """The planner's view of a validated document; None once a key or state error is recorded."""
     name = model.metadata.name
     try:
@@ -240,8 +245,8 @@ def _resource(kind: Kind, model: Envelope[Any], doc: Document, errors: list[Spec
     )
 
 
-def _cross_checks(resources: list[Resource]) -> list[SpecError]:
-    errors: list[SpecError] = []
+def _cross_checks(resources: list[Resource]) -> list[Diagnostic]:
+    errors: list[Diagnostic] = []
     seen: dict[tuple[str, str], Resource] = {}
     for res in resources:
         if not KINDS[res.kind].standalone:
@@ -257,5 +262,5 @@ def _cross_checks(resources: list[Resource]) -> list[SpecError]:
                 )
             )
     for kind in KINDS.values():
-        errors.extend(kind.validate_all([r for r in resources if r.kind == kind.name]))
+        errors.extend(resolve(kind.validate_all([r for r in resources if r.kind == kind.name]), resources))
     return errors

@@ -38,6 +38,7 @@ from yaml.events import (
     StreamEndEvent,
 )
 
+from reconciler.diagnostics import Diagnostic
 from reconciler.errors import SpecError, shorten
 
 PathKey = tuple[str | int, ...]
@@ -242,7 +243,7 @@ class _Builder:
     def __init__(self, file: str, offset: int, limits: Limits) -> None:
         self.file, self.offset, self.limits = file, offset, limits
         self.lines: dict[PathKey, int] = {}
-        self.errors: list[SpecError] = []  # reported, the document is still validated
+        self.errors: list[Diagnostic] = []  # reported, the document is still validated
         self._constructor = _PURE("")  # its scalar constructors turn text into int, bool, date...
         self._open: set[int] = set()  # collections being built, to catch self-referencing aliases
         self._alias_at: list[int] = []  # lines of the aliases being expanded, outermost first
@@ -348,7 +349,7 @@ class _Builder:
             ) from None
 
 
-def _read(path: Path, display: str, limits: Limits) -> tuple[str | None, SpecError | None]:
+def _read(path: Path, display: str, limits: Limits) -> tuple[str | None, Diagnostic | None]:
     """The file's text, or the reason it cannot be read (too big, not UTF-8) at file:line."""
     try:
         size = path.stat().st_size
@@ -380,7 +381,7 @@ def _read(path: Path, display: str, limits: Limits) -> tuple[str | None, SpecErr
 
 def load_documents(
     path: Path, display: str, limits: Limits = LIMITS, parser: type[Any] | None = None
-) -> tuple[list[Document], list[SpecError]]:
+) -> tuple[list[Document], list[Diagnostic]]:
     """All documents of one YAML file; every problem comes back as a SpecError, never an exception.
 
     A file that breaks a limit (size, document count) yields no documents, only that error.
@@ -410,10 +411,10 @@ class _Loader:
     def __init__(self, text: _Text, display: str, limits: Limits, parser: type[Any]) -> None:
         self.text, self.display, self.limits, self.parser = text, display, limits, parser
         self.docs: list[Document] = []
-        self.errors: list[SpecError] = []
+        self.errors: list[Diagnostic] = []
         self.count = 0
 
-    def run(self) -> tuple[list[Document], list[SpecError]]:
+    def run(self) -> tuple[list[Document], list[Diagnostic]]:
         start: int | None = 0  # parse from this line on; after an error, from the next document marker
         while start is not None:
             try:

@@ -188,7 +188,7 @@ class GrafanaRuleGroupKind(Kind):
                     source=locate(("spec", "rules", index, "title")),
                     labels=dict(resource.labels),
                     depends_on=[(self.name, resource.key), (GrafanaFolderKind.name, spec.folder)],
-                    lines=resource.lines,  # the group document's: `rule_source` finds a rule's fields
+                    lines=resource.lines,  # the group document's: `rule_path` locates a rule's fields
                 )
             )
         return children

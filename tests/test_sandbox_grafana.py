@@ -274,7 +274,9 @@ def test_exports_in_file_provisioning_format(grafana: GrafanaApi, sandbox: Sandb
     assert "relativeTimeRange" not in exported["data"][1]  # zero range omitted in YAML
 
     as_json = GrafanaClient(sandbox.url, "t").export_group("alerts", "sla")
-    assert as_json["groups"][0]["folderUid"] == "alerts"
+    # AlertRuleGroupExport: FolderUID and IntervalSeconds are `json:"-"` (HCL only); the folder is its title
+    assert set(as_json["groups"][0]) == {"orgId", "name", "folder", "interval", "rules"}
+    assert as_json["groups"][0]["folder"] == "Alerts"
     assert (
         requests.get(f"{sandbox.url}/api/v1/provisioning/alert-rules/r1/export?format=json", timeout=5).json()[
             "groups"

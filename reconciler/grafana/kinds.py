@@ -26,7 +26,7 @@ from reconciler.plan.model import Operation
 from reconciler.plan.steps import StepView
 
 from .field_tables import ALERT_RULE_FIELDS, FOLDER_FIELDS, RULE_GROUP_FIELDS
-from .rule_form import desired_rule_state
+from .rule_form import desired_rule_state, unmodelled_fields
 from .spec_model import (
     UID_PATTERN,
     AlertRuleChild,
@@ -293,6 +293,12 @@ class GrafanaAlertRuleKind(Kind):
         if live.info.get("firing"):
             text += "; firing alerts are evaluated afresh and may notify again"
         out = [text]
+        carried = sorted(unmodelled_fields(live.raw if isinstance(live.raw, dict) else {}))
+        if carried:
+            out.append(
+                f"rule '{title}' has field(s) reconciler does not model: {', '.join(carried)}; "
+                "they are written back unchanged"
+            )
         group = f"{desired.state['folder']}/{desired.state['group']}"  # the group written: the target of a move
         others = [r for r in (live.info.get("groups") or {}).get(group, []) if r.get("uid") != live.key]
         if others:

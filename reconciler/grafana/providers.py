@@ -32,7 +32,7 @@ from .ownership import (
     SPEC_ANNOTATION,
     rule_annotations,
 )
-from .rule_form import live_rule_state
+from .rule_form import live_rule_state, uncarriable_fields
 from .snapshot import backend_for, grafana_configured
 from .spec_generation import SpecGenerator
 from .write_steps import (
@@ -459,7 +459,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                         "it is provisioned from a file (provenance 'file'): Grafana refuses changes to it through the API; "
                         "change it in the provisioning files instead"
                         if provenance == "file"
-                        else None
+                        else _uncarriable_reason(rule)
                     ),
                     prevent_destroy=managed and annotations.get(PREVENT_DESTROY_ANNOTATION) == "true",
                 )
@@ -553,3 +553,15 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
             )
         spec_name = declared.spec.group_name  # type: ignore[attr-defined]
         return Adopted(key, self.grafana.adopt_rules(rule["folderUID"], rule["ruleGroup"], {key}, spec_name))
+
+
+def _uncarriable_reason(rule: dict[str, Any]) -> str | None:
+    """Why a rule cannot be written without losing something: Grafana holds key(s) inside an
+    object the spec rewrites whole (a newer Grafana's setting reconciler does not know)."""
+    paths = uncarriable_fields(rule)
+    if not paths:
+        return None
+    return (
+        f"Grafana holds field(s) reconciler does not model inside objects it rewrites: {', '.join(paths)}; "
+        "writing the rule would clear them, so it is refused (change it in Grafana, or upgrade reconciler)"
+    )

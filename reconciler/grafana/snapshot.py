@@ -31,7 +31,7 @@ from .ownership import (
     other_owner,
     rule_annotations,
 )
-from .rule_form import api_rule
+from .rule_form import api_rule, unmodelled_fields
 from .spec_model import AlertRuleChild
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ class GrafanaBackend:
         spec = resource.spec
         assert isinstance(spec, AlertRuleChild)
         marks = self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder, uid)
-        return api_rule(resource.state, uid, marks)
+        return api_rule(resource.state, uid, marks, carry=self.carried(uid))
 
     def live_rule(self, uid: str) -> dict[str, Any]:
         """A rule as the run's read found it, as a body a per-rule PUT writes back unchanged."""
@@ -210,6 +210,12 @@ class GrafanaBackend:
         self.client.put_group(
             folder, group, {"title": group, "folderUid": folder, "interval": interval}, disable_provenance=self.editable
         )
+
+    def carried(self, uid: str) -> dict[str, Any]:
+        """The fields of live rule `uid` that reconciler does not model: every write sends them
+        back exactly as read (a newer Grafana's field is never cleared by an update)."""
+        rule = next((r for r in self.snapshot().rules if r.get("uid") == uid), None)
+        return unmodelled_fields(rule) if rule else {}
 
     def put_group(
         self, folder: str, group: str, interval: int, rules: list[dict[str, Any]], editable: bool | None = None

@@ -23,7 +23,13 @@ BASE_INTERVAL_SECONDS = 10  # Grafana's scheduler base interval: group intervals
 MAX_UID_LENGTH = 40
 MAX_NAME_LENGTH = 190
 UID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+METRIC_NAME_PATTERN = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"  # Prometheus metric names (Grafana checks recorded ones)
 RESERVED_LABELS = ("__alert_rule_uid__", "__alert_rule_namespace_uid__")
+# How Grafana's API carries a rule's dashboard link: two annotations (the file format's
+# `dashboardUid` / `panelId` become these).
+DASHBOARD_UID_ANNOTATION = "__dashboardUid__"
+PANEL_ID_ANNOTATION = "__panelId__"
+LINK_ANNOTATIONS = (DASHBOARD_UID_ANNOTATION, PANEL_ID_ANNOTATION)
 
 # --- durations --------------------------------------------------------------------------------
 _DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
@@ -166,18 +172,37 @@ class NotificationSettings(_Strict):
     """Simplified routing: send this rule's alerts straight to a contact point."""
 
     receiver: str = Field(min_length=1, description="Contact point name.")
-    group_by: list[str] | None = Field(default=None, description="Must include alertname and grafana_folder when set.")
+    group_by: list[str] | None = Field(
+        default=None,
+        description="Labels to group by; Grafana 12 adds alertname and grafana_folder when they are missing.",
+    )
     group_wait: Duration | None = None
     group_interval: Duration | None = None
     repeat_interval: Duration | None = None
-    mute_time_intervals: list[str] | None = None
+    mute_time_intervals: list[str] | None = Field(default=None, description="Mute timing names: muted then.")
+    active_time_intervals: list[str] | None = Field(
+        default=None, description="Mute timing names: notifications are sent only then."
+    )
 
-    @field_validator("group_by")
-    @classmethod
-    def _required_labels(cls, value: list[str] | None) -> list[str] | None:
-        if value and "..." not in value and not {"alertname", "grafana_folder"} <= set(value):
-            raise ValueError("Grafana requires group_by to contain 'alertname' and 'grafana_folder'")
-        return value
+
+def _record_shorthand(value: Any) -> Any:
+    return {"metric": value} if isinstance(value, str) else value
+
+
+class RecordSpec(_Strict):
+    """A recording rule: the result of one node is written as a metric instead of alerting."""
+
+    metric: str = Field(
+        pattern=METRIC_NAME_PATTERN, description="Name of the recorded metric (a valid Prometheus metric name)."
+    )
+    from_: str | None = Field(
+        default=None,
+        alias="from",
+        description="refId of the node recorded. Default: the shorthand's query A, or the only node.",
+    )
+    target_datasource_uid: str | None = Field(
+        default=None, description="Datasource the metric is written to (Grafana 12; default: Grafana's setting)."
+    )
 
 
 Reducer = Literal["last", "mean", "max", "min", "sum", "count"]
@@ -204,7 +229,20 @@ class RuleSpec(_Strict):
     no_data_state: NoDataState = "NoData"
     exec_err_state: ExecErrState = "Error"
     is_paused: bool = False
+    keep_firing_for: Duration = Field(
+        default=0, description="How long an alert keeps firing after its condition stopped holding (Grafana 12)."
+    )
+    missing_series_evals_to_resolve: int | None = Field(
+        default=None, ge=1, description="Evaluations a series may be missing before its alert resolves (Grafana 12)."
+    )
     notification_settings: NotificationSettings | None = None
+    record: Annotated[RecordSpec, BeforeValidator(_record_shorthand)] | None = Field(
+        default=None,
+        description="Makes this a recording rule: `record: metric_name` over the shorthand's query, or "
+        "{metric, from, target_datasource_uid}. A recording rule has no condition and never alerts.",
+    )
+    dashboard_uid: str | None = Field(default=None, description="Dashboard the rule is linked to (with panel_id).")
+    panel_id: int | None = Field(default=None, ge=0, description="Panel of dashboard_uid the rule is linked to.")
     query: QueryShorthand | None = Field(default=None, description="Shorthand: query A.")
     reduce: Reducer | None = Field(default=None, description="Shorthand: B = this reduction of A (default last).")
     threshold: Annotated[str, BeforeValidator(_threshold)] | None = Field(
@@ -277,8 +315,10 @@ def rule_uid(folder: str, group: str, rule: RuleSpec) -> str:
 
 # --- checks that need exact locations -------------------------------------------------------------
 def rule_problems(rule: RuleSpec) -> list[tuple[tuple[str | int, ...], str]]:
-    """Problems of one rule, as (path inside the rule, message)."""
+    """Problems of one rule, as (path inside the rule, message): Grafana's own checks
+    (`ValidateAlertRule`, recording rules included) where they can be made without I/O."""
     out: list[tuple[tuple[str | int, ...], str]] = []
+    recording = rule.record is not None
     shorthand = rule.query is not None or rule.threshold is not None or rule.reduce is not None
     full = rule.data is not None or rule.condition is not None
     if shorthand and full:
@@ -289,15 +329,17 @@ def rule_problems(rule: RuleSpec) -> list[tuple[tuple[str | int, ...], str]]:
     if not shorthand and not full:
         out.append(((), "a rule needs a query: the shorthand (query, threshold) or the full form (data, condition)"))
         return out
-    if shorthand:
+    if recording:
+        out.extend(_recording_problems(rule, shorthand))
+    elif shorthand:
         if rule.query is None:
             out.append((("query",), "required with threshold/reduce"))
         if rule.threshold is None:
-            out.append((("threshold",), "required with query (e.g. '> 300')"))
-    else:
+            out.append((("threshold",), "required with query (e.g. '> 300'), or make it a recording rule with record"))
+    if full:
         if not rule.data:
             out.append((("data",), "required with condition: at least one node"))
-        if rule.condition is None:
+        if rule.condition is None and not recording:
             out.append((("condition",), "required with data: the refId whose result decides firing"))
         refs = [q.refId for q in rule.data or []]
         seen: set[str] = set()
@@ -315,6 +357,9 @@ def rule_problems(rule: RuleSpec) -> list[tuple[tuple[str | int, ...], str]]:
                 )
         if rule.condition is not None and refs and rule.condition not in refs:
             out.append((("condition",), f"{rule.condition!r} names no node; refIds are {', '.join(refs)}"))
+    if (rule.dashboard_uid is None) != (rule.panel_id is None):
+        missing = "panel_id" if rule.panel_id is None else "dashboard_uid"
+        out.append(((missing,), "dashboard_uid and panel_id link a rule to a panel together: set both or neither"))
     for key in rule.annotations:
         if key.startswith(MARKER_PREFIX):
             out.append(
@@ -323,7 +368,48 @@ def rule_problems(rule: RuleSpec) -> list[tuple[tuple[str | int, ...], str]]:
                     f"annotation keys starting with {MARKER_PREFIX!r} are reserved for reconciler's ownership marker",
                 )
             )
+        if key in LINK_ANNOTATIONS:
+            out.append((("annotations", key), "set the dashboard link with dashboard_uid and panel_id"))
     for key in rule.labels:
         if key in RESERVED_LABELS:
             out.append((("labels", key), "this label is reserved by Grafana"))
     return out
+
+
+# Fields of an alerting rule that a recording rule does not have (Grafana clears or refuses them).
+ALERTING_ONLY = ("for_", "keep_firing_for", "no_data_state", "exec_err_state", "notification_settings", "condition")
+
+
+def _recording_problems(rule: RuleSpec, shorthand: bool) -> list[tuple[tuple[str | int, ...], str]]:
+    assert rule.record is not None
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    if shorthand:
+        if rule.query is None:
+            out.append((("query",), "a recording rule in the shorthand records query A: set query"))
+        for name in ("threshold", "reduce"):
+            if getattr(rule, name) is not None:
+                out.append(((name,), f"a recording rule records its query; {name} is for alerting rules"))
+    for name in ALERTING_ONLY:
+        if name in rule.model_fields_set:
+            alias = {"for_": "for"}.get(name, name)
+            out.append(((alias,), f"a recording rule does not alert: {alias} does not apply to it"))
+    refs = ["A"] if shorthand else [q.refId for q in rule.data or []]
+    source = record_source(rule)
+    if source is None:
+        out.append((("record", "from"), f"name the node to record; refIds are {', '.join(refs)}"))
+    elif refs and source not in refs:
+        out.append((("record", "from"), f"{source!r} names no node; refIds are {', '.join(refs)}"))
+    return out
+
+
+def record_source(rule: RuleSpec) -> str | None:
+    """The refId a recording rule records (its `from`, defaulted as the docs say)."""
+    if rule.record is None:
+        return None
+    if rule.record.from_:
+        return rule.record.from_
+    if rule.query is not None:
+        return "A"
+    if rule.data and len(rule.data) == 1:
+        return rule.data[0].refId
+    return None

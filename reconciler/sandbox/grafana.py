@@ -45,8 +45,23 @@ Behaviour kept from Grafana 11 because clients depend on it:
   may also turn `api` into none; `file` rules cannot be changed through the API;
 - a folder holding rules is only deleted with `forceDeleteRules=true` (400 otherwise).
 
+Grafana 12's rule fields (its `ProvisionedAlertRule` / `AlertRuleExport` definitions): `keep_firing_for`
+(always returned, `0s` when unset), `missingSeriesEvalsToResolve` (omitted when unset, at least 1),
+`notification_settings.active_time_intervals`, a group_by without `alertname` / `grafana_folder`
+accepted with them added, the dashboard link as the `__dashboardUid__` / `__panelId__` annotations
+(both or neither); recording rules (`record: {metric, from, target_datasource_uid}`): a valid
+Prometheus metric name, `from` naming a query, and Grafana's ClearRecordingRuleIgnoredFields (no
+condition, states, `for`, `keep_firing_for`, notification settings or missing-series setting);
+PatchPartialAlertRule counts `record.from` as a condition (hasAnyCondition), so a group write
+updates a recording rule's queries. Export follows `AlertingFileExport` exactly: a group is
+`{orgId, name, folder (title path), interval, rules}` (no folder uid), a rule omits empty
+condition/states/for, spells `dashboardUid`, `panelId`, `keepFiringFor`,
+`missing_series_evals_to_resolve`, `record.targetDatasourceUid`. Fields of a newer Grafana can be
+declared to the emulator (`SandboxSettings.extra["grafana_rule_fields"]`): stored and returned like
+its own, so tests can prove they survive updates.
+
 Not emulated: the condition is not checked against the refIds (Grafana 11's provisioning API does
-not either), datasources and contact points are not checked, recording rules are stored as given.
+not either), datasources and contact points are not checked.
 Auth: `Authorization: Bearer <settings.token>` when a token is set (401 otherwise).
 """
 
@@ -76,6 +91,7 @@ NO_DATA_STATES = ("Alerting", "NoData", "OK", "KeepLast")
 EXEC_ERR_STATES = ("Alerting", "Error", "OK", "KeepLast")
 RESERVED_LABELS = ("__alert_rule_uid__", "__alert_rule_namespace_uid__")
 _UID_RE = re.compile(r"^[a-zA-Z0-9\-_]*$")
+_METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 DDL = """
 CREATE TABLE IF NOT EXISTS grafana_folders (
@@ -267,7 +283,7 @@ def _seconds(value: Any) -> int:
     return int(value)
 
 
-def decode_rule(body: Any) -> dict[str, Any]:
+def decode_rule(body: Any, extra_fields: tuple[str, ...] = ()) -> dict[str, Any]:
     """A ProvisionedAlertRule body as the server stores it (before validation)."""
     if not isinstance(body, dict):
         raise _bad_request_data()
@@ -291,6 +307,23 @@ def decode_rule(body: Any) -> dict[str, Any]:
             }
         )
     settings = _expect(body.get("notification_settings"), dict)
+    keep_text = _expect(body.get("keep_firing_for"), str)
+    try:
+        keep_ms = parse_prom_duration(keep_text) if keep_text else 0
+    except ValueError:
+        raise _bad_request_data() from None
+    evals = _expect(body.get("missingSeriesEvalsToResolve"), (int, float))
+    record = _expect(body.get("record"), dict)
+    if record is not None:
+        record = {
+            "metric": _expect(record.get("metric"), str) or "",
+            "from": _expect(record.get("from"), str) or "",
+            **(
+                {"target_datasource_uid": _expect(record.get("target_datasource_uid"), str)}
+                if record.get("target_datasource_uid")
+                else {}
+            ),
+        }
     return {
         "uid": _expect(body.get("uid"), str) or "",
         "folderUID": _expect(body.get("folderUID"), str) or "",
@@ -305,7 +338,12 @@ def decode_rule(body: Any) -> dict[str, Any]:
         "labels": _string_map(body.get("labels")),
         "isPaused": bool(_expect(body.get("isPaused"), bool)),
         "notification_settings": _decode_notification_settings(settings),
-        "record": _expect(body.get("record"), dict),
+        "record": record,
+        "keep_firing_for_ms": keep_ms,
+        "missingSeriesEvalsToResolve": int(evals) if evals is not None else None,
+        # Fields of a newer Grafana this emulator is told to know (SandboxSettings.extra
+        # ["grafana_rule_fields"]): stored and returned like its own.
+        "extra": {k: body[k] for k in extra_fields if k in body},
     }
 
 
@@ -315,7 +353,11 @@ def _decode_notification_settings(value: dict[str, Any] | None) -> dict[str, Any
     out: dict[str, Any] = {"receiver": _expect(value.get("receiver"), str) or ""}
     group_by = _expect(value.get("group_by"), list)
     if group_by:
-        out["group_by"] = [str(v) for v in group_by]
+        labels = [str(v) for v in group_by]
+        if "..." not in labels:
+            # Grafana 12 (NotificationSettings.Normalize) adds the labels every group needs.
+            labels += [name for name in ("alertname", "grafana_folder") if name not in labels]
+        out["group_by"] = labels
     for key in ("group_wait", "group_interval", "repeat_interval"):
         text = _expect(value.get(key), str)
         if text is not None:
@@ -323,9 +365,10 @@ def _decode_notification_settings(value: dict[str, Any] | None) -> dict[str, Any
                 out[key] = format_prom_duration(parse_prom_duration(text))
             except ValueError:
                 raise _bad_request_data() from None
-    mute = _expect(value.get("mute_time_intervals"), list)
-    if mute:
-        out["mute_time_intervals"] = [str(v) for v in mute]
+    for key in ("mute_time_intervals", "active_time_intervals"):
+        names = _expect(value.get(key), list)
+        if names:
+            out[key] = [str(v) for v in names]
     return out
 
 
@@ -363,13 +406,41 @@ def validate_rule(rule: dict[str, Any], interval: int) -> None:
     if not rule["title"]:
         raise _invalid_rule("title is empty")
     validate_interval(interval)
-    if rule.get("record") is None:
+    record = rule.get("record")
+    if record is not None:
+        if not _METRIC_RE.match(record.get("metric") or ""):
+            raise _invalid_rule("metric name for recording rule must be a valid Prometheus metric name")
+        refs = [q["refId"] for q in rule["data"]]
+        if record.get("from") not in refs:
+            raise _invalid_rule(f"record.from: query '{record.get('from')}' is not one of the rule's queries")
+        # ClearRecordingRuleIgnoredFields (Grafana 12): a recording rule keeps none of these.
+        rule.update(
+            noDataState="",
+            execErrState="",
+            condition="",
+            for_ms=0,
+            keep_firing_for_ms=0,
+            notification_settings=None,
+            missingSeriesEvalsToResolve=None,
+        )
+    else:
         if rule["execErrState"] not in EXEC_ERR_STATES:
             raise _invalid_rule(f"unknown Error state option {rule['execErrState']}")
         if rule["noDataState"] not in NO_DATA_STATES:
             raise _invalid_rule(f"unknown NoData state option {rule['noDataState']}")
     if rule["for_ms"] < 0:
         raise _invalid_rule("field `for` cannot be negative")
+    evals = rule.get("missingSeriesEvalsToResolve")
+    if evals is not None and evals < 1:
+        raise _invalid_rule("field `missing_series_evals_to_resolve` must be greater than 0")
+    annotations = rule["annotations"]
+    if ("__dashboardUid__" in annotations) != ("__panelId__" in annotations):
+        raise _invalid_rule("both annotations __dashboardUid__ and __panelId__ must be specified")
+    if "__panelId__" in annotations:
+        try:
+            int(annotations["__panelId__"])
+        except ValueError:
+            raise _invalid_rule("annotation __panelId__ must be a valid number") from None
     for label in rule["labels"]:
         if label in RESERVED_LABELS:
             raise _invalid_rule(f"system reserved label {label} cannot be defined")
@@ -571,6 +642,9 @@ class GrafanaStore:
             "isPaused",
             "notification_settings",
             "record",
+            "keep_firing_for_ms",
+            "missingSeriesEvalsToResolve",
+            "extra",
             "updated",
         )
         return {k: rule.get(k) for k in keys}
@@ -595,6 +669,7 @@ def rule_json(rule: dict[str, Any], *, with_provenance: bool = True) -> dict[str
         "noDataState": rule["noDataState"],
         "execErrState": rule["execErrState"],
         "for": format_prom_duration(rule["for_ms"]),
+        "keep_firing_for": format_prom_duration(rule.get("keep_firing_for_ms") or 0),
     }
     if rule.get("annotations"):
         out["annotations"] = dict(rule["annotations"])
@@ -605,11 +680,16 @@ def rule_json(rule: dict[str, Any], *, with_provenance: bool = True) -> dict[str
     out["isPaused"] = bool(rule.get("isPaused"))
     out["notification_settings"] = rule.get("notification_settings")
     out["record"] = rule.get("record")
+    if rule.get("missingSeriesEvalsToResolve") is not None:
+        out["missingSeriesEvalsToResolve"] = rule["missingSeriesEvalsToResolve"]
+    out.update(rule.get("extra") or {})
     return out
 
 
 def export_rule(rule: dict[str, Any], fmt: str) -> dict[str, Any]:
-    """AlertRuleExport (file-provisioning shape)."""
+    """AlertRuleExport (file-provisioning shape, Grafana 12 definitions): condition, states and
+    durations omitted when empty, the dashboard link as dashboardUid/panelId (from the link
+    annotations), missing_series_evals_to_resolve and record.targetDatasourceUid as spelled there."""
     data = []
     for q in rule["data"]:
         item: dict[str, Any] = {"refId": q["refId"]}
@@ -621,15 +701,25 @@ def export_rule(rule: dict[str, Any], fmt: str) -> dict[str, Any]:
         item["datasourceUid"] = q["datasourceUid"]
         item["model"] = q["model"]
         data.append(item)
-    out: dict[str, Any] = {
-        "uid": rule["uid"],
-        "title": rule["title"],
-        "condition": rule["condition"],
-        "data": data,
-        "noDataState": rule["noDataState"],
-        "execErrState": rule["execErrState"],
-        "for": format_prom_duration(rule["for_ms"]),
-    }
+    out: dict[str, Any] = {"uid": rule["uid"], "title": rule["title"]}
+    if rule["condition"]:
+        out["condition"] = rule["condition"]
+    out["data"] = data
+    annotations = dict(rule.get("annotations") or {})
+    if annotations.get("__dashboardUid__"):
+        out["dashboardUid"] = annotations["__dashboardUid__"]
+        try:
+            out["panelId"] = int(annotations.get("__panelId__") or 0)
+        except ValueError:
+            pass
+    if rule["noDataState"]:
+        out["noDataState"] = rule["noDataState"]
+    if rule["execErrState"]:
+        out["execErrState"] = rule["execErrState"]
+    if rule["for_ms"]:
+        out["for"] = format_prom_duration(rule["for_ms"])
+    if rule.get("keep_firing_for_ms"):
+        out["keepFiringFor"] = format_prom_duration(rule["keep_firing_for_ms"])
     if rule.get("annotations"):
         out["annotations"] = rule["annotations"]
     if rule.get("labels"):
@@ -637,8 +727,13 @@ def export_rule(rule: dict[str, Any], fmt: str) -> dict[str, Any]:
     out["isPaused"] = bool(rule.get("isPaused"))
     if rule.get("notification_settings"):
         out["notification_settings"] = rule["notification_settings"]
-    if rule.get("record"):
-        out["record"] = rule["record"]
+    record = rule.get("record")
+    if record:
+        out["record"] = {"metric": record["metric"], "from": record["from"]}
+        if record.get("target_datasource_uid"):
+            out["record"]["targetDatasourceUid"] = record["target_datasource_uid"]
+    if rule.get("missingSeriesEvalsToResolve") is not None:
+        out["missing_series_evals_to_resolve"] = rule["missingSeriesEvalsToResolve"]
     return out
 
 
@@ -668,6 +763,10 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
         except ValueError:
             raise _bad_request_data() from None
 
+    def rule_fields() -> tuple[str, ...]:
+        """Top-level rule fields of a newer Grafana the tests ask this emulator to know."""
+        return tuple(str(k) for k in settings.extra.get("grafana_rule_fields", ()) or ())  # type: ignore[attr-defined]
+
     def provenance_of_request() -> str:
         return "" if "X-Disable-Provenance" in request.headers else "api"
 
@@ -690,7 +789,7 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
     @app.post("/api/v1/provisioning/alert-rules")
     @api
     def create_rule() -> Any:
-        rule = decode_rule(body())
+        rule = decode_rule(body(), rule_fields())
         provenance = provenance_of_request()
         with state.connect() as conn:
             if not rule["uid"]:
@@ -711,7 +810,7 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
     @app.put("/api/v1/provisioning/alert-rules/<uid>")
     @api
     def update_rule(uid: str) -> Any:
-        rule = decode_rule(body())
+        rule = decode_rule(body(), rule_fields())
         rule["uid"] = uid
         provenance = provenance_of_request()
         with state.connect() as conn:
@@ -769,7 +868,9 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
         if isinstance(interval, bool) or not isinstance(interval, int):
             raise _bad_request_data()
         submitted_raw = payload.get("rules")
-        submitted = None if submitted_raw is None else [decode_rule(r) for r in _expect(submitted_raw, list)]
+        submitted = (
+            None if submitted_raw is None else [decode_rule(r, rule_fields()) for r in _expect(submitted_raw, list)]
+        )
         provenance = provenance_of_request()
         with state.connect() as conn:
             validate_interval(interval)
@@ -1042,7 +1143,7 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
                 return _json({"message": "rule not found"}, 404)
             merged = {**rule_json(existing), **patch}
             try:
-                rule = decode_rule(merged)
+                rule = decode_rule(merged, rule_fields())
                 rule["uid"] = uid
                 presave_queries(rule)
             except ApiError as exc:
@@ -1078,6 +1179,9 @@ def _stored_fields(rule: dict[str, Any]) -> dict[str, Any]:
         "isPaused",
         "notification_settings",
         "record",
+        "keep_firing_for_ms",
+        "missingSeriesEvalsToResolve",
+        "extra",
     )
     return {k: rule.get(k) for k in keys}
 
@@ -1165,7 +1269,9 @@ def _patch_partial(existing: dict[str, Any], rule: dict[str, Any]) -> None:
     """PatchPartialAlertRule: empty fields of a submitted rule take the stored values."""
     if not rule["title"]:
         rule["title"] = existing["title"]
-    if not rule["condition"] or not rule["data"]:
+    # hasAnyCondition (Grafana 12): a recording rule's record.from counts as its condition.
+    has_condition = bool(rule["condition"] or (rule.get("record") or {}).get("from"))
+    if not has_condition or not rule["data"]:
         rule["condition"], rule["data"] = existing["condition"], json.loads(json.dumps(existing["data"]))
     for key in ("noDataState", "execErrState"):
         if not rule[key]:
@@ -1230,8 +1336,6 @@ def _export(conn: Any, store: GrafanaStore, rules: list[dict[str, Any]]) -> Any:
         groups.items(), key=lambda kv: (store.folder_path(conn, kv[0][0]), kv[0][1])
     ):
         group: dict[str, Any] = {"orgId": ORG_ID, "name": name, "folder": store.folder_path(conn, folder_uid)}
-        if fmt == "json":
-            group["folderUid"] = folder_uid
         group["interval"] = format_prom_duration(members[0]["interval"] * 1000)
         group["rules"] = [export_rule(r, fmt) for r in members]
         out_groups.append(group)

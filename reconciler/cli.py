@@ -361,6 +361,12 @@ def _emit_result(fmt: str, the_plan: Any, report: Any, wait: tuple[bool, str | N
     done, failed, pending = (report.count(s) for s in (OpStatus.SUCCEEDED, OpStatus.FAILED, OpStatus.NOT_STARTED))
     if report.ok:
         click.echo(f"Apply complete: {done} operation(s) succeeded.")
+    elif report.interrupted:
+        click.echo(
+            f"Apply INTERRUPTED by {report.interrupted}: {done} succeeded, {failed} failed, {pending} not started. "
+            "Re-run `reconciler apply` to finish: it re-plans from the live state and converges.",
+            err=True,
+        )
     else:
         click.echo(
             f"Apply FAILED: {done} succeeded, {failed} failed, {pending} not started. "

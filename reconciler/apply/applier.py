@@ -18,6 +18,8 @@ from reconciler.errors import PlanError, StalePlanError
 from reconciler.kinds.base import Resource
 from reconciler.plan.model import Action, Operation, Plan
 
+from .interrupts import Interrupts
+
 
 class OpStatus(StrEnum):
     SUCCEEDED = "succeeded"
@@ -35,6 +37,8 @@ class OpResult:
 @dataclass
 class ApplyReport:
     results: list[OpResult] = field(default_factory=list)
+    # The signal (SIGINT/SIGTERM) that stopped the apply before every operation had started.
+    interrupted: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -46,6 +50,7 @@ class ApplyReport:
     def to_dict(self) -> dict[str, object]:
         return {
             "ok": self.ok,
+            "interrupted": self.interrupted,
             "results": [
                 {
                     "action": r.operation.action.value,
@@ -98,17 +103,19 @@ def check_fresh(plan: Plan, session: Session, live: LiveState) -> None:
 def execute(plan: Plan, session: Session, live: LiveState) -> ApplyReport:
     report = ApplyReport()
     failed = False
-    for op in plan.operations:
-        if failed:
-            report.results.append(OpResult(op, OpStatus.NOT_STARTED))
-            continue
-        try:
-            _run(op, session, live)
-        except Exception as exc:  # the live system's own error, reported verbatim
-            failed = True
-            report.results.append(OpResult(op, OpStatus.FAILED, f"{type(exc).__name__}: {exc}"))
-        else:
-            report.results.append(OpResult(op, OpStatus.SUCCEEDED))
+    with Interrupts().installed() as interrupts:
+        for op in plan.operations:
+            if failed or interrupts.received:
+                report.results.append(OpResult(op, OpStatus.NOT_STARTED))
+                continue
+            try:
+                _run(op, session, live)
+            except Exception as exc:  # the live system's own error, reported verbatim
+                failed = True
+                report.results.append(OpResult(op, OpStatus.FAILED, f"{type(exc).__name__}: {exc}"))
+            else:
+                report.results.append(OpResult(op, OpStatus.SUCCEEDED))
+        report.interrupted = interrupts.received
     return report
 
 

@@ -29,6 +29,11 @@ class SpecErrors(ReconcilerError):
 class PlanError(ReconcilerError):
     """The plan cannot be made or must not be applied (unmanaged takeover, prevent_destroy, ...)."""
 
+    def __init__(self, message: str, diagnostics: Iterable[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        # The refusals behind it, one per object, for callers that report them as data.
+        self.diagnostics = list(diagnostics)
+
 
 class StalePlanError(ReconcilerError):
     """A saved plan no longer matches the live system or the specs."""

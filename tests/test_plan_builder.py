@@ -4,11 +4,13 @@ the CLI scenario tests prove end to end, these pin down in the planner alone."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reconciler.diagnostics import Severity
 from reconciler.errors import PlanError
 from reconciler.kinds.base import LiveObject, Resource, SourceRef
 from reconciler.kinds.registry import KINDS
@@ -197,3 +199,50 @@ def test_the_plan_input_is_not_modified() -> None:
     before = (dict(desired[0].state), dict(live[0].state))
     make_plan(desired, live)
     assert (desired[0].state, live[0].state) == before
+
+
+# ---- diagnostics attached to operations ----------------------------------------------------------
+
+
+def test_warnings_and_refusals_are_diagnostics_on_their_operations() -> None:
+    plan = make_plan([spec("etl", ["wh-a", "wh-b"])], [row(["wh-a"])])
+    (op,) = plan.operations
+    (diag,) = op.diagnostics
+    assert (diag.severity, diag.object, diag.summary, diag.location) == (
+        Severity.WARNING,
+        "SlaPolicy/etl",
+        op.warnings[0],
+        "specs/policies.yaml:3",
+    )
+    drift = make_plan([], [row(["wh-a"], prevent_destroy=True)], strict=False)
+    (delete,) = drift.operations
+    severities = [d.severity for d in delete.diagnostics]
+    assert severities == [Severity.ERROR, Severity.WARNING]
+    assert "deleting it is refused" in delete.diagnostics[0].summary
+    assert drift.diagnostics == []
+
+
+def test_refusals_without_an_operation_are_the_plans_own_and_the_errors() -> None:
+    declared = [spec("etl", ["wh-x"])]
+    live = [row(["wh-x"], managed=False)]
+    drift = make_plan(declared, live, strict=False)
+    (refusal,) = drift.diagnostics
+    assert (refusal.severity, refusal.object, refusal.location) == (
+        Severity.ERROR,
+        "SlaPolicy/etl",
+        "specs/policies.yaml:3",
+    )
+    assert drift.notes == [refusal.summary]
+    with pytest.raises(PlanError) as exc:
+        make_plan(declared, live)
+    assert exc.value.diagnostics == [refusal]
+
+
+def test_diagnostics_survive_the_plan_json() -> None:
+    plan = make_plan([], [row(["wh-a"], prevent_destroy=True)], strict=False)
+    data = json.loads(plan.to_json())
+    (op,) = data["operations"]
+    assert [d["severity"] for d in op["diagnostics"]] == ["error", "warning"]
+    assert set(op["diagnostics"][0]) == {"severity", "summary", "detail", "object", "path", "source"}
+    assert op["warnings"] == [d["summary"] for d in op["diagnostics"] if d["severity"] == "warning"]
+    assert Plan.from_dict(data).operations[0].diagnostics == plan.operations[0].diagnostics

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from reconciler import __version__
 from reconciler.commands import import_command
+from reconciler.diagnostics import Diagnostic, FieldPath, Severity
 from reconciler.errors import PlanError
 from reconciler.kinds.base import Kind, LiveObject, Resource
 
@@ -47,7 +48,7 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
     protected one raises PlanError; without it (drift) those problems become plan notes.
     """
     plan = Plan(tool_version=__version__, target=inp.target, specs_digest=inp.specs_digest, notes=list(inp.notes))
-    problems: list[str] = []
+    problems: list[Diagnostic] = []
     desired, live_objects = _comparable(inp, plan.notes)
     inp = replace(inp, desired=desired, live=live_objects)
     live_by_key = {(o.kind, o.key): o for o in inp.live}
@@ -62,15 +63,21 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
             plan.unmanaged.append(Unmanaged(res.kind, live.key, kind.describe(live.state), declared_by=str(res.source)))
             if live.owner:
                 problems.append(
-                    f"{res.kind} '{res.name}' ({res.source}) matches an existing {res.kind} that another project manages "
-                    f"({live.owner}): {kind.describe(live.state)} [key {live.key}]. Two projects must not declare the same "
-                    "object: remove it from one of them."
+                    _refusal(
+                        res,
+                        f"{res.kind} '{res.name}' ({res.source}) matches an existing {res.kind} that another project manages "
+                        f"({live.owner}): {kind.describe(live.state)} [key {live.key}]. Two projects must not declare the same "
+                        "object: remove it from one of them.",
+                    )
                 )
                 continue
             problems.append(
-                f"{res.kind} '{res.name}' ({res.source}) matches an existing {res.kind} that reconciler does not "
-                f"manage: {kind.describe(live.state)} [key {live.key}]. Refusing to take it over; "
-                f"adopt it with `{import_command(res.kind, live.key, inp.specs_dir, inp.target)}` or remove it first."
+                _refusal(
+                    res,
+                    f"{res.kind} '{res.name}' ({res.source}) matches an existing {res.kind} that reconciler does not "
+                    f"manage: {kind.describe(live.state)} [key {live.key}]. Refusing to take it over; "
+                    f"adopt it with `{import_command(res.kind, live.key, inp.specs_dir, inp.target)}` or remove it first.",
+                )
             )
             continue
         if live is not None:
@@ -114,13 +121,22 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
             plan.unmanaged.append(Unmanaged(obj.kind, obj.key, kind.describe(obj.state)))
             continue
         name = obj.name or obj.key
+        address = f"{obj.kind}/{name}"
         if obj.locked_reason:
-            problems.append(f"{obj.kind} '{name}' is no longer declared but cannot be deleted: {obj.locked_reason}")
+            problems.append(
+                Diagnostic.error(
+                    f"{obj.kind} '{name}' is no longer declared but cannot be deleted: {obj.locked_reason}",
+                    object=address,
+                )
+            )
             continue
         if obj.prevent_destroy:
             problems.append(
-                f"{obj.kind} '{name}' is no longer declared, but it was applied with lifecycle.prevent_destroy: "
-                "deleting it is refused. Apply it once with prevent_destroy: false first, then remove the spec."
+                Diagnostic.error(
+                    f"{obj.kind} '{name}' is no longer declared, but it was applied with lifecycle.prevent_destroy: "
+                    "deleting it is refused. Apply it once with prevent_destroy: false first, then remove the spec.",
+                    object=address,
+                )
             )
         plan.operations.append(
             Operation(
@@ -141,11 +157,42 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
     )
     # The API calls apply will make for each operation, shown in the plan (see `steps`).
     plan.operations = plan_write_steps(plan.operations, inp.kinds, StepView(inp.desired, inp.live))
+    _attach_diagnostics(plan, problems)
     if problems:
         if strict:
-            raise PlanError("the plan cannot be made:\n" + "\n".join(f"  - {p}" for p in problems))
-        plan.notes.extend(problems)
+            raise PlanError(
+                "the plan cannot be made:\n" + "\n".join(f"  - {p.summary}" for p in problems), diagnostics=problems
+            )
+        plan.notes.extend(p.summary for p in problems)
     return plan
+
+
+def _refusal(res: Resource, summary: str, path: FieldPath = ()) -> Diagnostic:
+    """A refusal about a declared object, located at `path` in its document (or the document)."""
+    where = res.locate(path) if path else res.source
+    return Diagnostic.error(summary, path, object=res.address).at(where.file, where.line)
+
+
+def _attach_diagnostics(plan: Plan, problems: list[Diagnostic]) -> None:
+    """Each operation carries its diagnostics: the planner's refusals about its object and its
+    warnings (what is lost or reset); refusals about objects without an operation (a takeover,
+    a locked object) are the plan's own."""
+    by_address: dict[str, list[Diagnostic]] = {}
+    for problem in problems:
+        by_address.setdefault(problem.object or "", []).append(problem)
+    for op in plan.operations:
+        refusals = by_address.pop(op.address, [])
+        file, line = _split_source(op.source)
+        warnings = [Diagnostic(Severity.WARNING, w, (), op.address, "", file, line) for w in op.warnings]
+        op.diagnostics = refusals + warnings
+    plan.diagnostics = [d for found in by_address.values() for d in found]
+
+
+def _split_source(source: str | None) -> tuple[str | None, int | None]:
+    if not source:
+        return None, None
+    file, _, line = source.rpartition(":")
+    return (file, int(line)) if file and line.isdigit() else (source, None)
 
 
 def _comparable(inp: PlanInput, notes: list[str]) -> tuple[list[Resource], list[LiveObject]]:
@@ -172,7 +219,7 @@ def _comparable(inp: PlanInput, notes: list[str]) -> tuple[list[Resource], list[
     return desired, live
 
 
-def _compare(kind: Kind, res: Resource, live: LiveObject, plan: Plan, problems: list[str]) -> Operation | None:
+def _compare(kind: Kind, res: Resource, live: LiveObject, plan: Plan, problems: list[Diagnostic]) -> Operation | None:
     changes = diff_normalised(live.state, res.state)
     if res.lifecycle.prevent_destroy != live.prevent_destroy:
         # Recorded on the live side (the spec may be gone when a delete is planned): an update.
@@ -182,7 +229,10 @@ def _compare(kind: Kind, res: Resource, live: LiveObject, plan: Plan, problems: 
         return None
     if live.locked_reason:
         problems.append(
-            f"{res.kind} '{res.name}' ({res.source}) differs from its spec but cannot be changed: {live.locked_reason}"
+            _refusal(
+                res,
+                f"{res.kind} '{res.name}' ({res.source}) differs from its spec but cannot be changed: {live.locked_reason}",
+            )
         )
         return None
     decision = kind.decide(res, live, [c.path for c in changes])
@@ -203,11 +253,15 @@ def _compare(kind: Kind, res: Resource, live: LiveObject, plan: Plan, problems: 
     return op
 
 
-def _replace(kind: Kind, res: Resource, live: LiveObject, reasons: list[str], problems: list[str]) -> Operation:
+def _replace(kind: Kind, res: Resource, live: LiveObject, reasons: list[str], problems: list[Diagnostic]) -> Operation:
     if res.lifecycle.prevent_destroy or live.prevent_destroy:
         problems.append(
-            f"{res.kind} '{res.name}' ({res.source}) has lifecycle.prevent_destroy, but this change needs a "
-            f"replace (destroy and recreate): {'; '.join(reasons)}"
+            _refusal(
+                res,
+                f"{res.kind} '{res.name}' ({res.source}) has lifecycle.prevent_destroy, but this change needs a "
+                f"replace (destroy and recreate): {'; '.join(reasons)}",
+                ("spec", "lifecycle", "prevent_destroy") if res.lifecycle.prevent_destroy else (),
+            )
         )
     return Operation(
         Action.REPLACE,

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconciler.diagnostics import Diagnostic
+
 FORMAT_VERSION = 1
 
 
@@ -98,6 +100,9 @@ class Operation:
     source: str | None = None
     # The API calls apply makes for this operation, in order (see `plan.steps`).
     calls: list[ApiCall] = field(default_factory=list)
+    # The planner's refusals (severity error) and warnings about this operation's object, each
+    # with its source; `warnings` keeps the warnings' text for renderers.
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
     def address(self) -> str:
@@ -106,6 +111,7 @@ class Operation:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["action"] = self.action.value
+        data["diagnostics"] = [d.to_dict() for d in self.diagnostics]
         return data
 
     @classmethod
@@ -114,6 +120,7 @@ class Operation:
         data["action"] = Action(data["action"])
         data["changes"] = [Change(**c) for c in data.get("changes", [])]
         data["calls"] = [ApiCall.from_dict(c) for c in data.get("calls", [])]
+        data["diagnostics"] = [Diagnostic.from_dict(d) for d in data.get("diagnostics", [])]
         return cls(**data)
 
 
@@ -143,6 +150,8 @@ class Plan:
     unchanged: list[Unchanged] = field(default_factory=list)
     unmanaged: list[Unmanaged] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Refusals about objects no operation covers (a takeover, a locked object): drift shows them.
+    diagnostics: list[Diagnostic] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -172,6 +181,7 @@ class Plan:
             "unchanged": [asdict(u) for u in self.unchanged],
             "unmanaged": [asdict(u) for u in self.unmanaged],
             "notes": list(self.notes),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
         }
 
     def to_json(self) -> str:
@@ -191,4 +201,5 @@ class Plan:
             unchanged=[Unchanged(**u) for u in data.get("unchanged", [])],
             unmanaged=[Unmanaged(**u) for u in data.get("unmanaged", [])],
             notes=list(data.get("notes", [])),
+            diagnostics=[Diagnostic.from_dict(d) for d in data.get("diagnostics", [])],
         )

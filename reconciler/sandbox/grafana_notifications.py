@@ -226,7 +226,7 @@ def _contact_point_json(row: Any) -> dict[str, Any]:
 # --- policy tree -----------------------------------------------------------------------------------
 def _duration(value: Any, where: str) -> str | None:
     """model.Duration: parsed on the way in, returned in its own String() form (60s -> 1m)."""
-    from .grafana import format_prom_duration, parse_prom_duration
+    from .grafana_alerting.store import format_prom_duration, parse_prom_duration
 
     if value in (None, ""):
         return None
@@ -393,8 +393,8 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
 
     def api(fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(**kwargs: Any) -> Any:
-            from .grafana import ApiError as RuleApiError
-            from .grafana import _authenticate
+            from .grafana_alerting.http import authenticate as _authenticate
+            from .grafana_alerting.store import ApiError as RuleApiError
 
             try:
                 _authenticate(settings)

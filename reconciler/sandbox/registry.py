@@ -28,7 +28,7 @@ def emulator_modules() -> list[ModuleType]:
 EMULATORS: list[str] = [
     "common",
     "databricks_sql",
-    "grafana",
+    "grafana_alerting",
     "grafana_notifications",
     "databricks_catalog",
     "databricks_monitors",

@@ -414,9 +414,24 @@ def drift(specs_dir: Path, target: str | None, fmt: str, color: bool | None) -> 
     help="Convert an export file of the live system (Grafana's export / file-provisioning YAML or JSON) into specs; "
     "implies --generate-specs. What of it exists live is adopted.",
 )
+@click.option(
+    "--expand-env",
+    "expand_env",
+    multiple=True,
+    metavar="NAME",
+    help="With --from-file: an environment variable the file may reference as $NAME or ${NAME}, expanded where "
+    "Grafana's file provisioning expands it (not in annotations or query models; $$ is a literal $). Repeatable; "
+    "'*' allows every variable. A reference to another variable, or to an unset one, is an error at its file:line.",
+)
 @_guard
 def import_(
-    kind: str, key: str, specs_dir: Path, target: str | None, generate_specs: bool, from_file: Path | None
+    kind: str,
+    key: str,
+    specs_dir: Path,
+    target: str | None,
+    generate_specs: bool,
+    from_file: Path | None,
+    expand_env: tuple[str, ...],
 ) -> None:
     """Adopt an existing live object that a spec declares (record ownership, nothing else).
 
@@ -429,7 +444,7 @@ def import_(
     """
     from reconciler.engine.adopt import ImportRequest, run_import
 
-    run_import(ImportRequest(kind, key, specs_dir, target, generate_specs, from_file), click.echo)
+    run_import(ImportRequest(kind, key, specs_dir, target, generate_specs, from_file, tuple(expand_env)), click.echo)
 
 
 @cli.command(

@@ -161,5 +161,7 @@ def test_a_hand_written_provisioning_file_converts_to_valid_specs(gp: GrafanaPro
     result = run("import", "--from-file", source, "GrafanaRuleGroup", "*", gp.root)
     assert result.exit_code == 0, result.output
     written = (gp.root / "grafana" / "alerts.yaml").read_text()
-    assert "no_data_state" not in written and "exec_err_state" not in written  # Grafana's defaults
+    # Grafana's file-provisioning defaults: omitted noDataState is NoData (the spec's default too),
+    # omitted execErrState is Alerting in a file (the API's and the spec's default is Error)
+    assert "no_data_state" not in written and "exec_err_state: Alerting" in written
     assert gp.cli("validate").exit_code == 0

@@ -29,6 +29,7 @@ class ImportRequest:
     target: str | None = None
     generate_specs: bool = False
     from_file: Path | None = None  # an export file of the live system; implies generate_specs
+    expand_env: tuple[str, ...] = ()  # environment variables the export file may expand ("*": all)
 
 
 def run_import(request: ImportRequest, say: Callable[[str], None]) -> None:
@@ -42,26 +43,43 @@ def run_import(request: ImportRequest, say: Callable[[str], None]) -> None:
             _adopt(provider, kind, request.key, specs_dir, say)
             say("Run `reconciler plan` to see its differences from the spec.")
             return
+        provider.expand_env = request.expand_env
         generated = provider.generate_specs(request.key, request.from_file)
     existing = [name for name in generated.files if (specs_dir / name).exists()]
     if existing:
         raise ReconcilerError(
             f"not overwriting existing spec file(s): {', '.join(existing)}; move them away or pick other objects"
         )
+    written: list[Path] = []
     for name, text in sorted(generated.files.items()):
         path = specs_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        written.append(path)
         say(f"Wrote {path}")
     for note in generated.notes:
         say(f"note: {note}")
     # Adopt against the specs as they are now, the files just written included.
-    with Session(specs_dir, request.target) as session:
+    try:
+        session = Session(specs_dir, request.target)
+    except ReconcilerError as exc:
+        _remove(written)
+        raise ReconcilerError(
+            f"{exc}\nNothing was imported; the spec files written for it were removed again."
+        ) from None
+    with session:
         provider = session.provider(kind)
         for number, (adopt_key, _name) in enumerate(generated.adopt):
             try:
                 _adopt(provider, kind, adopt_key, specs_dir, say)
             except ReconcilerError as exc:
+                if number == 0:
+                    # Nothing was adopted: the import did not happen, so its files are not kept
+                    # (left behind, they would make a re-run refuse to overwrite them).
+                    _remove(written)
+                    raise ReconcilerError(
+                        f"{exc}\nNothing was imported; the spec files written for it were removed again."
+                    ) from None
                 rest = [k for k, _ in generated.adopt[number:]]
                 raise ReconcilerError(
                     f"{exc}\nThe spec files above were written, but {len(rest)} object(s) were not adopted: "
@@ -69,6 +87,11 @@ def run_import(request: ImportRequest, say: Callable[[str], None]) -> None:
                     f"`{import_command(kind, rest[0], specs_dir, session.specs.target_name)}`, or delete the written files."
                 ) from None
     say("Run `reconciler plan` to check: it should show no changes for what was imported.")
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _adopt(provider: Provider, kind: str, key: str, specs_dir: Path, say: Callable[[str], None]) -> None:

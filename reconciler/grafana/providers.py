@@ -416,7 +416,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         return Adopted(key, notes)
 
     def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
-        return SpecGenerator(self.grafana, self.context).generate(selector, source)
+        return SpecGenerator(self.grafana, self.context, self.expand_env).generate(selector, source)
 
 
 class GrafanaAlertRuleProvider(_GrafanaProvider):

@@ -4,7 +4,6 @@ export / file-provisioning YAML."""
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,8 +12,10 @@ import yaml
 
 from reconciler.errors import ReconcilerError
 from reconciler.providers.base import GeneratedSpecs
+from reconciler.specs.yaml_loader import load_documents
 
-from .rule_form import spec_rule_from_api
+from .provisioning_file import expand_env, folder_uid_for_title
+from .rule_form import file_rule_to_api, spec_rule_from_api
 from .spec_model import format_duration, parse_duration
 
 if TYPE_CHECKING:
@@ -35,9 +36,11 @@ def slug(text: str) -> str:
 class SpecGenerator:
     """Spec files from live Grafana or from Grafana's export / file-provisioning YAML."""
 
-    def __init__(self, grafana: GrafanaBackend, context: TargetContext) -> None:
+    def __init__(self, grafana: GrafanaBackend, context: TargetContext, expand_env: tuple[str, ...] = ()) -> None:
         self.grafana = grafana
         self.context = context
+        # Environment variables a provisioning file may expand (`import --expand-env`; `*`: all).
+        self.expand_env = expand_env
 
     def generate(self, selector: str, source: Path | None) -> GeneratedSpecs:
         groups = self._from_file(source) if source is not None else self._from_live()
@@ -146,22 +149,31 @@ class SpecGenerator:
         return groups
 
     def _from_file(self, path: Path) -> list[dict[str, Any]]:
-        try:
-            text = path.read_text(encoding="utf-8")
-            doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            raise ReconcilerError(f"{path}: cannot read a Grafana export: {exc}") from None
+        """The groups of a provisioning file or export, read as Grafana's file provisioning reads
+        them (`provisioning_file`): environment expansion where Grafana applies it, Grafana's
+        defaults for omitted fields, folders by title path. Every problem is one file:line error."""
+        display = str(path)
+        docs, problems = load_documents(path, display)
+        if problems:
+            raise ReconcilerError("\n".join(str(p) for p in problems))
+        if len(docs) != 1:
+            raise ReconcilerError(f"{path}: a Grafana provisioning file is one document, not {len(docs)}")
+        doc, lines = docs[0].data, docs[0].lines
         if not isinstance(doc, dict) or doc.get("apiVersion") != 1 or not isinstance(doc.get("groups"), list):
             raise ReconcilerError(f"{path}: not a Grafana alerting export (expected `apiVersion: 1` and `groups:`)")
+        doc, errors = expand_env(doc, lines, display, self.expand_env)
+        if errors:
+            raise ReconcilerError(f"{len(errors)} problem(s) in {path}:\n" + "\n".join(f"  {e}" for e in errors))
         out = []
         for index, group in enumerate(doc["groups"]):
+            where = f"{path}:{docs[0].line_for(('groups', index))}"
             if not isinstance(group, dict) or not group.get("name") or not isinstance(group.get("rules"), list):
-                raise ReconcilerError(f"{path}: groups[{index}] needs a name and rules")
+                raise ReconcilerError(f"{where}: groups[{index}] needs a name and rules")
             folder_uid = group.get("folderUid") or self._folder_uid_for(str(group.get("folder") or ""))
             try:
                 interval = parse_duration(group.get("interval", "1m"))
             except ValueError as exc:
-                raise ReconcilerError(f"{path}: groups[{index}].interval: {exc}") from None
+                raise ReconcilerError(f"{where}: groups[{index}].interval: {exc}") from None
             live = self.grafana.client.get_group(folder_uid, group["name"]) is not None
             out.append(
                 {
@@ -169,7 +181,7 @@ class SpecGenerator:
                     "folderTitle": group.get("folder"),
                     "name": group["name"],
                     "interval": interval,
-                    "rules": group["rules"],
+                    "rules": [file_rule_to_api(r) for r in group["rules"] if isinstance(r, dict)],
                     "live": live,
                     "from_file": True,
                 }
@@ -177,16 +189,17 @@ class SpecGenerator:
         return out
 
     def _folder_uid_for(self, path: str) -> str:
-        """The uid of the folder an export names by its title path ("Parent/Child")."""
+        """The uid of the folder an export names by its title path ("Parent/Child"): the live
+        folder's, or one derived from the path (valid, stable, and distinct per path)."""
         parts = [p.replace("\\/", "/") for p in re.split(r"(?<!\\)/", path) if p]
         parent = None
         uid = None
         for title in parts:
             match = next((f for f in self.grafana.client.list_folders(parent) if f.get("title") == title), None)
             if match is None:
-                return slug(parts[-1]).lower()[:40] or "alerts"
+                return folder_uid_for_title(path or "alerts")
             uid = parent = match["uid"]
-        return uid or slug(path).lower()[:40]
+        return uid or folder_uid_for_title(path or "alerts")
 
     def _folder(self, uid: str, title: str | None) -> dict[str, Any]:
         live = self.grafana.client.get_folder(uid)

@@ -47,6 +47,9 @@ class Provider(ABC):
     """Live-system access for one kind on one backend."""
 
     backend: str = ""
+    # Environment variables an export file read by `generate_specs` may expand, where the live
+    # system's own file provisioning would (`reconciler import --expand-env`; "*": all).
+    expand_env: tuple[str, ...] = ()
 
     def __init__(self, kind: Kind, context: TargetContext) -> None:
         self.kind = kind

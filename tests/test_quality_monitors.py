@@ -126,9 +126,10 @@ class Monitors:
 
     def assert_matches(self, doc: str, table: str = ORDERS) -> None:
         """The sandbox's monitor equals the spec (in the normalised form the planner compares)."""
+        from reconciler.kinds.registry import KINDS
         from reconciler.specs.loader import load_specs
 
-        specs = load_specs(self.project.root)
+        specs = load_specs(self.project.root, kinds=KINDS)
         (res,) = [r for r in specs.resources if r.key == table]
         record = self.record(table)
         live = monitor_state(

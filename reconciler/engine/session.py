@@ -62,7 +62,7 @@ class Session:
     """Specs loaded for one target, with the providers of every kind in play."""
 
     def __init__(self, specs_dir: str | Path, target: str | None = None) -> None:
-        self.specs = load_specs(specs_dir, target)
+        self.specs = load_specs(specs_dir, target, kinds=KINDS)
         self.context = TargetContext(self.specs)
         self._providers: dict[str, Provider] = {}
 

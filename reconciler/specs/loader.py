@@ -7,7 +7,7 @@ fixes a whole batch per run instead of one error at a time. Nothing here touches
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
@@ -18,7 +18,6 @@ from pydantic import ValidationError, create_model
 from reconciler.diagnostics import Diagnostic, resolve
 from reconciler.errors import ReconcilerError, SpecError, SpecErrors, shorten
 from reconciler.kinds.base import Kind, Resource, SourceRef
-from reconciler.kinds.registry import KINDS
 
 from .envelope import API_VERSION, Envelope
 from .errors_format import validation_errors
@@ -96,8 +95,10 @@ def spec_files(root: Path) -> list[Path]:
     return files
 
 
-def load_specs(root: str | Path, target_name: str | None = None) -> SpecSet:
-    """Load, interpolate and validate every spec under `root` for `target_name`."""
+def load_specs(root: str | Path, target_name: str | None = None, *, kinds: Mapping[str, Kind]) -> SpecSet:
+    """Load, interpolate and validate every spec under `root` for `target_name`, as documents of
+    `kinds` (by name; the engine passes every registered kind — a parameter, so this layer never
+    imports the kinds it is imported by)."""
     root = Path(root)
     if not root.is_dir():
         raise ReconcilerError(f"spec directory not found: {root}")
@@ -117,23 +118,25 @@ def load_specs(root: str | Path, target_name: str | None = None) -> SpecSet:
         docs, file_errors = load_documents(path, display_path(path))
         errors.extend(file_errors)
         for doc in docs:
-            resources.extend(_declared(doc, variables, errors))
+            resources.extend(_declared(doc, variables, errors, kinds))
 
     # Over every document that validated, even when others did not: one run reports it all.
-    errors.extend(_cross_checks(resources))
+    errors.extend(_cross_checks(resources, kinds))
     if errors:
         raise SpecErrors(errors)
     return SpecSet(root, project, name, target, resources, [display_path(p) for p in files])
 
 
-def _declared(doc: Document, variables: dict[str, Any], errors: list[Diagnostic]) -> list[Resource]:
+def _declared(
+    doc: Document, variables: dict[str, Any], errors: list[Diagnostic], kinds: Mapping[str, Kind]
+) -> list[Resource]:
     """The objects one document declares: its own resource and those its kind expands it into.
 
     A document that passed its model but failed its kind's own checks (`spec_errors`) is reported
     and still returned, so the cross-document checks (duplicate names and identities, rule titles
     per folder) see it too and one run reports every problem; the errors stop the run anyway.
     """
-    validated = _validated(doc, variables, errors)
+    validated = _validated(doc, variables, errors, kinds)
     if validated is None:
         return []
     kind, model = validated
@@ -161,7 +164,9 @@ def _tolerant(rejected: bool, build: Callable[[], T], fallback: T) -> T:
         return fallback
 
 
-def _validated(doc: Document, variables: dict[str, Any], errors: list[Diagnostic]) -> tuple[Kind, Envelope[Any]] | None:
+def _validated(
+    doc: Document, variables: dict[str, Any], errors: list[Diagnostic], kinds: Mapping[str, Kind]
+) -> tuple[Kind, Envelope[Any]] | None:
     """The document's kind and model, or None once its envelope or model errors are recorded."""
     data = doc.data
     if not isinstance(data, dict):
@@ -183,9 +188,9 @@ def _validated(doc: Document, variables: dict[str, Any], errors: list[Diagnostic
         )
         return None
     kind_name = data.get("kind")
-    kind = KINDS.get(str(kind_name)) if kind_name is not None else None
+    kind = kinds.get(str(kind_name)) if kind_name is not None else None
     if kind is None or not kind.standalone:
-        known = ", ".join(k.name for k in KINDS.values() if k.standalone)
+        known = ", ".join(k.name for k in kinds.values() if k.standalone)
         errors.append(
             SpecError(doc.file, doc.line_for(("kind",)), "kind", f"{shorten(repr(kind_name))} is not one of {known}")
         )
@@ -245,11 +250,11 @@ def _resource(kind: Kind, model: Envelope[Any], doc: Document, errors: list[Diag
     )
 
 
-def _cross_checks(resources: list[Resource]) -> list[Diagnostic]:
+def _cross_checks(resources: list[Resource], kinds: Mapping[str, Kind]) -> list[Diagnostic]:
     errors: list[Diagnostic] = []
     seen: dict[tuple[str, str], Resource] = {}
     for res in resources:
-        if not KINDS[res.kind].standalone:
+        if not kinds[res.kind].standalone:
             continue  # named after their declaring document; their kind checks their identities
         first = seen.setdefault((res.kind, res.name), res)
         if first is not res:
@@ -261,6 +266,6 @@ def _cross_checks(resources: list[Resource]) -> list[Diagnostic]:
                     f"{res.kind} '{res.name}' is already declared at {first.source}",
                 )
             )
-    for kind in KINDS.values():
+    for kind in kinds.values():
         errors.extend(resolve(kind.validate_all([r for r in resources if r.kind == kind.name]), resources))
     return errors

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 
-from reconciler.kinds.registry import KINDS
+from reconciler.kinds.base import Kind
 
 from .loader import document_model
 from .project import ProjectFile
@@ -21,9 +22,10 @@ def _file_name(kind: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", kind).lower() + ".schema.json"
 
 
-def generate_schemas() -> dict[str, str]:
+def generate_schemas(kinds: Mapping[str, Kind]) -> dict[str, str]:
+    """One schema file per standalone kind of `kinds`, plus the project file's."""
     files: dict[str, str] = {}
-    for kind in KINDS.values():
+    for kind in kinds.values():
         if not kind.standalone:
             continue
         schema = document_model(kind).model_json_schema()

@@ -95,8 +95,11 @@ def _remove(paths: list[Path]) -> None:
 
 
 def _adopt(provider: Provider, kind: str, key: str, specs_dir: Path, say: Callable[[str], None]) -> None:
-    """Adopt one declared live object and say what happened (and what it cost)."""
-    if provider.declaring(key) is None:
+    """Adopt one declared live object and say what happened (and what it cost). `key` may also
+    be the name of the spec that declares it."""
+    key = provider.import_key(key)
+    declared = provider.declaring(key)
+    if declared is None:
         alternative = (
             " or let `reconciler import --generate-specs` write it from the live object"
             if provider.generates_specs
@@ -106,7 +109,7 @@ def _adopt(provider: Provider, kind: str, key: str, specs_dir: Path, say: Callab
             f"no {kind} spec in {specs_dir} declares {key!r}. Import adopts what a spec declares (an adopted object no spec "
             f"declares would be planned for deletion): write its spec first{alternative}"
         )
-    adopted = provider.adopt(key)
+    adopted = provider.adopt(key, declared.name)
     for note in adopted.notes:
         say(f"note: {note}")
     say(f"Imported {kind} {adopted.key}: reconciler now manages it.")

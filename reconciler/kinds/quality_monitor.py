@@ -435,6 +435,65 @@ def monitor_state(api: dict[str, Any]) -> dict[str, Any]:
     return FIELDS.normalise(state)
 
 
+def spec_from_api(api: dict[str, Any]) -> dict[str, Any]:
+    """The `spec:` block (plain YAML data) that declares the monitor described by MonitorInfo JSON
+    `api`, written by `import --generate-specs` so that the next plan shows no changes. Values the
+    service never returns (`warehouse_id`, `skip_builtin_dashboard`) are left out; defaults the
+    service fills in (an unpaused schedule, classification off) are not repeated."""
+    spec: dict[str, Any] = {
+        "table_name": str(api.get("table_name", "")).lower(),
+        "output_schema_name": str(api.get("output_schema_name", "")).lower(),
+        "assets_dir": api.get("assets_dir"),
+    }
+    ts = api.get("time_series")
+    if ts is not None:
+        spec["time_series"] = {
+            "timestamp_col": ts.get("timestamp_col"),
+            "granularities": list(ts.get("granularities") or []),
+        }
+    if api.get("snapshot") is not None:
+        spec["snapshot"] = {}
+    inf = api.get("inference_log")
+    if inf is not None:
+        block = {key: inf.get(key) for key in _INFERENCE_FIELDS if inf.get(key) is not None}
+        block["problem_type"] = _short(inf.get("problem_type"), "PROBLEM_TYPE_")
+        spec["inference_log"] = block
+    metrics = [
+        {
+            "name": m.get("name"),
+            "type": _short(m.get("type"), "CUSTOM_METRIC_TYPE_"),
+            "input_columns": list(m.get("input_columns") or []),
+            "definition": m.get("definition"),
+            "output_data_type": m.get("output_data_type"),
+        }
+        for m in api.get("custom_metrics") or []
+    ]
+    if metrics:
+        spec["custom_metrics"] = metrics
+    if api.get("slicing_exprs"):
+        spec["slicing_exprs"] = list(api["slicing_exprs"])
+    schedule = api.get("schedule")
+    if schedule is not None:
+        spec["schedule"] = {
+            "quartz_cron_expression": schedule.get("quartz_cron_expression"),
+            "timezone_id": schedule.get("timezone_id"),
+        }
+        if schedule.get("pause_status") == "PAUSED":
+            spec["schedule"]["pause_status"] = "PAUSED"
+    notifications = {
+        key: {"email_addresses": list(dest["email_addresses"])}
+        for key, dest in (api.get("notifications") or {}).items()
+        if (dest or {}).get("email_addresses")
+    }
+    if notifications:
+        spec["notifications"] = notifications
+    if api.get("baseline_table_name"):
+        spec["baseline_table_name"] = str(api["baseline_table_name"]).lower()
+    if (api.get("data_classification_config") or {}).get("enabled"):
+        spec["data_classification_config"] = {"enabled": True}
+    return spec
+
+
 _INFERENCE_FIELDS = (
     "timestamp_col",
     "granularities",

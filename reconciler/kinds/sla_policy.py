@@ -127,6 +127,12 @@ class SlaPolicyKind(Kind):
     def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
         before = ", ".join(live.state.get("warehouse_ids", []))
         after = ", ".join(desired.state["warehouse_ids"])
+        if before == after:
+            return (
+                f"policy_hash changes from {live.key[:12]}… to {desired.key[:12]}…: the row was written under a hash "
+                "that is not the hash of its warehouse set (another tool, e.g. add_sla_policy()); it is rewritten "
+                "under the spec's hash"
+            )
         return f"warehouse_ids changed ([{before}] -> [{after}]): identity hash differs"
 
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:

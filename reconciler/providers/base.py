@@ -136,6 +136,14 @@ class Provider(ABC):
         adopted object no spec declares would be planned for deletion next)."""
         return next((r for r in self.context.specs.by_kind(self.kind.name) if r.key == key), None)
 
+    def import_key(self, key: str) -> str:
+        """The live key `reconciler import KIND KEY` means: KEY itself, or the key of the spec
+        whose metadata.name is KEY (so a spec name works as well as the 64-hex hash)."""
+        if self.declaring(key) is not None:
+            return key
+        named = next((r for r in self.context.specs.by_kind(self.kind.name) if r.name == key), None)
+        return named.key if named is not None else key
+
     def adopt(self, key: str, name: str | None = None) -> Adopted:
         """Record ownership of an existing object without changing it (`reconciler import`)."""
         raise ReconcilerError(f"{self.kind.name} does not support import on the {self.backend} backend")

@@ -9,14 +9,22 @@ stores give identical plans, errors and guarantees.
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from abc import abstractmethod
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import LiveObject, Resource
+import yaml
+from pydantic import ValidationError
 
-from .base import Adopted, Provider
+from reconciler.commands import import_command
+from reconciler.errors import ReconcilerError, SpecError
+from reconciler.kinds.base import LiveObject, Resource
+from reconciler.kinds.sla_policy import SlaPolicySpec, compute_hash
+
+from .base import Adopted, GeneratedSpecs, Provider
 from .policy_rows import LIST_COLUMNS, decode_list, row_to_live, row_values
 
 
@@ -40,7 +48,9 @@ class PolicyStoreProvider(Provider):
     def _adopt_row(self, policy_hash: str, owner: str, name: str | None) -> int:
         """Mark an unmanaged row as managed by `owner` (spec name `name`); the number changed."""
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+    _checked: list[LiveObject] | None = None  # the rows `check` read, handed on to `read`
+
+    def _live_rows(self) -> list[LiveObject]:
         # The table is small (one row per warehouse set): read it whole, unmanaged rows included.
         live = []
         for row in self._read_rows():
@@ -49,6 +59,52 @@ class PolicyStoreProvider(Provider):
             live.append(row_to_live(row, self.context.owner))
         return live
 
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+        if self._checked is not None:
+            live, self._checked = self._checked, None
+            return live
+        return self._live_rows()
+
+    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
+        """A row for a declared warehouse set under another policy_hash (written by the
+        framework's own `add_sla_policy()` or an older hash) is an error naming both rows: the
+        plan would otherwise add a second policy for the same warehouses."""
+        self._checked = live = self._live_rows()
+        errors = []
+        for res in desired:
+            for row in live:
+                if row.key == res.key or row.state.get("warehouse_ids") != res.state.get("warehouse_ids"):
+                    continue
+                if row.managed and row.name == res.name:
+                    continue  # adopted: the plan re-keys it (a replace under the spec's hash)
+                where = res.spec_source("warehouse_ids")
+                policy_id = row.raw.get("policy_id")
+                owner = (
+                    f"managed by {row.owner}"
+                    if row.owner
+                    else "managed by this project"
+                    if row.managed
+                    else "unmanaged"
+                )
+                how = (
+                    f"adopt it with `{import_command('SlaPolicy', row.key, self.context.root, self.context.name)}` "
+                    f"(the next plan then rewrites it under policy_hash {res.key[:12]}… and deletes the old row, "
+                    "a replace that needs --allow-destructive) or delete that row first"
+                    if not row.managed and not row.owner
+                    else "remove one of the two declarations"
+                )
+                errors.append(
+                    SpecError(
+                        where.file,
+                        where.line,
+                        "spec.warehouse_ids",
+                        f"SlaPolicy '{res.name}' (policy_hash {res.key[:12]}…) covers the same warehouses as the "
+                        f"existing row policy_id={policy_id} (policy_hash {row.key[:12]}…, {owner}) "
+                        f"[{', '.join(res.state['warehouse_ids'])}]: applying would add a second policy for them; {how}",
+                    )
+                )
+        return errors
+
     def create(self, resource: Resource) -> None:
         self._upsert(resource)
 
@@ -56,16 +112,129 @@ class PolicyStoreProvider(Provider):
         self._upsert(resource)
 
     def _upsert(self, resource: Resource) -> None:
+        self._checked = None
         if self._upsert_row(row_values(resource, self.context.owner)) == 0:
             raise ReconcilerError(
                 f"policy row {resource.key} exists but is not managed by {self.context.owner}; not overwritten"
             )
 
     def delete(self, live: LiveObject) -> None:
+        self._checked = None
         if self._delete_row(live.key, self.context.owner) == 0:
             raise ReconcilerError(f"policy row {live.key} is gone or no longer managed by {self.context.owner}")
 
     def adopt(self, key: str, name: str | None = None) -> Adopted:
+        self._checked = None
         if self._adopt_row(key, self.context.owner, name) == 0:
             raise ReconcilerError(f"no unmanaged policy row with policy_hash {key}")
         return Adopted(key)
+
+    # --- import ----------------------------------------------------------------------------------
+
+    def declaring(self, key: str) -> Resource | None:
+        """The spec for row `key`: the one with that hash, or (a row under a legacy hash) the one
+        declaring the same warehouse set."""
+        exact = super().declaring(key)
+        if exact is not None:
+            return exact
+        row = next((r for r in self._live_rows() if r.key == key), None)
+        if row is None:
+            return None
+        wanted = row.state.get("warehouse_ids")
+        return next(
+            (r for r in self.context.specs.by_kind(self.kind.name) if r.state.get("warehouse_ids") == wanted), None
+        )
+
+    def import_key(self, key: str) -> str:
+        """A spec name as the key of the row it declares (the row with its hash, or the row under
+        another hash for the same warehouse set); anything else unchanged."""
+        res = next((r for r in self.context.specs.by_kind(self.kind.name) if r.name == key), None)
+        if res is None:
+            return key
+        rows = self._live_rows()
+        if any(r.key == res.key for r in rows):
+            return res.key
+        same = [r for r in rows if r.state.get("warehouse_ids") == res.state.get("warehouse_ids") and not r.managed]
+        return same[0].key if len(same) == 1 else res.key
+
+    def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
+        """One spec file per row of the policy table whose policy_hash or spec name matches the
+        glob `selector` ('*': every row), unmanaged rows included; rows of other owners and rows
+        already declared are skipped with a note."""
+        if source is not None:
+            raise ReconcilerError(
+                "SlaPolicy specs are generated from the policy table; --from-file takes Grafana exports"
+            )
+        declared = {r.key: r.name for r in self.context.specs.by_kind(self.kind.name)}
+        names = set(declared.values())
+        result = GeneratedSpecs()
+        matched = 0
+        for row in self._live_rows():
+            label = row.raw.get("spec_name") or ""
+            if not (fnmatch.fnmatchcase(row.key, selector) or (label and fnmatch.fnmatchcase(str(label), selector))):
+                continue
+            matched += 1
+            if row.key in declared:
+                result.notes.append(
+                    f"SlaPolicy row {row.key[:12]}… is already declared by spec '{declared[row.key]}'; skipped"
+                )
+                continue
+            if row.owner:
+                result.notes.append(f"SlaPolicy row {row.key[:12]}… is managed by {row.owner}; skipped")
+                continue
+            spec = {
+                "warehouse_ids": list(row.state["warehouse_ids"]),
+                "sla_seconds": row.state["sla_seconds"],
+                "policy_mode": row.state["policy_mode"],
+                "included_statuses": list(row.state["included_statuses"]),
+            }
+            try:
+                SlaPolicySpec.model_validate(spec)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                result.notes.append(
+                    f"SlaPolicy row {row.key[:12]}… cannot be written as a spec ({where}: {first['msg']}); skipped"
+                )
+                continue
+            name = _policy_name(str(label), row, names)
+            names.add(name)
+            legacy = compute_hash(spec["warehouse_ids"]) != row.key
+            if legacy:
+                result.notes.append(
+                    f"SlaPolicy row {row.key[:12]}… has a policy_hash that is not the hash of its warehouse set "
+                    f"(written by another tool): the next plan rewrites it under {compute_hash(spec['warehouse_ids'])[:12]}… "
+                    "(a replace, --allow-destructive)"
+                )
+            doc = {"apiVersion": "reconciler/v1", "kind": self.kind.name, "metadata": {"name": name}, "spec": spec}
+            header = (
+                "# yaml-language-server: $schema=../../schemas/sla-policy.schema.json\n"
+                f"# Generated by `reconciler import --generate-specs` from policy row policy_id={row.raw.get('policy_id')}\n"
+                f"# (policy_hash {row.key}). Edit freely: this file is now the source of truth.\n"
+            )
+            result.files[f"sla-policies/{name}.yaml"] = header + yaml.safe_dump(
+                doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=120
+            )
+            if row.managed:
+                result.notes.append(
+                    f"SlaPolicy row {row.key[:12]}… is already managed by {self.context.owner}: spec written"
+                )
+            else:
+                result.adopt.append((row.key, name))
+        if matched == 0:
+            raise ReconcilerError(f"no row of the policy table matches {selector!r} (by policy_hash or spec name)")
+        return result
+
+
+_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _policy_name(label: str, row: LiveObject, taken: set[str]) -> str:
+    """metadata.name for a generated policy spec: the row's spec name when it has one, else
+    `policy-<first warehouse id>` (unique)."""
+    warehouses = row.state.get("warehouse_ids") or ["policy"]
+    base = _NAME.sub("-", label).strip("-._") if label else f"policy-{_NAME.sub('-', warehouses[0]).strip('-')}"
+    name, n = base or f"policy-{row.key[:8]}", 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    return name

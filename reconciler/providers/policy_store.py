@@ -20,7 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from reconciler.commands import import_command
-from reconciler.errors import ReconcilerError, SpecError
+from reconciler.errors import Diagnostic, ReconcilerError, SpecError
 from reconciler.kinds.base import LiveObject, Resource
 from reconciler.kinds.sla_policy import SlaPolicySpec, compute_hash
 
@@ -65,7 +65,7 @@ class PolicyStoreProvider(Provider):
             return live
         return self._live_rows()
 
-    def check(self, desired: Sequence[Resource]) -> list[SpecError]:
+    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
         """A row for a declared warehouse set under another policy_hash (written by the
         framework's own `add_sla_policy()` or an older hash) is an error naming both rows: the
         plan would otherwise add a second policy for the same warehouses."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
 from typing import Any, Final
 
@@ -45,22 +45,10 @@ class _Unset:
 UNSET: Final[Any] = _Unset()
 
 
-class FieldBehaviour(StrEnum):
-    """The former one-question-per-field enum, accepted by `FieldRule` while kinds migrate."""
-
-    IDENTITY = "identity"
-    UPDATABLE = "updatable"
-    FORCES_REPLACE = "forces_replace"
-    SERVER_DEFAULT = "server_default"
-    WRITE_ONLY = "write_only"
-    SERVER_OWNED = "server_owned"
-
-
 @dataclass(frozen=True)
 class FieldRule:
     path: str
-    # (A FieldBehaviour is accepted and translated while kinds migrate; it is always an OnChange after.)
-    change: OnChange | FieldBehaviour = OnChange.UPDATE
+    change: OnChange = OnChange.UPDATE
     description: str = ""
     _: KW_ONLY
     # read
@@ -74,22 +62,6 @@ class FieldRule:
     empty_is_unset: bool = False
     # Domain words for why a change of this field forces a replace.
     replace_reason: str = ""
-    # Former spelling of `server_default` (with a FieldBehaviour as `change`).
-    default: Any = field(default=UNSET, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        behaviour = self.change
-        if isinstance(behaviour, FieldBehaviour):
-            as_change = {
-                FieldBehaviour.IDENTITY: OnChange.IDENTITY,
-                FieldBehaviour.FORCES_REPLACE: OnChange.REPLACE,
-            }.get(behaviour, OnChange.UPDATE)
-            object.__setattr__(self, "change", as_change)
-            object.__setattr__(self, "server_owned", behaviour is FieldBehaviour.SERVER_OWNED)
-            object.__setattr__(self, "write_only", behaviour is FieldBehaviour.WRITE_ONLY)
-        if self.default is not UNSET and self.server_default is UNSET:
-            object.__setattr__(self, "server_default", self.default)
-        object.__setattr__(self, "default", UNSET)
 
     @property
     def has_default(self) -> bool:

@@ -189,3 +189,45 @@ def test_unknown_fields_are_found_where_they_can_and_cannot_be_carried() -> None
         "data[0].newNodeKey",
         "data[0].relativeTimeRange.x",
     ]
+
+
+def test_a_live_recording_rule_imports_as_one_and_a_switch_is_never_silent(gp: GrafanaProject) -> None:
+    from helpers import run
+
+    gp.write("folders.yaml", folder_doc())
+    _apply(gp)
+    body = {
+        "interval": 60,
+        "rules": [
+            {
+                "uid": "made-in-ui-rec",
+                "title": "Recorded in the UI",
+                "data": [
+                    {
+                        "refId": "A",
+                        "relativeTimeRange": {"from": 300, "to": 0},
+                        "datasourceUid": "prometheus",
+                        "model": {"expr": "up", "refId": "A"},
+                    }
+                ],
+                "record": {"metric": "up:recorded", "from": "A"},
+            }
+        ],
+    }
+    answer = gp.api("PUT", "/api/v1/provisioning/folder/alerts/rule-groups/ui", json=body)
+    assert answer.status_code == 200, answer.text
+    result = run("import", "--generate-specs", "GrafanaRuleGroup", "alerts/ui", gp.root)
+    assert result.exit_code == 0, result.output
+    text = (gp.root / "grafana" / "alerts.yaml").read_text()
+    assert "record:" in text and "metric: up:recorded" in text and "condition" not in text
+    assert gp.cli("plan", "--detailed-exitcode").exit_code == 0
+
+    # a spec that drops `record` is an update that says it turns the rule into an alerting rule
+    generated = (gp.root / "grafana" / "alerts.yaml").read_text()
+    gp.write(
+        "grafana/alerts.yaml",
+        generated.replace("record:\n      metric: up:recorded\n      from: A\n", "condition: A\n"),
+    )
+    ops = gp.plan_ops()
+    (op,) = ops
+    assert any("turns from a recording rule into an alerting rule" in w for w in op["warnings"]), op

@@ -293,6 +293,18 @@ class GrafanaAlertRuleKind(Kind):
         if live.info.get("firing"):
             text += "; firing alerts are evaluated afresh and may notify again"
         out = [text]
+        was: dict[str, Any] = live.state.get("record") or {}
+        wants: dict[str, Any] = desired.state.get("record") or {}
+        if was and not wants:
+            out.append(
+                f"rule '{title}' turns from a recording rule into an alerting rule: Grafana stops recording "
+                f"{was.get('metric')} and starts alerting on the query"
+            )
+        elif wants and not was:
+            out.append(
+                f"rule '{title}' turns from an alerting rule into a recording rule: it stops alerting and records "
+                f"{wants.get('metric')}"
+            )
         carried = sorted(unmodelled_fields(live.raw if isinstance(live.raw, dict) else {}))
         if carried:
             out.append(

@@ -243,6 +243,11 @@ def _emit_plan(the_plan: Any, fmt: str, color: bool | None, title: str = "plan")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-destructive", is_flag=True, help="Allow replace and delete operations.")
 @click.option(
+    "--allow-migrate",
+    is_flag=True,
+    help="Allow the plan's schema migrations (e.g. adding reconciler's ownership columns to an existing policy table).",
+)
+@click.option(
     "--wait",
     is_flag=True,
     help="After applying, wait until created/updated objects are ready (e.g. monitors ACTIVE with their metric tables).",
@@ -265,6 +270,7 @@ def apply(
     plan_file: Path | None,
     auto_approve: bool,
     allow_destructive: bool,
+    allow_migrate: bool,
     wait: bool,
     wait_timeout: float,
     lock_timeout: float,
@@ -293,6 +299,7 @@ def apply(
         ApplyOptions(
             plan_file=plan_file,
             allow_destructive=allow_destructive,
+            allow_migrate=allow_migrate,
             wait=wait,
             wait_timeout=wait_timeout,
             lock=use_lock,
@@ -356,6 +363,9 @@ def _emit_result(fmt: str, the_plan: Any, report: Any, wait: tuple[bool, str | N
     marks = {OpStatus.SUCCEEDED: "ok", OpStatus.FAILED: "FAILED", OpStatus.NOT_STARTED: "not started"}
     click.echo("")
     click.echo("Apply results:")
+    for m in report.migrations:
+        line = f"  [{marks[m.status]}] migrate {m.migration.address}: {m.migration.description}"
+        click.echo(line + (f": {m.error}" if m.error else ""))
     for r in report.results:
         line = f"  [{marks[r.status]}] {r.operation.action.value} {r.operation.address}"
         click.echo(line + (f": {r.error}" if r.error else ""))

@@ -43,6 +43,7 @@ class PolicyTable(Protocol):
         self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str
     ) -> None: ...
     def exists(self) -> bool: ...
+    def create_framework_table(self) -> None: ...
     def reject_writes(self, sla_seconds: int, message: str) -> None: ...
     def accept_writes(self) -> None: ...
 
@@ -92,6 +93,15 @@ class SqliteTable:
             return False
         with sqlite3.connect(self.path) as conn:
             return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (self.table,)).fetchone() is not None
+
+    def create_framework_table(self) -> None:
+        """The table as the SLA framework creates it: no ownership columns."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.execute(
+            "CREATE TABLE {table} (policy_id INTEGER PRIMARY KEY AUTOINCREMENT, policy_hash TEXT NOT NULL UNIQUE, "
+            "warehouse_ids TEXT NOT NULL, sla_seconds INTEGER NOT NULL, query_statuses TEXT NOT NULL, "
+            "policy_mode TEXT NOT NULL)"
+        )
 
     def reject_writes(self, sla_seconds: int, message: str) -> None:
         # A trigger stands in for a database that refuses one write.
@@ -180,6 +190,13 @@ class DatabricksTable:
         )
         return response.status is not None and response.status.state == StatementState.SUCCEEDED
 
+    def create_framework_table(self) -> None:
+        self.execute(
+            "CREATE TABLE {table} (policy_id BIGINT GENERATED ALWAYS AS IDENTITY, policy_hash STRING NOT NULL, "
+            "warehouse_ids ARRAY<STRING> NOT NULL, sla_seconds INT NOT NULL, query_statuses ARRAY<STRING> NOT NULL, "
+            "policy_mode STRING NOT NULL) USING DELTA"
+        )
+
     def reject_writes(self, sla_seconds: int, message: str) -> None:
         control(
             self.sandbox,
@@ -236,6 +253,13 @@ class PostgresTable:
     def exists(self) -> bool:
         (row,) = self.query("SELECT to_regclass(:t) IS NOT NULL AS present", t=self.table)
         return bool(row["present"])
+
+    def create_framework_table(self) -> None:
+        self.execute(
+            "CREATE TABLE {table} (policy_id BIGSERIAL PRIMARY KEY, policy_hash TEXT NOT NULL UNIQUE, "
+            "warehouse_ids TEXT NOT NULL, sla_seconds INTEGER NOT NULL, query_statuses TEXT NOT NULL, "
+            "policy_mode TEXT NOT NULL)"
+        )
 
     def reject_writes(self, sla_seconds: int, message: str) -> None:
         # A trigger stands in for a database that refuses one write (the message is a literal:

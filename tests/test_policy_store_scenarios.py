@@ -265,3 +265,43 @@ def test_failed_write_is_reported_and_a_rerun_converges(project: StoreProject) -
     assert rerun.exit_code == 0, rerun.output
     assert "2 operation(s) succeeded" in rerun.stdout
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_framework_table_gets_ownership_columns_only_with_allow_migrate(
+    project: StoreProject, tmp_path: Path
+) -> None:
+    project.store.create_framework_table()
+    project.store.insert_row("framework-row", ["wh-f"], 60, ["FAILED"], "ERROR")
+    idle = project.plan_json()
+    assert idle["operations"] == [] and idle["migrations"] == []  # nothing to write: nothing to migrate
+    assert any("no ownership column(s) managed_by, spec_name, prevent_destroy, applied_at" in n for n in idle["notes"])
+
+    project.write("p.yaml", policy("a", ["w1"], 10))
+    planfile = tmp_path / "plan.json"
+    assert project.cli("plan", "--out", planfile).exit_code == 0
+    plan = json.loads(planfile.read_text())
+    (migration,) = plan["migrations"]
+    assert migration["kind"] == "SlaPolicy" and "managed_by" in migration["description"]
+    assert all("ADD COLUMN" in s for s in migration["statements"]) and migration["statements"]
+    assert [u["key"] for u in plan["unmanaged"]] == ["framework-row"]
+    text = project.cli("plan").stdout
+    assert "--allow-migrate" in text and "ADD COLUMN" in text
+
+    before = project.rows()
+    refused = project.cli("apply", "--plan", planfile, "--auto-approve")
+    assert refused.exit_code == 1 and "--allow-migrate" in refused.output and "nothing was applied" in refused.output
+    assert project.rows() == before and "managed_by" not in before[0]
+
+    done = project.cli("apply", "--plan", planfile, "--auto-approve", "--allow-migrate")
+    assert done.exit_code == 0, done.output
+    assert "[ok] migrate SlaPolicy" in done.stdout and "[ok] create SlaPolicy/a" in done.stdout
+    rows = {r["policy_hash"]: r for r in project.rows()}
+    assert rows["framework-row"]["managed_by"] is None and rows["framework-row"]["sla_seconds"] == 60
+    (ours,) = [r for r in rows.values() if r["spec_name"] == "a"]
+    assert ours["managed_by"] == "reconciler/test" and ours["sla_seconds"] == 10
+
+    # The framework's own writes, which know nothing of the new columns, keep working.
+    project.store.insert_row("framework-row-2", ["wh-g"], 30, ["QUEUED"], "ALL")
+    again = project.plan_json()
+    assert again["operations"] == [] and again["migrations"] == []
+    assert not any("ownership column" in n for n in again["notes"])

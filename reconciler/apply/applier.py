@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from reconciler.engine import LiveState, Session
+from reconciler.engine.session import needed_migrations
 from reconciler.errors import PlanError, StalePlanError
 from reconciler.kinds.base import Resource
-from reconciler.plan.model import Action, Operation, Plan
+from reconciler.plan.model import Action, Migration, Operation, Plan
 
 from .interrupts import Interrupts
 
@@ -35,14 +36,23 @@ class OpResult:
 
 
 @dataclass
+class MigrationResult:
+    migration: Migration
+    status: OpStatus
+    error: str | None = None
+
+
+@dataclass
 class ApplyReport:
     results: list[OpResult] = field(default_factory=list)
     # The signal (SIGINT/SIGTERM) that stopped the apply before every operation had started.
     interrupted: str | None = None
+    migrations: list[MigrationResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(r.status is OpStatus.SUCCEEDED for r in self.results)
+        statuses = [m.status for m in self.migrations] + [r.status for r in self.results]
+        return all(status is OpStatus.SUCCEEDED for status in statuses)
 
     def count(self, status: OpStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -62,6 +72,16 @@ class ApplyReport:
                 }
                 for r in self.results
             ],
+            "migrations": [
+                {
+                    "kind": m.migration.kind,
+                    "target": m.migration.target,
+                    "description": m.migration.description,
+                    "status": m.status.value,
+                    "error": m.error,
+                }
+                for m in self.migrations
+            ],
         }
 
 
@@ -72,6 +92,19 @@ def check_destructive(plan: Plan, allow_destructive: bool) -> None:
         raise PlanError(
             f"the plan has {len(destructive)} destructive operation(s); nothing was applied. "
             f"Re-run with --allow-destructive to apply them:\n{listing}"
+        )
+
+
+def check_migrations(plan: Plan, allow_migrate: bool) -> None:
+    """Refuse, before anything runs, a plan with schema changes the user did not allow."""
+    if plan.migrations and not allow_migrate:
+        listing = "\n".join(
+            f"  - {m.address}: {m.description}\n" + "".join(f"      {s}\n" for s in m.statements)
+            for m in plan.migrations
+        )
+        raise PlanError(
+            f"the plan needs {len(plan.migrations)} schema migration(s) first; nothing was applied. "
+            f"Re-run with --allow-migrate to run them:\n{listing.rstrip()}"
         )
 
 
@@ -94,6 +127,10 @@ def check_fresh(plan: Plan, session: Session, live: LiveState) -> None:
             problems.append(f"{op.address}: the live object {state} since the plan was made")
         if op.action is Action.REPLACE and op.replaces_key and live.find(op.kind, op.key) is not None:
             problems.append(f"{op.address}: its new identity {op.key[:12]} now exists")
+    planned = {(m.kind, m.target) for m in plan.migrations}
+    for migration in needed_migrations(plan, live):
+        if (migration.kind, migration.target) not in planned:
+            problems.append(f"{migration.address} now needs a schema migration ({migration.description})")
     if problems:
         raise StalePlanError(
             "plan is stale; nothing was applied. Make a new plan.\n" + "\n".join(f"  - {p}" for p in problems)
@@ -104,6 +141,18 @@ def execute(plan: Plan, session: Session, live: LiveState) -> ApplyReport:
     report = ApplyReport()
     failed = False
     with Interrupts().installed() as interrupts:
+        # Schema changes first (the writes need them); one failing means no operation starts.
+        for migration in plan.migrations:
+            if failed or interrupts.received:
+                report.migrations.append(MigrationResult(migration, OpStatus.NOT_STARTED))
+                continue
+            try:
+                session.provider(migration.kind).migrate(migration)
+            except Exception as exc:
+                failed = True
+                report.migrations.append(MigrationResult(migration, OpStatus.FAILED, f"{type(exc).__name__}: {exc}"))
+            else:
+                report.migrations.append(MigrationResult(migration, OpStatus.SUCCEEDED))
         for op in plan.operations:
             if failed or interrupts.received:
                 report.results.append(OpResult(op, OpStatus.NOT_STARTED))

@@ -14,7 +14,14 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.apply.applier import ApplyReport, check_destructive, check_fresh, execute, wait_ready
+from reconciler.apply.applier import (
+    ApplyReport,
+    check_destructive,
+    check_fresh,
+    check_migrations,
+    execute,
+    wait_ready,
+)
 from reconciler.apply.lock import LockInfo, lock_errors, lock_store_for, target_lock
 from reconciler.errors import ReconcilerError
 from reconciler.plan.model import Plan
@@ -36,6 +43,7 @@ class ApplyOptions:
 
     plan_file: Path | None = None  # apply exactly this saved plan (refused if stale)
     allow_destructive: bool = False
+    allow_migrate: bool = False  # run the plan's schema migrations (e.g. add ownership columns)
     wait: bool = False
     wait_timeout: float = 1800.0
     lock: bool = True  # hold the target's live-side lock (reconciler.apply.lock)
@@ -92,6 +100,7 @@ def run_apply(
         if not the_plan.has_changes:
             return ApplyOutcome(the_plan)
         check_destructive(the_plan, options.allow_destructive)
+        check_migrations(the_plan, options.allow_migrate)
         if not hooks.confirm(the_plan):
             return ApplyOutcome(the_plan, cancelled=True)
         report = execute(the_plan, session, live)

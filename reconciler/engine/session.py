@@ -16,7 +16,7 @@ from reconciler.kinds.base import Kind, LiveObject, Resource
 from reconciler.kinds.registry import KINDS
 from reconciler.plan.builder import PlanInput, build_plan
 from reconciler.plan.digest import fingerprint
-from reconciler.plan.model import Plan
+from reconciler.plan.model import Migration, Plan
 from reconciler.providers.base import Provider
 from reconciler.providers.registry import provider_entry, provider_for
 from reconciler.specs.loader import SpecSet, load_specs
@@ -50,12 +50,19 @@ def specs_digest(specs: SpecSet) -> str:
 class LiveState:
     objects: list[LiveObject] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    migrations: list[Migration] = field(default_factory=list)
 
     def find(self, kind: str, key: str) -> LiveObject | None:
         for obj in self.objects:
             if obj.kind == kind and obj.key == key:
                 return obj
         return None
+
+
+def needed_migrations(plan: Plan, live: LiveState) -> list[Migration]:
+    """The live side's pending schema changes for the kinds the plan has operations on."""
+    kinds = {op.kind for op in plan.operations}
+    return [m for m in live.migrations if m.kind in kinds]
 
 
 class Session:
@@ -120,6 +127,7 @@ class Session:
             errors.extend(provider.check(desired))
             live.objects.extend(provider.read(desired))
             live.notes.extend(provider.notes())
+            live.migrations.extend(provider.migrations())
         if errors:
             # Providers name the object and the path; file:line is resolved here, once.
             raise SpecErrors(resolve(errors, self.specs.resources))
@@ -139,6 +147,8 @@ class Session:
             ),
             strict=strict,
         )
+        # A schema change is part of the plan only when the plan writes to that store.
+        plan.migrations = needed_migrations(plan, live)
         return plan, live
 
     def resource(self, kind: str, name: str) -> Resource | None:

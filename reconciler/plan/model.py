@@ -135,6 +135,22 @@ class Unmanaged:
 
 
 @dataclass
+class Migration:
+    """A schema change a live system needs before its objects can be written (e.g. reconciler's
+    ownership columns on a table the SLA framework created). Shown by the plan; `apply` runs it
+    before any operation, and only with --allow-migrate."""
+
+    kind: str
+    target: str  # what is changed, e.g. the table name
+    description: str
+    statements: list[str] = field(default_factory=list)  # what will run, for the reviewer
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind} {self.target}"
+
+
+@dataclass
 class Unchanged:
     kind: str
     name: str
@@ -152,6 +168,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     # Refusals about objects no operation covers (a takeover, a locked object): drift shows them.
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    migrations: list[Migration] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -182,6 +199,7 @@ class Plan:
             "unmanaged": [asdict(u) for u in self.unmanaged],
             "notes": list(self.notes),
             "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "migrations": [asdict(m) for m in self.migrations],
         }
 
     def to_json(self) -> str:
@@ -202,4 +220,5 @@ class Plan:
             unmanaged=[Unmanaged(**u) for u in data.get("unmanaged", [])],
             notes=list(data.get("notes", [])),
             diagnostics=[Diagnostic.from_dict(d) for d in data.get("diagnostics", [])],
+            migrations=[Migration(**m) for m in data.get("migrations", [])],
         )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Kind, LiveObject, Resource
-from reconciler.plan.model import Action, Operation
+from reconciler.plan.model import Action, Migration, Operation
 
 if TYPE_CHECKING:
     from reconciler.targets import TargetContext
@@ -92,6 +92,15 @@ class Provider(ABC):
         else:
             assert live is not None
             self.replace(resource, live)
+
+    def migrations(self) -> list[Migration]:
+        """Schema changes the live system needs before this provider can write, as found by the
+        last `read` (e.g. ownership columns missing from a table). Run only with --allow-migrate."""
+        return []
+
+    def migrate(self, migration: Migration) -> None:
+        """Make one schema change `migrations()` returned; retry-safe (re-checks what is missing)."""
+        raise ReconcilerError(f"{self.kind.name} on the {self.backend} backend has no schema migrations")
 
     @abstractmethod
     def create(self, resource: Resource) -> None: ...

@@ -4,7 +4,9 @@ Same semantics as the SQLite store (`policy_store.PolicyStoreProvider`): the who
 with one SELECT (paged through its result chunks), each create/update is one MERGE keyed by
 policy_hash that leaves rows of other owners alone, each delete one DELETE by policy_hash and
 owner. The table is created (CREATE TABLE IF NOT EXISTS ... USING DELTA) by the first write of
-an apply, never by a plan; a plan against a missing table says it will be created.
+an apply, never by a plan; a plan against a missing table says it will be created. A table the
+SLA framework created without reconciler's ownership columns is read as is (every row unmanaged)
+and `apply --allow-migrate` adds them (ALTER TABLE ... ADD COLUMNS, nullable).
 
 SQL text is built from constants and the table name only, and the table name is validated as a
 three-part identifier and back-quoted (`reconciler.uc_names`). Every value travels as a named
@@ -16,9 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.plan.model import Migration
 from reconciler.uc_names import quote_table_name
 
-from .policy_rows import COLUMNS, LIST_COLUMNS, TABLE_COMMENT
+from .policy_rows import COLUMNS, LIST_COLUMNS, OWNERSHIP_COLUMNS, TABLE_COMMENT
 from .policy_store import PolicyStoreProvider
 from .sql_warehouse import Param, SqlWarehouse, StatementError
 
@@ -51,6 +54,11 @@ def _source_expr(column: str) -> str:
 def create_table_sql(table: str) -> str:
     columns = ",\n  ".join(f"{c} {_COLUMN_TYPES[c]}" for c in COLUMNS)
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns}\n) USING DELTA COMMENT '{TABLE_COMMENT}'"
+
+
+def add_columns_sql(table: str, columns: tuple[str, ...]) -> str:
+    """One `ALTER TABLE ... ADD COLUMNS` for reconciler's missing ownership columns (nullable)."""
+    return f"ALTER TABLE {table} ADD COLUMNS ({', '.join(f'{c} {_COLUMN_TYPES[c]}' for c in columns)})"
 
 
 def select_sql(table: str) -> str:
@@ -88,6 +96,8 @@ class DatabricksPolicyProvider(PolicyStoreProvider):
         self._warehouse: SqlWarehouse | None = None
         # None: not read yet; False: the last read found no table (apply creates it).
         self._table_exists: bool | None = None
+        # Ownership columns the table lacks (a table the framework created), as of the last read.
+        self._missing: tuple[str, ...] = ()
 
     def configured(self) -> bool:
         return bool(self.context.has_databricks)
@@ -101,15 +111,30 @@ class DatabricksPolicyProvider(PolicyStoreProvider):
         return self._warehouse
 
     def _read_rows(self) -> list[dict[str, Any]]:
+        self._missing = ()
         try:
             result = self.warehouse.run(select_sql(self.table))
         except StatementError as exc:
             if exc.table_not_found:
                 self._table_exists = False
                 return []
-            raise
+            return self._read_unusual_table(exc)
         self._table_exists = True
         return result.rows
+
+    def _read_unusual_table(self, failure: StatementError) -> list[dict[str, Any]]:
+        """The one SELECT failed on an existing table: if it lacks reconciler's ownership columns
+        (a table the SLA framework created), read what it has (every row unmanaged)."""
+        present = set(self.warehouse.run(f"SELECT * FROM {self.table} LIMIT 0").columns)
+        self._table_exists = True
+        missing = tuple(c for c in OWNERSHIP_COLUMNS if c not in present)
+        absent = [c for c in COLUMNS if c not in present and c not in OWNERSHIP_COLUMNS]
+        if absent or not missing:
+            raise failure
+        self._missing = missing
+        readable = [c for c in COLUMNS if c in present]
+        rows = self.warehouse.run(f"SELECT {', '.join(readable)} FROM {self.table} ORDER BY policy_id").rows
+        return [{**dict.fromkeys(missing), **row} for row in rows]
 
     def notes(self) -> list[str]:
         if self._table_exists is False:
@@ -117,7 +142,33 @@ class DatabricksPolicyProvider(PolicyStoreProvider):
                 f"SlaPolicy table {self.table} does not exist: apply will create it "
                 f"(CREATE TABLE IF NOT EXISTS ... USING DELTA on warehouse {self.store.warehouse_id})"
             ]
+        if self._missing:
+            return [
+                f"SlaPolicy table {self.table} has no ownership column(s) {', '.join(self._missing)} (a table the SLA "
+                "framework created): every row in it is unmanaged. apply adds them, nullable so the framework's "
+                f"jobs keep working, only with --allow-migrate: {add_columns_sql(self.table, self._missing)}"
+            ]
         return []
+
+    def migrations(self) -> list[Migration]:
+        if not self._missing:
+            return []
+        return [
+            Migration(
+                kind=self.kind.name,
+                target=self.table,
+                description=f"add reconciler's ownership column(s) {', '.join(self._missing)} (nullable)",
+                statements=[add_columns_sql(self.table, self._missing)],
+            )
+        ]
+
+    def migrate(self, migration: Migration) -> None:
+        """Add the ownership columns still missing (re-checked, so a re-run adds only what is left)."""
+        present = set(self.warehouse.run(f"SELECT * FROM {self.table} LIMIT 0").columns)
+        missing = tuple(c for c in OWNERSHIP_COLUMNS if c not in present)
+        if missing:
+            self.warehouse.run(add_columns_sql(self.table, missing))
+        self._missing = ()
 
     def _ensure_table(self) -> None:
         """Create the table before the first write of an apply (a no-op when it exists)."""

@@ -31,6 +31,9 @@ COLUMNS = (
     "applied_at",
 )
 
+# Reconciler's ownership columns: the ones a table created by the SLA framework itself lacks,
+# added (nullable, so the framework's own jobs keep working) by `apply --allow-migrate`.
+OWNERSHIP_COLUMNS = ("managed_by", "spec_name", "prevent_destroy", "applied_at")
 
 # Columns holding lists of strings (JSON text in SQLite, ARRAY<STRING> in Delta).
 LIST_COLUMNS = ("warehouse_ids", "query_statuses")

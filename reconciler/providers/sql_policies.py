@@ -8,7 +8,8 @@ that never overwrites a row another owner has; each delete and adoption one stat
 our own (or unowned) rows. The table is created by the first write of an apply, never by a plan.
 
 A table the SLA framework created itself, without reconciler's ownership columns, is read as is
-(every row unmanaged) and reported by the plan.
+(every row unmanaged) and reported by the plan; `apply --allow-migrate` adds the columns
+(nullable, `ALTER TABLE ... ADD COLUMN`) before its first write.
 
 Connection secrets: the URL's password (if any, e.g. from `${env:}`), `password_env`, or libpq's
 own PGPASSWORD / ~/.pgpass / service file. Messages show the URL with the password masked and
@@ -23,18 +24,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, inspect
+from sqlalchemy import Connection, Engine, Table, create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from reconciler.errors import ReconcilerError
+from reconciler.plan.model import Migration
 from reconciler.specs.project import SqlPolicyStore
 
-from .policy_rows import COLUMNS
+from .policy_rows import COLUMNS, OWNERSHIP_COLUMNS
 from .policy_store import PolicyStoreProvider
 from .sql_policy_table import (
     FRAMEWORK_COLUMNS,
-    OWNERSHIP_COLUMNS,
+    add_column_sql,
     adopt_row,
     delete_row,
     policy_table,
@@ -203,9 +205,35 @@ class SqlPolicyProvider(PolicyStoreProvider):
             return [
                 f"SlaPolicy {self.where} has no ownership column(s) {', '.join(self._missing)} (a table the SLA "
                 "framework created): every row in it is unmanaged. apply adds them, nullable so the framework's "
-                "jobs keep working; until then nothing can be written"
+                "jobs keep working, only with --allow-migrate: " + "; ".join(self._add_column_statements())
             ]
         return []
+
+    def _add_column_statements(self) -> list[str]:
+        return [add_column_sql(self.table, c, self.engine.dialect) for c in self._missing]
+
+    def migrations(self) -> list[Migration]:
+        if not self._missing:
+            return []
+        return [
+            Migration(
+                kind=self.kind.name,
+                target=self.table_name,
+                description=f"add reconciler's ownership column(s) {', '.join(self._missing)} (nullable)",
+                statements=self._add_column_statements(),
+            )
+        ]
+
+    def migrate(self, migration: Migration) -> None:
+        """Add the ownership columns still missing (re-checked: a re-run after a partial or
+        concurrent migration adds only what is left), in one transaction where the database has
+        transactional DDL."""
+        with self._errors("migrating"), self.engine.begin() as conn:
+            present = self._present_columns(conn) or set()
+            for column in OWNERSHIP_COLUMNS:
+                if column not in present:
+                    conn.execute(text(add_column_sql(self.table, column, self.engine.dialect)))
+        self._missing = ()
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -42,11 +42,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from .policy_rows import COLUMNS, TABLE_COMMENT, decode_list
+from .policy_rows import COLUMNS, OWNERSHIP_COLUMNS, TABLE_COMMENT, decode_list
 
-# Reconciler's ownership columns: the ones a table created by the framework itself lacks, added
-# (nullable, so the framework's own jobs keep working) by `apply --allow-migrate`.
-OWNERSHIP_COLUMNS = ("managed_by", "spec_name", "prevent_destroy", "applied_at")
 FRAMEWORK_COLUMNS = tuple(c for c in COLUMNS if c not in OWNERSHIP_COLUMNS)
 WRITTEN = tuple(c for c in COLUMNS if c != "policy_id")
 

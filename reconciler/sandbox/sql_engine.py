@@ -25,6 +25,8 @@ Mapping, deliberately:
 - Built-in functions: `sql_builtins` maps the Databricks built-ins DuckDB treats differently
   (`range`, `explode`, `inline`, `from_json`, `unix_timestamp`, ...) and lists what is covered; an
   unknown function fails with Databricks' `[UNRESOLVED_ROUTINE]`.
+- `ALTER TABLE t ADD COLUMNS (a T, b U)` becomes one `ADD COLUMN` per column, in one transaction
+  (DuckDB adds one column per statement).
 - DML results have Delta's shape: MERGE returns `num_affected_rows, num_updated_rows,
   num_deleted_rows, num_inserted_rows`, UPDATE/DELETE `num_affected_rows`, INSERT
   `num_affected_rows, num_inserted_rows`; DDL returns no columns.
@@ -240,6 +242,10 @@ class SqlEngine:
             if isinstance(ast, exp.Create) and (ast.args.get("kind") or "").upper() == "TABLE" and prepared.tables:
                 self._prepare_create_table(conn, ast, prepared)
         try:
+            # ALTER TABLE ... ADD COLUMNS (a T, b U): DuckDB adds one column per ALTER, so all but the
+            # last run first in the same transaction (all or nothing, like the warehouse).
+            *first, ast = self._split_add_columns(ast)
+            prepared.pre += [alter.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE) for alter in first]
             prepared.sql = ast.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
         except SqlglotError as exc:
             raise StatementFailed(
@@ -248,6 +254,20 @@ class SqlEngine:
         if prepared.kind == "merge":
             prepared.sql += " RETURNING merge_action"
         return prepared
+
+    @staticmethod
+    def _split_add_columns(ast: exp.Expression) -> list[exp.Expression]:
+        """`ALTER TABLE t ADD COLUMNS (c1 T1, c2 T2)` (Databricks) as one `ADD COLUMN` per column."""
+        actions = ast.args.get("actions") or [] if isinstance(ast, exp.Alter) else []
+        if len(actions) != 1 or not isinstance(actions[0], exp.Schema):
+            return [ast]
+        columns = [c for c in actions[0].expressions if isinstance(c, exp.ColumnDef)]
+        alters = []
+        for column in columns:
+            alter = ast.copy()
+            alter.set("actions", [column.copy()])
+            alters.append(alter)
+        return alters or [ast]
 
     @staticmethod
     def _kind(ast: exp.Expression) -> str:

@@ -17,6 +17,7 @@ from reconciler.commands import import_command
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.registry import KINDS
 from reconciler.providers.base import Provider
+from reconciler.specs.schemas import with_modeline
 
 from .session import Session
 
@@ -54,7 +55,7 @@ def run_import(request: ImportRequest, say: Callable[[str], None]) -> None:
     for name, text in sorted(generated.files.items()):
         path = specs_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        path.write_text(with_modeline(text, path, specs_dir), encoding="utf-8")
         written.append(path)
         say(f"Wrote {path}")
     for note in generated.notes:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from databricks.sdk.errors import NotFound
+from databricks.sdk.errors import NotFound, ResourceAlreadyExists
 from databricks.sdk.service.catalog import (
     MonitorCronSchedule,
     MonitorDataClassificationConfig,
@@ -240,16 +240,54 @@ class DatabricksMonitorProvider(Provider):
 
     def create(self, resource: Resource) -> None:
         body = spec_to_api(resource.spec)  # type: ignore[arg-type]
-        self.client.quality_monitors.create(
-            table_name=resource.key,
-            output_schema_name=body["output_schema_name"],
-            assets_dir=body["assets_dir"],
-            warehouse_id=body.get("warehouse_id"),
-            skip_builtin_dashboard=body.get("skip_builtin_dashboard"),
-            **sdk_arguments(body),
-        )
-        self._record(resource, FIELDS.write_only_values(resource.state), created=True)
+        write_only = FIELDS.write_only_values(resource.state)
+        # Intent first: the ledger says "ours, being created" before the monitor exists, so a
+        # lost answer, a kill or a failed ledger write after the create never leaves a monitor
+        # reconciler made but does not recognise (the next run finds it managed and converges).
+        self._record(resource, write_only, created=False, pending=True)
+        try:
+            self.client.quality_monitors.create(
+                table_name=resource.key,
+                output_schema_name=body["output_schema_name"],
+                assets_dir=body["assets_dir"],
+                warehouse_id=body.get("warehouse_id"),
+                skip_builtin_dashboard=body.get("skip_builtin_dashboard"),
+                **sdk_arguments(body),
+            )
+        except ResourceAlreadyExists:
+            # Ambiguous: our own earlier attempt (its answer lost, the SDK retried) or someone
+            # else's monitor. Ours only if it is exactly what we asked for.
+            if not self._created_as_desired(resource):
+                self._forget_intent(resource.key)
+                raise
+        except Exception:
+            if not self._created_as_desired(resource):
+                self._forget_intent(resource.key)
+                raise
+        self._record(resource, write_only, created=True)
         self._maybe_refresh(resource)
+
+    def _created_as_desired(self, resource: Resource) -> bool:
+        """After an ambiguous create: does the table now have a monitor equal to the spec?"""
+        try:
+            info = self.client.quality_monitors.get(resource.key)
+        except NotFound:
+            return False
+        except Exception:
+            return False
+        live = monitor_state(info.as_dict())
+        compared, _ = FIELDS.with_last_applied(live, FIELDS.write_only_values(resource.state), resource.state)
+        return not diff_states(compared, resource.state, FIELDS)
+
+    def _forget_intent(self, key: str) -> None:
+        """Remove a pending entry whose create did not happen (best effort: a stale pending
+        entry without a monitor is dropped by the next run anyway)."""
+        try:
+            entry = self.ledger.entries(KIND).get(key)
+            if entry and entry.get("pending"):
+                self.ledger.remove(KIND, key)
+        except Exception:
+            pass
 
     def update(self, resource: Resource, live: LiveObject) -> None:
         # Only lifecycle.prevent_destroy may have changed: then the ledger is all there is to write.
@@ -274,22 +312,33 @@ class DatabricksMonitorProvider(Provider):
         if configured:
             self._maybe_refresh(resource)
 
-    def _record(self, resource: Resource, write_only: dict[str, Any], created: bool) -> None:
+    def _record(self, resource: Resource, write_only: dict[str, Any], created: bool, pending: bool = False) -> None:
+        entry: dict[str, Any] = {
+            "spec_name": resource.name,
+            "prevent_destroy": bool(resource.lifecycle.prevent_destroy),
+            "write_only": write_only,
+        }
+        if pending:
+            entry["pending"] = True
         try:
             self._forget_gone()
-            self.ledger.put(
-                KIND,
-                resource.key,
-                {
-                    "spec_name": resource.name,
-                    "prevent_destroy": bool(resource.lifecycle.prevent_destroy),
-                    "write_only": write_only,
-                },
-            )
+            self.ledger.put(KIND, resource.key, entry)
         except Exception as exc:
-            what = "created" if created else "updated"
+            if pending:
+                raise ReconcilerError(
+                    f"recording the monitor on {resource.key} in the ownership ledger {self.ledger_path} before "
+                    f"creating it failed: {exc}. Nothing was created; re-run apply"
+                ) from exc
+            if created:
+                # The ledger still holds the entry written before the create: the next run
+                # recognises the monitor as reconciler's and finishes.
+                raise ReconcilerError(
+                    f"the monitor on {resource.key} was created, but confirming it in the ownership ledger "
+                    f"{self.ledger_path} failed: {exc}. Re-run apply: the ledger's pending entry marks it as "
+                    "reconciler's, so the run converges"
+                ) from exc
             raise ReconcilerError(
-                f"the monitor on {resource.key} was {what}, but recording it in the ownership ledger "
+                f"the monitor on {resource.key} was updated, but recording it in the ownership ledger "
                 f"{self.ledger_path} failed: {exc}. Record it with: "
                 f"{import_command(KIND, resource.key, self.context.root, self.context.name)}"
             ) from exc

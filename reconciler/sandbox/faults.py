@@ -12,7 +12,7 @@ wrapper makes them reproducible for the Databricks and the Grafana emulators wit
 - `fault_mode`: `before` fails the request without serving it; `after` serves it (the write is
   applied) and then answers the error instead, i.e. a lost response; `mixed` draws either.
 - `POST /sandbox/faults` queues targeted faults (`{"method", "path" (regex), "status", "mode",
-  "times", "message"}`) for tests that need one failure at one exact call; `DELETE` clears them.
+  "times", "skip", "message"}`; `skip` lets that many matching requests through first) for tests that need one failure at one exact call; `DELETE` clears them.
 - `GET /sandbox/requests` lists the counts of requests served per `METHOD path` (test controls
   under `/sandbox/` are neither counted nor faulted); `DELETE` resets them.
 
@@ -90,6 +90,7 @@ class _Targeted:
     mode: str
     times: int
     message: str
+    skip: int = 0
 
 
 @dataclass
@@ -107,15 +108,32 @@ class FaultInjector:
 
     # --- control -------------------------------------------------------------------------
     def add(
-        self, path: str, *, method: str = "", status: int = 500, mode: str = "before", times: int = 1, message: str = ""
+        self,
+        path: str,
+        *,
+        method: str = "",
+        status: int = 500,
+        mode: str = "before",
+        times: int = 1,
+        message: str = "",
+        skip: int = 0,
     ) -> None:
-        """Queue a targeted fault: the next `times` requests matching `method` and the `path`
-        regex fail with `status`, before or after being served."""
+        """Queue a targeted fault: after letting `skip` matching requests through, the next
+        `times` requests matching `method` and the `path` regex fail with `status`, before or
+        after being served."""
         if mode not in ("before", "after"):
             raise ValueError(f"mode must be before or after, not {mode!r}")
         with self._lock:
             self._targeted.append(
-                _Targeted(method.upper(), re.compile(path), int(status), mode, int(times), message or "injected fault")
+                _Targeted(
+                    method.upper(),
+                    re.compile(path),
+                    int(status),
+                    mode,
+                    int(times),
+                    message or "injected fault",
+                    int(skip),
+                )
             )
 
     def clear(self) -> None:
@@ -168,6 +186,9 @@ class FaultInjector:
         with self._lock:
             for fault in self._targeted:
                 if (not fault.method or fault.method == method) and fault.path.search(path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     fault.times -= 1
                     if fault.times <= 0:
                         self._targeted.remove(fault)
@@ -215,6 +236,7 @@ class FaultInjector:
                     mode=str(spec.get("mode", "before")),
                     times=int(spec.get("times", 1)),
                     message=str(spec.get("message", "")),
+                    skip=int(spec.get("skip", 0)),
                 )
             else:
                 status = "405 Method Not Allowed"

@@ -1,0 +1,111 @@
+"""A monitor reconciler creates is never left unrecognised: the ledger records the intent before
+the create, so a lost answer, a failed ledger write or a kill between the two converges on the
+next run without `reconciler import`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from helpers import Project
+
+from reconciler.sandbox import SandboxServer, SandboxSettings
+
+TOKEN = "dapi-test"
+ORDERS = "main.sales.orders"
+MONITOR_PATH = f"/api/2.1/unity-catalog/tables/{ORDERS}/monitor"
+LEDGER = "/Shared/.reconciler/test/ws/ledger.json"
+MONITOR = f"""
+apiVersion: reconciler/v1
+kind: QualityMonitor
+metadata: {{name: orders}}
+spec:
+  table_name: {ORDERS}
+  output_schema_name: main.monitoring
+  assets_dir: /Shared/monitors/orders
+  snapshot: {{}}
+"""
+
+
+@pytest.fixture
+def ws(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Project, SandboxServer]]:
+    with SandboxServer(tmp_path / "ws.db", SandboxSettings()) as server:
+        monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)
+        project.write(
+            "reconciler.yaml",
+            f"project: test\ndefault_target: ws\ntargets:\n  ws:\n"
+            f'    databricks: {{host: "{server.url}", retry_timeout_seconds: 5}}\n'
+            "    retries: {max_attempts: 3, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.02}\n",
+        )
+        project.write("monitors.yaml", MONITOR)
+        yield project, server
+
+
+def _fault(server: SandboxServer, **fault: object) -> None:
+    requests.post(server.url + "/sandbox/faults", json=fault, timeout=5).raise_for_status()
+
+
+def _ledger(server: SandboxServer) -> dict[str, dict[str, object]]:
+    answer = requests.get(
+        server.url + "/api/2.0/workspace/export",
+        params={"path": LEDGER, "direct_download": "true"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    )
+    if answer.status_code == 404:
+        return {}
+    return dict(json.loads(answer.content)["objects"].get("QualityMonitor", {}))
+
+
+def _monitor_exists(server: SandboxServer) -> bool:
+    answer = requests.get(server.url + MONITOR_PATH, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+    return answer.status_code == 200
+
+
+def test_a_lost_create_answer_is_reconciled_in_the_same_run(ws: tuple[Project, SandboxServer]) -> None:
+    project, server = ws
+    # The service creates the monitor, the answer is lost; the retry meets "already exists".
+    _fault(server, method="POST", path=f"^{MONITOR_PATH}$", status=500, mode="after")
+    result = project.cli("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert _ledger(server)[ORDERS].get("pending") is None
+    assert project.cli("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_failed_ledger_confirmation_converges_without_import(ws: tuple[Project, SandboxServer]) -> None:
+    project, server = ws
+    # The intent write goes through; the confirmation after the create keeps failing.
+    _fault(server, method="POST", path="^/api/2.0/workspace/import$", status=400, times=10, skip=1)
+    failed = project.cli("apply", "--auto-approve")
+    assert failed.exit_code == 1
+    assert "Re-run apply" in failed.output and "reconciler import" not in failed.output
+    assert _monitor_exists(server) and _ledger(server)[ORDERS]["pending"] is True
+    requests.delete(server.url + "/sandbox/faults", timeout=5)
+    plan = project.cli("plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output  # ours, and as specified: nothing to do
+    assert "does not manage" not in plan.output
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+
+
+def test_a_failed_intent_write_creates_nothing(ws: tuple[Project, SandboxServer]) -> None:
+    project, server = ws
+    _fault(server, method="POST", path="^/api/2.0/workspace/import$", status=400, times=10)
+    failed = project.cli("apply", "--auto-approve")
+    assert failed.exit_code == 1
+    assert "Nothing was created" in failed.output
+    assert not _monitor_exists(server)
+    requests.delete(server.url + "/sandbox/faults", timeout=5)
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    assert _monitor_exists(server) and ORDERS in _ledger(server)
+    assert project.cli("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_create_refused_outright_leaves_no_pending_entry(ws: tuple[Project, SandboxServer]) -> None:
+    project, server = ws
+    _fault(server, method="POST", path=f"^{MONITOR_PATH}$", status=400, message="bad config")
+    failed = project.cli("apply", "--auto-approve")
+    assert failed.exit_code == 1 and "bad config" in failed.output
+    assert ORDERS not in _ledger(server)

@@ -12,6 +12,13 @@ from typing import Any
 
 from grafana_helpers import GrafanaProject, apply_clean, definition, folder_doc, group_doc, shorthand_rule
 
+from reconciler.grafana.spec_model import GrafanaRuleGroupSpec
+from reconciler.grafana.write_steps import plan_grafana_calls
+from reconciler.kinds.base import LiveObject, Resource, SourceRef
+from reconciler.kinds.registry import KINDS
+from reconciler.plan.model import Action, Operation
+from reconciler.plan.steps import StepView
+
 RULES = "/api/v1/provisioning/alert-rules"
 
 
@@ -123,3 +130,52 @@ def test_swapped_titles_park_one_rule_under_a_temporary_title(gp: GrafanaProject
     assert "temporary title" in ops[0]["calls"][0]["summary"]
     apply_clean(gp)
     assert {r["uid"]: t for t, r in gp.rules().items()} == {"u-alpha": "Beta", "u-beta": "Alpha"}
+
+
+# --- the pure step, from hand-made live objects -------------------------------------------------
+def _live_rule(uid: str, title: str, managed: bool = True, owner: str | None = None) -> LiveObject:
+    state = {"title": title, "folder": "alerts", "group": "sla"}
+    return LiveObject(kind="GrafanaAlertRule", key=uid, state=state, managed=managed, owner=owner)
+
+
+def test_a_group_interval_write_names_every_rule_it_rewrites_and_whose_it_is() -> None:
+    spec = GrafanaRuleGroupSpec.model_validate(
+        {
+            "folder": "alerts",
+            "interval": "2m",
+            "rules": [{"title": "A", "query": {"datasource": "p", "expr": "x"}, "threshold": "> 1"}],
+        }
+    )
+    kind = KINDS["GrafanaRuleGroup"]
+    state = {**kind.desired_state(spec), "group": "sla"}
+    group = Resource("GrafanaRuleGroup", "sla", "alerts/sla", spec, state, SourceRef("rules.yaml", 1))
+    live = [
+        LiveObject(
+            "GrafanaRuleGroup", "alerts/sla", {"folder": "alerts", "group": "sla", "interval": 60}, managed=True
+        ),
+        _live_rule("a", "A"),
+        _live_rule("b", "Hand-made", managed=False),
+        _live_rule("c", "Theirs", managed=False, owner="reconciler/other"),
+    ]
+    op = Operation(Action.UPDATE, "GrafanaRuleGroup", "sla", "alerts/sla")
+    (planned,) = plan_grafana_calls([op], StepView([group], live))
+    (call,) = planned.calls
+    assert call.line() == (
+        "PUT /api/v1/provisioning/folder/alerts/rule-groups/sla: writes group alerts/sla: interval 1m -> 2m; "
+        "rewrites 3 rule(s), 2 not ours"
+    )
+    assert [(r.name, r.whose) for r in call.rewrites] == [
+        ("A", "ours"),
+        ("Hand-made", "not ours"),
+        ("Theirs", "managed by reconciler/other"),
+    ]
+
+
+def test_kinds_without_write_steps_plan_their_one_call() -> None:
+    from test_plan_builder import make_plan, row
+    from test_plan_builder import spec as policy
+
+    plan = make_plan([policy("etl", ["wh-1"], sla=600)], [row(["wh-1"])])
+    (op,) = plan.operations
+    assert [(c.method, c.path) for c in op.calls] == [("SQL", "query_sla_policies")]
+    assert op.calls[0].summary.startswith("update 1 row in query_sla_policies")

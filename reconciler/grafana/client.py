@@ -16,7 +16,7 @@ methods without touching the provider.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaException
@@ -106,19 +106,31 @@ class GrafanaClient:
         return result
 
     def get_rule(self, uid: str) -> dict[str, Any]:
-        return self._call(f"get alert rule {uid}", self._api.alertingprovisioning.get_alertrule, uid)  # type: ignore[no-any-return]
+        return cast(
+            "dict[str, Any]", self._call(f"get alert rule {uid}", self._api.alertingprovisioning.get_alertrule, uid)
+        )
 
     def create_rule(self, rule: dict[str, Any], disable_provenance: bool) -> dict[str, Any]:
-        return self._call(  # type: ignore[no-any-return]
-            f"create alert rule '{rule.get('title')}'",
-            self._api.alertingprovisioning.create_alertrule,
-            rule,
-            disable_provenance,
+        return cast(
+            "dict[str, Any]",
+            self._call(
+                f"create alert rule '{rule.get('title')}'",
+                self._api.alertingprovisioning.create_alertrule,
+                rule,
+                disable_provenance,
+            ),
         )
 
     def update_rule(self, uid: str, rule: dict[str, Any], disable_provenance: bool) -> dict[str, Any]:
-        return self._call(  # type: ignore[no-any-return]
-            f"update alert rule {uid}", self._api.alertingprovisioning.update_alertrule, uid, rule, disable_provenance
+        return cast(
+            "dict[str, Any]",
+            self._call(
+                f"update alert rule {uid}",
+                self._api.alertingprovisioning.update_alertrule,
+                uid,
+                rule,
+                disable_provenance,
+            ),
         )
 
     def delete_rule(self, uid: str, disable_provenance: bool) -> None:
@@ -133,11 +145,14 @@ class GrafanaClient:
     def get_group(self, folder_uid: str, group: str) -> dict[str, Any] | None:
         """The group, or None when Grafana answers 404 (a group exists only while it has rules)."""
         try:
-            return self._call(  # type: ignore[no-any-return]
-                f"get rule group {folder_uid}/{group}",
-                self._api.alertingprovisioning.get_rule_group,
-                folder_uid,
-                _segment(group),
+            return cast(
+                "dict[str, Any] | None",
+                self._call(
+                    f"get rule group {folder_uid}/{group}",
+                    self._api.alertingprovisioning.get_rule_group,
+                    folder_uid,
+                    _segment(group),
+                ),
             )
         except GrafanaApiError as exc:
             if exc.status == 404:
@@ -145,13 +160,16 @@ class GrafanaClient:
             raise
 
     def put_group(self, folder_uid: str, group: str, body: dict[str, Any], disable_provenance: bool) -> dict[str, Any]:
-        return self._call(  # type: ignore[no-any-return]
-            f"write rule group {folder_uid}/{group}",
-            self._api.alertingprovisioning.update_rule_group,
-            folder_uid,
-            _segment(group),
-            body,
-            disable_provenance,
+        return cast(
+            "dict[str, Any]",
+            self._call(
+                f"write rule group {folder_uid}/{group}",
+                self._api.alertingprovisioning.update_rule_group,
+                folder_uid,
+                _segment(group),
+                body,
+                disable_provenance,
+            ),
         )
 
     def export_group(self, folder_uid: str, group: str) -> dict[str, Any]:
@@ -178,14 +196,14 @@ class GrafanaClient:
     # --- folders -------------------------------------------------------------------------------
     def get_folder(self, uid: str) -> dict[str, Any] | None:
         try:
-            return self._call(f"get folder {uid}", self._api.folder.get_folder, uid)  # type: ignore[no-any-return]
+            return cast("dict[str, Any] | None", self._call(f"get folder {uid}", self._api.folder.get_folder, uid))
         except GrafanaApiError as exc:
             if exc.status == 404:
                 return None
             raise
 
     def list_folders(self, parent_uid: str | None = None) -> list[dict[str, Any]]:
-        return self._call("list folders", self._api.folder.get_all_folders, parent_uid)  # type: ignore[no-any-return]
+        return cast("list[dict[str, Any]]", self._call("list folders", self._api.folder.get_all_folders, parent_uid))
 
     def folder_counts(self, uid: str) -> dict[str, int]:
         """What deleting the folder would take with it: descendant folders, dashboards, library
@@ -194,13 +212,18 @@ class GrafanaClient:
         return {str(k): int(v) for k, v in (answer or {}).items() if isinstance(v, (int, float))}
 
     def create_folder(self, title: str, uid: str, parent_uid: str | None) -> dict[str, Any]:
-        return self._call(f"create folder {uid}", self._api.folder.create_folder, title, uid, parent_uid)  # type: ignore[no-any-return]
+        return cast(
+            "dict[str, Any]", self._call(f"create folder {uid}", self._api.folder.create_folder, title, uid, parent_uid)
+        )
 
     def update_folder(self, uid: str, title: str, version: int) -> dict[str, Any]:
-        return self._call(f"update folder {uid}", self._api.folder.update_folder, uid, title=title, version=version)  # type: ignore[no-any-return]
+        return cast(
+            "dict[str, Any]",
+            self._call(f"update folder {uid}", self._api.folder.update_folder, uid, title=title, version=version),
+        )
 
     def move_folder(self, uid: str, parent_uid: str | None) -> dict[str, Any]:
-        return self._call(f"move folder {uid}", self._api.folder.move_folder, uid, parent_uid)  # type: ignore[no-any-return]
+        return cast("dict[str, Any]", self._call(f"move folder {uid}", self._api.folder.move_folder, uid, parent_uid))
 
     def delete_folder(self, uid: str, force_delete_rules: bool = False) -> None:
         self._call(

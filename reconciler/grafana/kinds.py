@@ -54,6 +54,19 @@ def alert_counts(info: dict[str, Any]) -> str:
     return f"{firing} alert instance(s) firing and {pending} pending now"
 
 
+def rule_child(res: Resource) -> AlertRuleChild:
+    """The spec of a `GrafanaAlertRule` object (a rule and where its group puts it)."""
+    spec = res.spec
+    assert isinstance(spec, AlertRuleChild), f"{res.kind} {res.name} is not a GrafanaAlertRule"
+    return spec
+
+
+def group_spec(res: Resource) -> GrafanaRuleGroupSpec:
+    spec = res.spec
+    assert isinstance(spec, GrafanaRuleGroupSpec), f"{res.kind} {res.name} is not a GrafanaRuleGroup"
+    return spec
+
+
 class GrafanaFolderKind(Kind):
     name = "GrafanaFolder"
     spec_model = GrafanaFolderSpec
@@ -163,7 +176,7 @@ class GrafanaRuleGroupKind(Kind):
         return _rule_errors(valid)
 
     def expand(self, resource: Resource, locate: Callable[[tuple[str | int, ...]], SourceRef]) -> list[Resource]:
-        spec: GrafanaRuleGroupSpec = resource.spec  # type: ignore[assignment]
+        spec = group_spec(resource)
         group = group_name_of(resource.name, spec)
         # desired_state() sees only the spec; the group name may default to metadata.name.
         resource.state["group"] = group
@@ -202,7 +215,7 @@ class GrafanaRuleGroupKind(Kind):
         for obj in candidates:
             if obj.name is not None and obj.name == desired.name:
                 return obj
-        titles = {rule.title for rule in desired.spec.rules}  # type: ignore[attr-defined]
+        titles = {rule.title for rule in group_spec(desired).rules}
         sharing = [o for o in candidates if titles & {r["title"] for r in o.info.get("rules", []) if r["managed"]}]
         return sharing[0] if len(sharing) == 1 else None
 
@@ -250,7 +263,7 @@ class GrafanaAlertRuleKind(Kind):
         for (folder, title), group in by_title.items():
             first = group[0]
             for dup in group[1:]:
-                if dup.spec.group_name == first.spec.group_name:  # type: ignore[attr-defined]
+                if rule_child(dup).group_name == rule_child(first).group_name:
                     continue  # reported by the document's own check
                 errors.append(
                     dup.error(
@@ -274,7 +287,7 @@ class GrafanaAlertRuleKind(Kind):
         renamed = [
             o
             for o in candidates
-            if o.info.get("spec") == desired.spec.group_name  # type: ignore[attr-defined]
+            if o.info.get("spec") == rule_child(desired).group_name
             and _without_title(o.state) == _without_title(desired.state)
         ]
         return renamed[0] if len(renamed) == 1 else None
@@ -282,7 +295,7 @@ class GrafanaAlertRuleKind(Kind):
     def move_in_place(self, desired: Resource, live: LiveObject) -> bool:
         # A derived uid follows the rule's place; the live rule keeps its uid when it moves.
         # An explicit uid that changed is a new identity: a replace.
-        return desired.spec.rule.uid is None  # type: ignore[attr-defined]
+        return rule_child(desired).rule.uid is None
 
     def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
         return f"uid changed ({live.key} -> {desired.key}): Grafana cannot change a rule's uid, the rule is recreated"
@@ -354,7 +367,7 @@ class GrafanaAlertRuleKind(Kind):
 def rule_path(res: Resource, field: str) -> FieldPath:
     """The path of a field of a `GrafanaAlertRule`, which is a rule inside its group document:
     diagnostics name `spec.rules[i].<field>` there, the path a user can find."""
-    return ("spec", "rules", res.spec.index, field)  # type: ignore[attr-defined]
+    return ("spec", "rules", rule_child(res).index, field)
 
 
 def _rule_errors(rules: list[tuple[int, RuleSpec]]) -> list[Diagnostic]:
@@ -376,7 +389,7 @@ def _rule_errors(rules: list[tuple[int, RuleSpec]]) -> list[Diagnostic]:
 
 def _rule_uid_source(res: Resource) -> FieldPath:
     """An explicit rule uid clashes at its own line; a derived one at the title it comes from."""
-    return rule_path(res, "uid" if res.spec.rule.uid is not None else "title")  # type: ignore[attr-defined]
+    return rule_path(res, "uid" if rule_child(res).rule.uid is not None else "title")
 
 
 def _field_or_name(field: str) -> Locator:

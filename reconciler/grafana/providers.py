@@ -24,7 +24,7 @@ from reconciler.plan.model import Action, ApiCall, Operation
 from reconciler.providers.base import Adopted, GeneratedSpecs, Provider, ReplaceIncomplete
 
 from .client import GrafanaApiError
-from .kinds import rule_path
+from .kinds import rule_child, rule_path
 from .ownership import (
     FOLDER_OWNED_ANNOTATION,
     FOLDER_PREVENT_DESTROY_ANNOTATION,
@@ -387,11 +387,13 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         current = self.grafana.client.get_group(folder, group)
         if current is None:
             raise ReconcilerError(f"no rule group {key!r} in Grafana (expected FOLDER_UID/GROUP)")
-        children = [r for r in self.context.specs.by_kind("GrafanaAlertRule") if r.spec.group_name == declared.name]  # type: ignore[attr-defined]
+        children = [
+            r for r in self.context.specs.by_kind("GrafanaAlertRule") if rule_child(r).group_name == declared.name
+        ]
         keys = {c.key for c in children}
         # A rule whose spec gives an explicit uid is that uid and nothing else; one with a derived
         # uid is matched by its title in the folder.
-        titles = {c.state["title"] for c in children if c.spec.rule.uid is None}  # type: ignore[attr-defined]
+        titles = {c.state["title"] for c in children if rule_child(c).rule.uid is None}
         live = list(current.get("rules") or [])
         uids = {r["uid"] for r in live if r.get("uid") in keys or r.get("title") in titles}
         if not uids:
@@ -488,7 +490,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                             "GrafanaAlertRule", str(rule.get("uid")), self.context.root, self.context.name
                         )
                     )
-                    explicit = res.spec.rule.uid is not None  # type: ignore[attr-defined]
+                    explicit = rule_child(res).rule.uid is not None
                     path = rule_path(res, "title")
                     other = self.grafana.other_owner(rule)
                     if other:
@@ -534,7 +536,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                 for r in self.context.specs.by_kind(self.kind.name)
                 if r.state["folder"] == rule.get("folderUID")
                 and r.state["title"] == rule.get("title")
-                and r.spec.rule.uid is None  # type: ignore[attr-defined]
+                and rule_child(r).rule.uid is None
             ),
             None,
         )
@@ -551,7 +553,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
             raise ReconcilerError(
                 f"no GrafanaRuleGroup spec declares a rule with uid {key} or title {rule.get('title')!r}"
             )
-        spec_name = declared.spec.group_name  # type: ignore[attr-defined]
+        spec_name = rule_child(declared).group_name
         return Adopted(key, self.grafana.adopt_rules(rule["folderUID"], rule["ruleGroup"], {key}, spec_name))
 
 

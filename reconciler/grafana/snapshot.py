@@ -217,54 +217,33 @@ class GrafanaBackend:
         rule = next((r for r in self.snapshot().rules if r.get("uid") == uid), None)
         return unmodelled_fields(rule) if rule else {}
 
-    def put_group(
-        self, folder: str, group: str, interval: int, rules: list[dict[str, Any]], editable: bool | None = None
-    ) -> None:
-        self.client.put_group(
-            folder,
-            group,
-            {"title": group, "folderUid": folder, "interval": interval, "rules": rules},
-            disable_provenance=self.editable if editable is None else editable,
-        )
-
     def adopt_rules(self, folder: str, group: str, uids: set[str], spec_name: str) -> list[str]:
-        """Write the ownership annotations onto the rules `uids` of one group, and nothing else.
-
-        Grafana stamps every rule a write changes with the write's provenance, so the adopted
-        rules are written in one group write per provenance they have: an editable rule stays
-        editable, a locked one locked. Returns the notes `reconciler import` prints."""
-        current = self.client.get_group(folder, group)
-        if current is None:
+        """Write the ownership annotations onto the rules `uids` of one group, and nothing else:
+        one per-rule PUT each, the rule sent back exactly as listed plus the annotations, with the
+        provenance it has (an editable rule stays editable, a locked one locked). No other rule of
+        the group is written. Returns the notes `reconciler import` prints."""
+        # The list call carries provenance (a group GET does not).
+        listed = [r for r in self.client.list_rules() if r.get("folderUID") == folder and r.get("ruleGroup") == group]
+        if not listed:
             raise ReconcilerError(f"no rule group {folder}/{group} in Grafana")
-        # A group GET carries no provenance; the list call does.
-        listed = {
-            r["uid"]: r
-            for r in self.client.list_rules()
-            if r.get("folderUID") == folder and r.get("ruleGroup") == group
-        }
-        rules = list(current.get("rules") or [])
-        chosen = [r for r in rules if r.get("uid") in uids]
+        chosen = [r for r in listed if r.get("uid") in uids]
         for rule in chosen:
             owner = self.other_owner(rule)
             if owner:
                 raise ReconcilerError(
                     f"rule '{rule.get('title')}' in {folder}/{group} is managed by {owner}; not taken over"
                 )
-            if (listed.get(rule["uid"]) or {}).get("provenance") == "file":
+            if rule.get("provenance") == "file":
                 raise ReconcilerError(
                     f"rule '{rule.get('title')}' in {folder}/{group} is provisioned from a file (provenance 'file'): Grafana "
                     "refuses API writes to it, so reconciler cannot manage it; remove it from Grafana's provisioning files first"
                 )
         todo = [r for r in chosen if rule_annotations(r).get(OWNER_ANNOTATION) != self.owner]
-        summaries = [self.rule_summary(listed.get(r["uid"], r)) for r in todo]
-        for provenance in ("api", ""):
-            batch = [r for r in todo if ((listed.get(r["uid"]) or {}).get("provenance") or "") == provenance]
-            if not batch:
-                continue
-            for rule in batch:
-                rule["annotations"] = {**rule_annotations(rule), **self.markers(spec_name, False, folder, rule["uid"])}
-            # The rules annotated in an earlier batch now match Grafana, so it leaves them alone.
-            self.put_group(folder, group, int(current.get("interval") or 60), rules, editable=provenance == "")
+        summaries = [self.rule_summary(r) for r in todo]
+        for rule in todo:
+            body = {k: v for k, v in rule.items() if k not in ("id", "updated", "provenance")}
+            body["annotations"] = {**rule_annotations(rule), **self.markers(spec_name, False, folder, rule["uid"])}
+            self.client.update_rule(rule["uid"], body, disable_provenance=not rule.get("provenance"))
         notes = []
         if summaries:
             listing = "; ".join(f"'{r['title']}' ({alert_counts(r)})" for r in summaries)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 from reconciler.specs.envelope import KindSpec
 
+from .field_tables import ALERT_RULE_FIELDS
 from .ownership import MARKER_PREFIX
 
 EXPR_DATASOURCE = "__expr__"
@@ -226,9 +227,10 @@ class RuleSpec(_Strict):
     annotations: dict[str, str] = Field(
         default_factory=dict, description="Alert annotations (summary, runbook_url, ...)."
     )
-    no_data_state: NoDataState = "NoData"
-    exec_err_state: ExecErrState = "Error"
-    is_paused: bool = False
+    # Grafana's defaults, stated once in the field table.
+    no_data_state: NoDataState = ALERT_RULE_FIELDS.default("no_data_state")
+    exec_err_state: ExecErrState = ALERT_RULE_FIELDS.default("exec_err_state")
+    is_paused: bool = ALERT_RULE_FIELDS.default("is_paused")
     keep_firing_for: Duration = Field(
         default=0, description="How long an alert keeps firing after its condition stopped holding (Grafana 12)."
     )

@@ -48,6 +48,79 @@ REINITIALISATION = "re-initialisation typically takes 15-20 minutes"
 TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
+_RECREATE = "the update call cannot change it: the monitor must be recreated"
+_METRIC_MEANING = "the metric's history would no longer mean the same thing: the monitor must be recreated"
+
+# How each field of a monitor is changed, read and compared: the single statement the planner,
+# the README and `reconciler fields` read, and tests check against the emulated service.
+FIELDS = FieldTable(
+    [
+        FieldRule(
+            "table_name",
+            OnChange.IDENTITY,
+            "one monitor per table",
+            case_insensitive=True,
+            replace_reason="a monitor belongs to one table",
+        ),
+        FieldRule("output_schema_name", description="where the metric tables are written", case_insensitive=True),
+        FieldRule("assets_dir", OnChange.REPLACE, "create-only", replace_reason=_RECREATE),
+        FieldRule(
+            "profile_type",
+            OnChange.REPLACE,
+            "time_series, snapshot or inference_log: whichever block is set",
+            replace_reason="a monitor's profile type cannot be changed in place",
+        ),
+        FieldRule("time_series", description="settings within the same profile type"),
+        FieldRule("time_series.granularities", unordered=True),
+        FieldRule("snapshot", description="no settings"),
+        FieldRule("inference_log", description="settings within the same profile type"),
+        FieldRule("inference_log.granularities", unordered=True),
+        FieldRule(
+            "custom_metrics",
+            description="adding or removing a metric is an update; renaming one (renamed_from, or removed + "
+            "added with the same type, input columns and definition) is a replace",
+            keyed_by="name",
+            empty_is_unset=True,
+        ),
+        FieldRule("custom_metrics.*.definition"),
+        FieldRule("custom_metrics.*.input_columns", OnChange.REPLACE, unordered=True, replace_reason=_METRIC_MEANING),
+        FieldRule("custom_metrics.*.type", OnChange.REPLACE, replace_reason=_METRIC_MEANING),
+        FieldRule("custom_metrics.*.output_data_type", OnChange.REPLACE, replace_reason=_METRIC_MEANING),
+        FieldRule("slicing_exprs", unordered=True, empty_is_unset=True),
+        FieldRule("schedule"),
+        FieldRule("schedule.pause_status", server_default="UNPAUSED"),
+        FieldRule("notifications", description="addresses per destination", empty_is_unset=True),
+        FieldRule("notifications.*", unordered=True, empty_is_unset=True),
+        FieldRule("baseline_table_name", case_insensitive=True),
+        FieldRule("data_classification_config", description="unset means disabled", server_default={"enabled": False}),
+        FieldRule("data_classification_config.enabled", server_default=False),
+        FieldRule(
+            "warehouse_id",
+            OnChange.REPLACE,
+            "create-only and never returned: compared with the value recorded in the ledger at create",
+            write_only=True,
+            replace_reason=_RECREATE,
+        ),
+        FieldRule(
+            "skip_builtin_dashboard",
+            OnChange.REPLACE,
+            "create-only and never returned: compared with the ledger",
+            write_only=True,
+            server_default=False,
+            replace_reason=_RECREATE,
+        ),
+        FieldRule("status", server_owned=True, description="PENDING, then ACTIVE (or FAILED)"),
+        FieldRule("monitor_version", server_owned=True, description="incremented by every update"),
+        FieldRule("dashboard_id", server_owned=True, description="set once the monitor is ACTIVE"),
+        FieldRule(
+            "profile_metrics_table_name", server_owned=True, description="{output_schema}.{table}_profile_metrics"
+        ),
+        FieldRule("drift_metrics_table_name", server_owned=True, description="{output_schema}.{table}_drift_metrics"),
+        FieldRule("latest_monitor_failure_msg", server_owned=True, description="shown by `apply --wait` on failure"),
+    ]
+)
+
+
 class MetricType(StrEnum):
     AGGREGATE = "aggregate"  # computed from the table's columns; stored in the profile metrics table
     DERIVED = "derived"  # computed from aggregate metrics; profile metrics table
@@ -189,7 +262,7 @@ class Schedule(_Block):
 
     quartz_cron_expression: str = Field(description="Quartz cron, e.g. '0 0 4 * * ?' (seconds first).")
     timezone_id: str = Field(description="Time zone the expression is evaluated in, e.g. UTC.")
-    pause_status: Literal["PAUSED", "UNPAUSED"] = Field(default="UNPAUSED")
+    pause_status: Literal["PAUSED", "UNPAUSED"] = Field(default=FIELDS.default("schedule.pause_status"))
 
     @field_validator("quartz_cron_expression")
     @classmethod
@@ -220,7 +293,7 @@ class Notifications(_Block):
 
 
 class DataClassificationConfig(_Block):
-    enabled: bool = False
+    enabled: bool = FIELDS.default("data_classification_config.enabled")
 
 
 class QualityMonitorSpec(KindSpec):
@@ -502,79 +575,6 @@ _INFERENCE_FIELDS = (
     "label_col",
     "prediction_proba_col",
 )
-
-_RECREATE = "the update call cannot change it: the monitor must be recreated"
-_METRIC_MEANING = "the metric's history would no longer mean the same thing: the monitor must be recreated"
-
-# How each field of a monitor is changed, read and compared: the single statement the planner,
-# the README and `reconciler fields` read, and tests check against the emulated service.
-FIELDS = FieldTable(
-    [
-        FieldRule(
-            "table_name",
-            OnChange.IDENTITY,
-            "one monitor per table",
-            case_insensitive=True,
-            replace_reason="a monitor belongs to one table",
-        ),
-        FieldRule("output_schema_name", description="where the metric tables are written", case_insensitive=True),
-        FieldRule("assets_dir", OnChange.REPLACE, "create-only", replace_reason=_RECREATE),
-        FieldRule(
-            "profile_type",
-            OnChange.REPLACE,
-            "time_series, snapshot or inference_log: whichever block is set",
-            replace_reason="a monitor's profile type cannot be changed in place",
-        ),
-        FieldRule("time_series", description="settings within the same profile type"),
-        FieldRule("time_series.granularities", unordered=True),
-        FieldRule("snapshot", description="no settings"),
-        FieldRule("inference_log", description="settings within the same profile type"),
-        FieldRule("inference_log.granularities", unordered=True),
-        FieldRule(
-            "custom_metrics",
-            description="adding or removing a metric is an update; renaming one (renamed_from, or removed + "
-            "added with the same type, input columns and definition) is a replace",
-            keyed_by="name",
-            empty_is_unset=True,
-        ),
-        FieldRule("custom_metrics.*.definition"),
-        FieldRule("custom_metrics.*.input_columns", OnChange.REPLACE, unordered=True, replace_reason=_METRIC_MEANING),
-        FieldRule("custom_metrics.*.type", OnChange.REPLACE, replace_reason=_METRIC_MEANING),
-        FieldRule("custom_metrics.*.output_data_type", OnChange.REPLACE, replace_reason=_METRIC_MEANING),
-        FieldRule("slicing_exprs", unordered=True, empty_is_unset=True),
-        FieldRule("schedule"),
-        FieldRule("schedule.pause_status", server_default="UNPAUSED"),
-        FieldRule("notifications", description="addresses per destination", empty_is_unset=True),
-        FieldRule("notifications.*", unordered=True, empty_is_unset=True),
-        FieldRule("baseline_table_name", case_insensitive=True),
-        FieldRule("data_classification_config", description="unset means disabled", server_default={"enabled": False}),
-        FieldRule("data_classification_config.enabled", server_default=False),
-        FieldRule(
-            "warehouse_id",
-            OnChange.REPLACE,
-            "create-only and never returned: compared with the value recorded in the ledger at create",
-            write_only=True,
-            replace_reason=_RECREATE,
-        ),
-        FieldRule(
-            "skip_builtin_dashboard",
-            OnChange.REPLACE,
-            "create-only and never returned: compared with the ledger",
-            write_only=True,
-            server_default=False,
-            replace_reason=_RECREATE,
-        ),
-        FieldRule("status", server_owned=True, description="PENDING, then ACTIVE (or FAILED)"),
-        FieldRule("monitor_version", server_owned=True, description="incremented by every update"),
-        FieldRule("dashboard_id", server_owned=True, description="set once the monitor is ACTIVE"),
-        FieldRule(
-            "profile_metrics_table_name", server_owned=True, description="{output_schema}.{table}_profile_metrics"
-        ),
-        FieldRule("drift_metrics_table_name", server_owned=True, description="{output_schema}.{table}_drift_metrics"),
-        FieldRule("latest_monitor_failure_msg", server_owned=True, description="shown by `apply --wait` on failure"),
-    ]
-)
-
 
 # ---- the kind ---------------------------------------------------------------------------------------
 

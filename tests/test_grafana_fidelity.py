@@ -231,3 +231,17 @@ def test_a_live_recording_rule_imports_as_one_and_a_switch_is_never_silent(gp: G
     ops = gp.plan_ops()
     (op,) = ops
     assert any("turns from a recording rule into an alerting rule" in w for w in op["warnings"]), op
+
+
+def test_an_unknown_key_inside_notification_settings_makes_the_plan_refuse_that_rule(gp: GrafanaProject) -> None:
+    gp.sandbox.settings.extra["grafana_rule_fields"] = ["notification_settings.future_key"]
+    _write(gp, FULL_RULE)
+    _apply(gp)
+    live = gp.rules()["Visits sync lag"]
+    gp.edit_behind_back(live["uid"], {"notification_settings": {**live["notification_settings"], "future_key": "x"}})
+    assert gp.rules()["Visits sync lag"]["notification_settings"]["future_key"] == "x"
+    _write(gp, FULL_RULE.replace("for: 5m", "for: 6m"))
+    result = gp.cli("plan")
+    assert result.exit_code == 1
+    assert "notification_settings.future_key" in result.output and "refused" in result.output
+    assert gp.rules()["Visits sync lag"]["notification_settings"]["future_key"] == "x"  # nothing changed

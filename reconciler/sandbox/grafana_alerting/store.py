@@ -268,14 +268,28 @@ def decode_rule(body: Any, extra_fields: tuple[str, ...] = ()) -> dict[str, Any]
         "annotations": _string_map(body.get("annotations")),
         "labels": _string_map(body.get("labels")),
         "isPaused": bool(_expect(body.get("isPaused"), bool)),
-        "notification_settings": _decode_notification_settings(settings),
+        "notification_settings": _with_extra(_decode_notification_settings(settings), settings, extra_fields),
         "record": record,
         "keep_firing_for_ms": keep_ms,
         "missingSeriesEvalsToResolve": int(evals) if evals is not None else None,
         # Fields of a newer Grafana this emulator is told to know (SandboxSettings.extra
         # ["grafana_rule_fields"]): stored and returned like its own.
-        "extra": {k: body[k] for k in extra_fields if k in body},
+        "extra": {k: body[k] for k in extra_fields if k in body and "." not in k},
     }
+
+
+def _with_extra(
+    decoded: dict[str, Any] | None, raw: dict[str, Any] | None, extra_fields: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """Keys of a newer Grafana's notification settings the emulator is told to know
+    (`notification_settings.KEY` in SandboxSettings.extra["grafana_rule_fields"])."""
+    if decoded is None or raw is None:
+        return decoded
+    for name in extra_fields:
+        prefix, _, key = name.partition(".")
+        if prefix == "notification_settings" and key in raw:
+            decoded[key] = raw[key]
+    return decoded
 
 
 def _decode_notification_settings(value: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -434,6 +434,12 @@ def drift(specs_dir: Path, target: str | None, fmt: str, color: bool | None) -> 
     "Grafana's file provisioning expands it (not in annotations or query models; $$ is a literal $). Repeatable; "
     "'*' allows every variable. A reference to another variable, or to an unset one, is an error at its file:line.",
 )
+@click.option(
+    "--allow-migrate",
+    is_flag=True,
+    help="First add reconciler's ownership columns to a policy table that lacks them (nullable; a table the SLA "
+    "framework created), as `apply --allow-migrate` would.",
+)
 @_guard
 def import_(
     kind: str,
@@ -443,6 +449,7 @@ def import_(
     generate_specs: bool,
     from_file: Path | None,
     expand_env: tuple[str, ...],
+    allow_migrate: bool,
 ) -> None:
     """Adopt an existing live object that a spec declares (record ownership, nothing else).
 
@@ -455,7 +462,10 @@ def import_(
     """
     from reconciler.engine.adopt import ImportRequest, run_import
 
-    run_import(ImportRequest(kind, key, specs_dir, target, generate_specs, from_file, tuple(expand_env)), click.echo)
+    request = ImportRequest(
+        kind, key, specs_dir, target, generate_specs, from_file, tuple(expand_env), allow_migrate=allow_migrate
+    )
+    run_import(request, click.echo)
 
 
 @cli.command(

@@ -305,3 +305,47 @@ def test_a_framework_table_gets_ownership_columns_only_with_allow_migrate(
     again = project.plan_json()
     assert again["operations"] == [] and again["migrations"] == []
     assert not any("ownership column" in n for n in again["notes"])
+
+
+def test_importing_from_a_framework_table_migrates_only_with_allow_migrate(project: StoreProject) -> None:
+    from reconciler.kinds.sla_policy import compute_hash
+
+    project.store.create_framework_table()
+    key = compute_hash(["wh-l"])
+    project.store.insert_row(key, ["wh-l"], 100, ["FAILED"], "ERROR")
+    project.write("p.yaml", policy("legacy", ["wh-l"], 120))
+    plan = project.cli("plan")
+    assert plan.exit_code == 1 and "does not manage" in plan.output
+
+    command = shlex.join(["reconciler", "import", "SlaPolicy", key, str(project.root), "--target", project.store.target])
+    refused = run_printed(command)
+    assert refused.exit_code == 1 and "--allow-migrate" in refused.output, refused.output
+    assert "managed_by" not in project.rows()[0]
+
+    imported = run_printed(command + " --allow-migrate")
+    assert imported.exit_code == 0, imported.output
+    assert "Migrated SlaPolicy" in imported.output
+    (row,) = project.rows()
+    assert row["managed_by"] == "reconciler/test" and row["sla_seconds"] == 100
+    (op,) = project.plan_json()["operations"]
+    assert op["action"] == "update" and {c["path"] for c in op["changes"]} >= {"sla_seconds"}
+
+
+def test_a_concurrent_writer_between_plan_and_apply_is_never_overwritten(project: StoreProject) -> None:
+    """Another writer inserts the same policy between this plan's read and its write: the upsert's
+    owner guard leaves that row alone and the operation fails, saying so."""
+    from reconciler.apply.applier import OpStatus, execute
+    from reconciler.engine import Session
+
+    project.write("p.yaml", policy("a", ["w1"], 10))
+    project.cli("apply", "--auto-approve")  # the table exists
+    project.write("p.yaml", policy("a", ["w1"], 10) + "---\n" + policy("b", ["w2"], 20))
+    with Session(project.root) as session:
+        plan, live = session.plan()
+        (op,) = plan.operations
+        project.store.insert_row(op.key, ["w2"], 99, ["FAILED"], "ERROR")  # someone else, meanwhile
+        report = execute(plan, session, live)
+    (result,) = report.results
+    assert result.status is OpStatus.FAILED and result.error and "not managed by reconciler/test" in result.error
+    (theirs,) = [r for r in project.rows() if r["policy_hash"] == op.key]
+    assert theirs["sla_seconds"] == 99 and theirs["managed_by"] is None

@@ -31,6 +31,7 @@ class ImportRequest:
     generate_specs: bool = False
     from_file: Path | None = None  # an export file of the live system; implies generate_specs
     expand_env: tuple[str, ...] = ()  # environment variables the export file may expand ("*": all)
+    allow_migrate: bool = False  # first run the store's schema migrations (ownership columns)
 
 
 def run_import(request: ImportRequest, say: Callable[[str], None]) -> None:
@@ -41,6 +42,8 @@ def run_import(request: ImportRequest, say: Callable[[str], None]) -> None:
     with Session(specs_dir, request.target) as session:
         provider = session.provider(kind)
         if not (request.generate_specs or request.from_file):
+            if request.allow_migrate:
+                _migrate(session, provider, say)
             _adopt(provider, kind, request.key, specs_dir, say)
             say("Run `reconciler plan` to see its differences from the spec.")
             return
@@ -70,6 +73,8 @@ def run_import(request: ImportRequest, say: Callable[[str], None]) -> None:
         ) from None
     with session:
         provider = session.provider(kind)
+        if request.allow_migrate and generated.adopt:
+            _migrate(session, provider, say)
         for number, (adopt_key, _name) in enumerate(generated.adopt):
             try:
                 _adopt(provider, kind, adopt_key, specs_dir, say)
@@ -93,6 +98,15 @@ def run_import(request: ImportRequest, say: Callable[[str], None]) -> None:
 def _remove(paths: list[Path]) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
+
+
+def _migrate(session: Session, provider: Provider, say: Callable[[str], None]) -> None:
+    """`--allow-migrate`: the schema changes the store needs before it can record ownership (e.g.
+    a policy table the SLA framework created), found by reading it, then made."""
+    provider.read(session.specs.by_kind(provider.kind.name))
+    for migration in provider.migrations():
+        provider.migrate(migration)
+        say(f"Migrated {migration.address}: {migration.description}")
 
 
 def _adopt(provider: Provider, kind: str, key: str, specs_dir: Path, say: Callable[[str], None]) -> None:

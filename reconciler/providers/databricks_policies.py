@@ -162,6 +162,10 @@ class DatabricksPolicyProvider(PolicyStoreProvider):
             )
         ]
 
+    def _missing_ownership_columns(self) -> tuple[str, ...]:
+        present = set(self.warehouse.run(f"SELECT * FROM {self.table} LIMIT 0").columns)
+        return tuple(c for c in OWNERSHIP_COLUMNS if c not in present)
+
     def migrate(self, migration: Migration) -> None:
         """Add the ownership columns still missing (re-checked, so a re-run adds only what is left)."""
         present = set(self.warehouse.run(f"SELECT * FROM {self.table} LIMIT 0").columns)

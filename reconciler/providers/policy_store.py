@@ -123,9 +123,24 @@ class PolicyStoreProvider(Provider):
         if self._delete_row(live.key, self.context.owner) == 0:
             raise ReconcilerError(f"policy row {live.key} is gone or no longer managed by {self.context.owner}")
 
+    def _missing_ownership_columns(self) -> tuple[str, ...]:
+        """Ownership columns the table lacks (asked only after a failed write, to explain it)."""
+        return ()
+
     def adopt(self, key: str, name: str | None = None) -> Adopted:
         self._checked = None
-        if self._adopt_row(key, self.context.owner, name) == 0:
+        try:
+            adopted = self._adopt_row(key, self.context.owner, name)
+        except ReconcilerError:
+            missing = self._missing_ownership_columns()
+            if missing:
+                raise ReconcilerError(
+                    f"the policy table has no ownership column(s) {', '.join(missing)} (a table the SLA framework "
+                    "created), so nothing can be adopted yet: re-run the import with --allow-migrate to add them "
+                    "(nullable) first"
+                ) from None
+            raise
+        if adopted == 0:
             raise ReconcilerError(f"no unmanaged policy row with policy_hash {key}")
         return Adopted(key)
 

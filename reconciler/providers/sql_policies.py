@@ -247,8 +247,17 @@ class SqlPolicyProvider(PolicyStoreProvider):
         self._table_exists = True
 
     def _write(self, operation: str, statements: Sequence[Any]) -> int:
+        """Run `statements` in one transaction; the number of rows they wrote (exact: rows
+        RETURNING gave back, else the driver's row count, which must be known)."""
+        written = 0
         with self._errors(operation), self.engine.begin() as conn:
-            return sum(conn.execute(statement).rowcount for statement in statements)
+            for statement in statements:
+                result = conn.execute(statement)
+                count = len(result.all()) if result.returns_rows else result.rowcount
+                if count < 0:
+                    raise SqlStoreError(f"{operation} {self.where}: the driver did not report the rows written")
+                written += count
+        return written
 
     def _upsert_row(self, values: dict[str, Any]) -> int:
         self._ensure_table()
@@ -259,6 +268,11 @@ class SqlPolicyProvider(PolicyStoreProvider):
 
     def _adopt_row(self, policy_hash: str, owner: str, name: str | None) -> int:
         return self._write("adopting policy row in", [adopt_row(self.table, policy_hash, owner, name)])
+
+    def _missing_ownership_columns(self) -> tuple[str, ...]:
+        with self._errors("inspecting"), self.engine.connect() as conn:
+            present = self._present_columns(conn)
+        return () if present is None else tuple(c for c in OWNERSHIP_COLUMNS if c not in present)
 
     def close(self) -> None:
         if self._engine is not None:

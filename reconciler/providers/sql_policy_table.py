@@ -102,8 +102,6 @@ def policy_table(name: str, schema: str | None = None) -> Table:
         schema=schema,
         comment=TABLE_COMMENT,
         sqlite_autoincrement=True,
-        # Plain INSERTs: the row count is the number of rows written, on every dialect.
-        implicit_returning=False,
     )
 
 
@@ -124,12 +122,13 @@ def upsert(table: Table, values: dict[str, Any], dialect: Dialect) -> list[Execu
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         stmt = dialect_insert(table).values(**row)
+        # RETURNING counts the rows written exactly (drivers report -1 for some INSERTs).
         return [
             stmt.on_conflict_do_update(
                 index_elements=[table.c.policy_hash],
                 set_={c: stmt.excluded[c] for c in WRITTEN if c != "policy_hash"},
                 where=table.c.managed_by == owner,
-            )
+            ).returning(table.c.policy_hash)
         ]
     if dialect.name in ("mysql", "mariadb"):
         from sqlalchemy.dialects.mysql import insert as mysql_insert

@@ -317,7 +317,9 @@ def test_importing_from_a_framework_table_migrates_only_with_allow_migrate(proje
     plan = project.cli("plan")
     assert plan.exit_code == 1 and "does not manage" in plan.output
 
-    command = shlex.join(["reconciler", "import", "SlaPolicy", key, str(project.root), "--target", project.store.target])
+    command = shlex.join(
+        ["reconciler", "import", "SlaPolicy", key, str(project.root), "--target", project.store.target]
+    )
     refused = run_printed(command)
     assert refused.exit_code == 1 and "--allow-migrate" in refused.output, refused.output
     assert "managed_by" not in project.rows()[0]

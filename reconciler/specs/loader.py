@@ -13,8 +13,10 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
+from packaging.specifiers import SpecifierSet
 from pydantic import ValidationError, create_model
 
+from reconciler import __version__
 from reconciler.diagnostics import Diagnostic, resolve
 from reconciler.errors import ReconcilerError, SpecError, SpecErrors, shorten
 from reconciler.kinds.base import Kind, Resource, SourceRef
@@ -79,9 +81,17 @@ def load_project(root: Path) -> tuple[ProjectFile, list[Diagnostic]]:
     if errors:
         return ProjectFile(), errors
     try:
-        return ProjectFile.model_validate(data), []
+        project = ProjectFile.model_validate(data)
     except ValidationError as exc:
         return ProjectFile(), validation_errors(exc, doc, model=ProjectFile)
+    if project.required_version and not SpecifierSet(project.required_version).contains(__version__, prereleases=True):
+        line = doc.line_for(("required_version",))
+        message = (
+            f"these specs require reconciler {project.required_version}, this is {__version__}: "
+            f"install a matching version (pip install 'sla-reconciler{project.required_version}')"
+        )
+        return ProjectFile(), [SpecError(doc.file, line, "required_version", message)]
+    return project, []
 
 
 def spec_files(root: Path) -> list[Path]:

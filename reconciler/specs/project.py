@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reconciler.retrying import RetryPolicy
@@ -202,9 +203,25 @@ class ProjectFile(_Strict):
     """Contents of reconciler.yaml."""
 
     project: str | None = Field(default=None, description="A name for this set of specs.")
+    required_version: str | None = Field(
+        default=None,
+        description="The reconciler versions these specs work with, as a version range (PEP 440), "
+        "e.g. '>=0.1,<0.2'; any other version refuses to run on them.",
+        examples=[">=0.1,<0.2"],
+    )
     default_target: str = LOCAL_TARGET
     variables: dict[str, Any] = Field(default_factory=dict, description="Variables shared by every target.")
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
+
+    @field_validator("required_version")
+    @classmethod
+    def _version_range(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                SpecifierSet(value)
+            except InvalidSpecifier:
+                raise ValueError(f"{value!r} is not a version range (e.g. '>=0.1,<0.2')") from None
+        return value
 
     def target(self, name: str) -> TargetConfig | None:
         if name in self.targets:

@@ -115,7 +115,8 @@ class GrafanaContactPointKind(_NamedKind):
     def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
         errors = _duplicates(resources, "contact point")
         for res in resources:
-            spec: GrafanaContactPointSpec = res.spec  # type: ignore[assignment]
+            spec = res.spec
+            assert isinstance(spec, GrafanaContactPointSpec)
             for index, integ in enumerate(spec.integrations):
                 for key in integ.secure_settings:
                     where = res.spec_source("integrations", index, "secure_settings", key)

@@ -86,9 +86,10 @@ class NotificationsApi:
         return list(self._request("GET", "list contact points", "/contact-points") or [])
 
     def create_integration(self, body: dict[str, Any], editable: bool) -> dict[str, Any]:
-        return self._request(  # type: ignore[no-any-return]
+        answer: dict[str, Any] = self._request(
             "POST", f"create contact point '{body['name']}'", "/contact-points", body, editable
         )
+        return answer
 
     def update_integration(self, uid: str, body: dict[str, Any], editable: bool) -> None:
         self._request("PUT", f"update contact point '{body['name']}' ({uid})", f"/contact-points/{uid}", body, editable)
@@ -126,7 +127,8 @@ class NotificationsApi:
 
     def template(self, name: str) -> dict[str, Any] | None:
         try:
-            return self._request("GET", f"read template '{name}'", f"/templates/{_seg(name)}")  # type: ignore[no-any-return]
+            found: dict[str, Any] = self._request("GET", f"read template '{name}'", f"/templates/{_seg(name)}")
+            return found
         except GrafanaApiError as exc:
             if exc.status == 404:
                 return None
@@ -134,7 +136,10 @@ class NotificationsApi:
 
     def put_template(self, name: str, text: str, version: str | None, editable: bool) -> dict[str, Any]:
         body = {"name": name, "template": text, "version": version or ""}
-        return self._request("PUT", f"write template '{name}'", f"/templates/{_seg(name)}", body, editable)  # type: ignore[no-any-return]
+        written: dict[str, Any] = self._request(
+            "PUT", f"write template '{name}'", f"/templates/{_seg(name)}", body, editable
+        )
+        return written
 
     def delete_template(self, name: str, editable: bool) -> None:
         self._request("DELETE", f"delete template '{name}'", f"/templates/{_seg(name)}", editable=editable)
@@ -340,7 +345,8 @@ class GrafanaContactPointProvider(_NotificationProvider):
         self._write(resource, list(live.info.get("uids") or []), str(live.info.get("provenance") or ""))
 
     def _write(self, resource: Resource, uids: list[str], provenance: str) -> None:
-        spec: GrafanaContactPointSpec = resource.spec  # type: ignore[assignment]
+        spec = resource.spec
+        assert isinstance(spec, GrafanaContactPointSpec)
         api = self.notifications.api
         editable = self.editable_for(provenance)
         written: dict[str, dict[str, str]] = {}
@@ -438,12 +444,14 @@ class GrafanaTemplateProvider(_NotificationProvider):
 
     def create(self, resource: Resource) -> None:
         self.claim(resource)
-        spec: GrafanaTemplateSpec = resource.spec  # type: ignore[assignment]
+        spec = resource.spec
+        assert isinstance(spec, GrafanaTemplateSpec)
         self.notifications.api.put_template(resource.key, spec.template, None, self.editable_for(""))
 
     def update(self, resource: Resource, live: LiveObject) -> None:
         self.claim(resource)
-        spec: GrafanaTemplateSpec = resource.spec  # type: ignore[assignment]
+        spec = resource.spec
+        assert isinstance(spec, GrafanaTemplateSpec)
         provenance = str(live.info.get("provenance") or "")
         version = live.info.get("version")
         self.notifications.api.put_template(
@@ -480,7 +488,8 @@ class GrafanaNotificationPolicyProvider(_NotificationProvider):
 
     def _write(self, resource: Resource, provenance: str) -> None:
         self.claim(resource)
-        spec: GrafanaNotificationPolicySpec = resource.spec  # type: ignore[assignment]
+        spec = resource.spec
+        assert isinstance(spec, GrafanaNotificationPolicySpec)
         self.notifications.api.put_policy_tree(api_policy_tree(spec), self.editable_for(provenance))
 
     def delete(self, live: LiveObject) -> None:

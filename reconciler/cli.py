@@ -497,7 +497,7 @@ def schema(out_dir: Path, check: bool) -> None:
 @cli.command(epilog=exit_codes((EXIT_OK, "printed"), (EXIT_ERROR, "unknown kind, or usage error")))
 @click.argument("kind", required=False)
 def fields(kind: str | None) -> None:
-    """Print each kind's field table: updatable, forces replace, server default, write-only, server-owned."""
+    """Print each kind's field table: how a change applies (identity, update, replace), how it is read (server_owned, write_only, server_default) and compared (unordered, keyed_by, case_insensitive, empty_is_unset)."""
     from reconciler.kinds.registry import KINDS
 
     for k in KINDS.values():

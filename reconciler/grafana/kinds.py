@@ -180,7 +180,7 @@ class GrafanaRuleGroupKind(Kind):
         group = group_name_of(resource.name, spec)
         # desired_state() sees only the spec; the group name may default to metadata.name.
         resource.state["group"] = group
-        children = []
+        children: list[Resource] = []
         for index, rule in enumerate(spec.rules):
             child = AlertRuleChild(
                 rule=rule,

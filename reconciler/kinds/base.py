@@ -3,13 +3,20 @@
 A `Kind` knows its spec model, its identity, its normalised desired state and its field table;
 it holds no connections and does no I/O, so the planner can stay a pure function. Live systems
 are providers (`reconciler.providers`).
+
+The contracts between the layers are typed: a `Resource[Spec]` carries its kind's validated spec
+model, a `LiveObject[Facts]` its kind's typed facts (see `Facts`), and `Kind[Spec, Facts]` /
+`Provider[Spec, Facts]` are checked against both, so neither side reads a key the other never
+wrote.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
+
+from typing_extensions import TypeVar
 
 from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.plan.model import ApiCall, Operation
@@ -30,14 +37,49 @@ class SourceRef:
         return f"{self.file}:{self.line}"
 
 
+@dataclass(frozen=True)
+class Facts:
+    """Base of a kind's typed live facts: what a provider reads beside a live object's state —
+    refresh counts, firing alerts, the version to write against — for its kind's warnings and its
+    own writes. The typed contract between provider and kind, instead of a free-form dict.
+
+    Per kind: one frozen dataclass subclass, every field with a default that means "not known",
+    so a live object without facts (`LiveObject.facts is None`: one made by hand in a planner
+    test, or read where the facts were unavailable) reads as the defaults through `facts_of`.
+    The provider writes them, the kind reads them, mypy checks both sides::
+
+        @dataclass(frozen=True)
+        class MonitorFacts(Facts):
+            refresh_count: int | None = None        # None: the history could not be read
+
+        class QualityMonitorKind(Kind[QualityMonitorSpec, MonitorFacts]):
+            def loss_warnings(self, live: LiveObject[MonitorFacts], action: str) -> list[str]:
+                facts = facts_of(live, MonitorFacts)
+                ...
+
+        # the provider (Provider[QualityMonitorSpec, MonitorFacts]):
+        LiveObject(kind=KIND, key=key, state=state, managed=True, facts=MonitorFacts(refresh_count=3))
+    """
+
+
+# Type parameters of the typed contracts. The defaults keep a bare `Resource`, `LiveObject`,
+# `Kind` or `Provider` meaning "any kind" (spec `KindSpec`, facts `Facts`); Resource and
+# LiveObject are covariant, so a `Resource[QualityMonitorSpec]` is also a `Resource`.
+SpecT = TypeVar("SpecT", bound=KindSpec, default=KindSpec)
+FactsT = TypeVar("FactsT", bound=Facts, default=Facts)
+SpecT_co = TypeVar("SpecT_co", bound=KindSpec, default=KindSpec, covariant=True)
+FactsT_co = TypeVar("FactsT_co", bound=Facts, default=Facts, covariant=True)
+_F = TypeVar("_F", bound=Facts)
+
+
 @dataclass
-class Resource:
+class Resource(Generic[SpecT_co]):
     """One declared object: a validated spec plus what the planner needs to diff it."""
 
     kind: str
     name: str
     key: str
-    spec: KindSpec
+    spec: SpecT_co
     state: dict[str, Any]
     source: SourceRef
     labels: dict[str, str] = field(default_factory=dict)
@@ -75,7 +117,7 @@ class Resource:
 
 
 @dataclass
-class LiveObject:
+class LiveObject(Generic[FactsT_co]):
     """One object as the live system has it, in the same normalised shape as `Resource.state`."""
 
     kind: str
@@ -86,7 +128,9 @@ class LiveObject:
     name: str | None = None
     # The object as read (JSON-able); its hash is the fingerprint a saved plan is checked against.
     raw: Any = None
-    # Facts for warnings: refresh counts, firing alerts, provenance, ...
+    # The kind's typed facts (see `Facts`; read them with `facts_of`); None: none were read.
+    facts: FactsT_co | None = None
+    # Untyped facts, for kinds not yet moved to `facts` (Grafana's); new code uses `facts`.
     info: dict[str, Any] = field(default_factory=dict)
     # Facts the provider found that forbid any change (e.g. file provenance in Grafana).
     locked_reason: str | None = None
@@ -107,6 +151,11 @@ class LiveObject:
         return fingerprint(self.raw if self.raw is not None else self.state)
 
 
+def facts_of(live: LiveObject[_F], model: type[_F]) -> _F:
+    """`live`'s facts, or `model()` (every fact "not known") when it carries none."""
+    return live.facts if live.facts is not None else model()
+
+
 @dataclass
 class Decision:
     """How the kind wants a differing object handled."""
@@ -115,8 +164,12 @@ class Decision:
     reasons: list[str] = field(default_factory=list)
 
 
-class Kind:
-    """Base class: subclasses set the class attributes and override the hooks they need."""
+class Kind(Generic[SpecT, FactsT]):
+    """Base class: subclasses set the class attributes and override the hooks they need.
+
+    `Kind[MySpec, MyFacts]` types the hooks: the resources they get carry `MySpec`, the live
+    objects `MyFacts` (a bare `Kind` means `Kind[KindSpec, Facts]`).
+    """
 
     name: ClassVar[str]
     spec_model: ClassVar[type[KindSpec]]
@@ -146,7 +199,7 @@ class Kind:
     def depends_on(self, spec: Any) -> list[tuple[str, str]]:
         return []
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
+    def validate_all(self, resources: Sequence[Resource[SpecT]]) -> list[Diagnostic]:
         """Checks across documents of this kind (duplicate identities, ...): diagnostics about
         an object (`Resource.error`), which the loader resolves to file:line."""
         return []
@@ -163,13 +216,13 @@ class Kind:
         bad interval and a rule's missing refId together, not one per run."""
         return []
 
-    def expand(self, resource: Resource, locate: Callable[[tuple[str | int, ...]], SourceRef]) -> list[Resource]:
+    def expand(self, resource: Resource[SpecT], locate: Callable[[tuple[str | int, ...]], SourceRef]) -> list[Resource]:
         """Further objects one document declares (e.g. the rules of a rule group), each planned
         as an object of its own kind; `locate` gives the source of a path inside the document."""
         return []
 
     # --- planning hooks -------------------------------------------------------------------
-    def decide(self, desired: Resource, live: LiveObject, changed_paths: Sequence[str]) -> Decision:
+    def decide(self, desired: Resource[SpecT], live: LiveObject[FactsT], changed_paths: Sequence[str]) -> Decision:
         """Update in place unless a changed field forces a replace (per the field table)."""
         reasons: list[str] = []
         for path in changed_paths:
@@ -180,7 +233,9 @@ class Kind:
                     reasons.append(reason)
         return Decision(replace=bool(reasons), reasons=reasons)
 
-    def find_moved(self, desired: Resource, candidates: Sequence[LiveObject]) -> LiveObject | None:
+    def find_moved(
+        self, desired: Resource[SpecT], candidates: Sequence[LiveObject[FactsT]]
+    ) -> LiveObject[FactsT] | None:
         """The managed live object `desired` used to be when its key moved (its spec changed its
         identity). `candidates` are managed live objects of this kind no spec claims by key.
         Default: the one recorded under the same spec name."""
@@ -189,20 +244,20 @@ class Kind:
                 return obj
         return None
 
-    def move_in_place(self, desired: Resource, live: LiveObject) -> bool:
+    def move_in_place(self, desired: Resource[SpecT], live: LiveObject[FactsT]) -> bool:
         """Whether an identity move is an in-place update that keeps the live object (and its
         key), rather than a replace. Default: a replace."""
         return False
 
-    def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
+    def identity_change_reason(self, desired: Resource[SpecT], live: LiveObject[FactsT]) -> str:
         """Why a spec whose identity moved (same name, new key) is a replace."""
         return "identity changed: the object must be recreated under its new key"
 
-    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
+    def loss_warnings(self, live: LiveObject[FactsT], action: str) -> list[str]:
         """What is lost when `live` is deleted or replaced, with the numbers the live system gave."""
         return []
 
-    def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
+    def update_warnings(self, desired: Resource[SpecT], live: LiveObject[FactsT]) -> list[str]:
         """Side effects of an in-place update a reviewer should see (e.g. alert state reset)."""
         return []
 
@@ -213,7 +268,7 @@ class Kind:
         the one call `api_call` describes)."""
         return ops
 
-    def api_call(self, op: Operation, desired: Resource | None, live: LiveObject | None) -> ApiCall:
+    def api_call(self, op: Operation, desired: Resource[SpecT] | None, live: LiveObject[FactsT] | None) -> ApiCall:
         """The one call an operation of this kind makes when `write_steps` planned none."""
         what = self.describe(desired.state if desired is not None else live.state if live is not None else {})
         return ApiCall(op.action.value.upper(), f"{self.name}/{op.key}", f"{op.action.value} {what}", op.action.value)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -27,7 +28,7 @@ from reconciler.plan.model import ApiCall, Operation
 from reconciler.quartz import quartz_error, timezone_error
 from reconciler.specs.envelope import KindSpec
 
-from .base import Decision, Kind, LiveObject, Resource, duplicate_keys
+from .base import Decision, Facts, Kind, LiveObject, Resource, duplicate_keys, facts_of
 from .fields import FieldRule, FieldTable, OnChange
 
 # Granularities the service accepts (SDK MonitorTimeSeries docstring: "5 minutes", "30 minutes",
@@ -579,7 +580,27 @@ _INFERENCE_FIELDS = (
 # ---- the kind ---------------------------------------------------------------------------------------
 
 
-class QualityMonitorKind(Kind):
+@dataclass(frozen=True)
+class MonitorFacts(Facts):
+    """What the service says about a monitor beside its configuration (None: not known)."""
+
+    status: str | None = None
+    monitor_version: int | None = None
+    dashboard_id: str | None = None  # kept across updates: the monitor's dashboard
+    profile_metrics_table_name: str | None = None
+    drift_metrics_table_name: str | None = None
+    latest_monitor_failure_msg: str | None = None
+    # The refresh history a replace or delete loses; refresh_count None: it could not be read.
+    refresh_count: int | None = None
+    refresh_history_truncated: bool = False  # the service lists the latest refreshes only
+    first_refresh_ms: int | None = None
+
+
+MonitorResource = Resource[QualityMonitorSpec]
+MonitorLive = LiveObject[MonitorFacts]
+
+
+class QualityMonitorKind(Kind[QualityMonitorSpec, MonitorFacts]):
     name = "QualityMonitor"
     spec_model = QualityMonitorSpec
     rank = 50
@@ -587,7 +608,7 @@ class QualityMonitorKind(Kind):
     description = "A Databricks lakehouse (quality) monitor on one Unity Catalog table."
     fields = FIELDS
 
-    def api_call(self, op: Operation, desired: Resource | None, live: LiveObject | None) -> ApiCall:
+    def api_call(self, op: Operation, desired: MonitorResource | None, live: MonitorLive | None) -> ApiCall:
         path = f"/api/2.1/unity-catalog/tables/{op.key}/monitor"
         if op.action.value == "create":
             return ApiCall("POST", path, "create the monitor (and record it in the ownership ledger)", "create")
@@ -607,7 +628,7 @@ class QualityMonitorKind(Kind):
     def desired_state(self, spec: QualityMonitorSpec) -> dict[str, Any]:
         return monitor_state(spec_to_api(spec))
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
+    def validate_all(self, resources: Sequence[MonitorResource]) -> list[Diagnostic]:
         return duplicate_keys(
             resources,
             lambda r: ("spec", "table_name"),
@@ -619,7 +640,7 @@ class QualityMonitorKind(Kind):
 
     # --- planning hooks ----------------------------------------------------------------------
 
-    def decide(self, desired: Resource, live: LiveObject, changed_paths: Sequence[str]) -> Decision:
+    def decide(self, desired: MonitorResource, live: MonitorLive, changed_paths: Sequence[str]) -> Decision:
         reasons: list[str] = []
         before_type, after_type = live.state.get("profile_type"), desired.state.get("profile_type")
         if before_type != after_type:
@@ -645,17 +666,17 @@ class QualityMonitorKind(Kind):
                 reasons.append(reason)
         return Decision(replace=bool(reasons), reasons=reasons)
 
-    def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
+    def identity_change_reason(self, desired: MonitorResource, live: MonitorLive) -> str:
         return (
             f"table_name changes from {live.key} to {desired.key}: a monitor belongs to one table, so the monitor "
             f"on {live.key} is deleted and a new one is created on {desired.key}"
         )
 
-    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
-        info = live.info
-        history = _refresh_history(info)
-        profile = info.get("profile_metrics_table_name") or "the profile metrics table"
-        drift = info.get("drift_metrics_table_name") or "the drift metrics table"
+    def loss_warnings(self, live: MonitorLive, action: str) -> list[str]:
+        facts = facts_of(live, MonitorFacts)
+        history = _refresh_history(facts)
+        profile = facts.profile_metrics_table_name or "the profile metrics table"
+        drift = facts.drift_metrics_table_name or "the drift metrics table"
         if action == "replace":
             return [
                 f"the monitor on {live.key} is deleted and recreated: {history}",
@@ -667,7 +688,7 @@ class QualityMonitorKind(Kind):
             f"its metric tables {profile} and {drift} stay but are no longer refreshed",
         ]
 
-    def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
+    def update_warnings(self, desired: MonitorResource, live: MonitorLive) -> list[str]:
         warnings = []
         before = live.state.get("custom_metrics") or {}
         after = desired.state.get("custom_metrics") or {}
@@ -692,7 +713,7 @@ class QualityMonitorKind(Kind):
         )
 
 
-def metric_renames(desired: Resource, live: LiveObject) -> list[tuple[str, str, str]]:
+def metric_renames(desired: MonitorResource, live: MonitorLive) -> list[tuple[str, str, str]]:
     """(old name, new name, how we know) for each metric renamed between live and desired.
 
     A rename is declared (`renamed_from`) or recognised: one metric removed and one added with the
@@ -740,14 +761,14 @@ def _date(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
-def _refresh_history(info: dict[str, Any]) -> str:
+def _refresh_history(facts: MonitorFacts) -> str:
     """What is lost, with the numbers the refresh history gives (the service lists 25 at most)."""
-    count = info.get("refresh_count")
+    count = facts.refresh_count
     if count is None:
         return "its refresh history is lost (it could not be read)"
     if count == 0:
         return "it has no refresh history yet"
-    at_least = "at least " if info.get("refresh_history_truncated") else ""
+    at_least = "at least " if facts.refresh_history_truncated else ""
     noun = "refresh" if count == 1 else "refreshes"
-    since = f" since {_date(info['first_refresh_ms'])}" if info.get("first_refresh_ms") else ""
+    since = f" since {_date(facts.first_refresh_ms)}" if facts.first_refresh_ms else ""
     return f"its refresh history is lost: {at_least}{count} {noun}{since}"

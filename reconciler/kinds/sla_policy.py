@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -18,7 +19,7 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.plan.model import ApiCall, Operation
 from reconciler.specs.envelope import KindSpec
 
-from .base import Kind, LiveObject, Resource, duplicate_keys
+from .base import Facts, Kind, LiveObject, Resource, duplicate_keys
 from .fields import FieldRule, FieldTable, OnChange
 
 
@@ -93,7 +94,19 @@ def compute_hash(warehouse_ids: Sequence[str]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-class SlaPolicyKind(Kind):
+@dataclass(frozen=True)
+class PolicyFacts(Facts):
+    """What a policy row says beside its policy: who wrote it and when."""
+
+    managed_by: str | None = None  # the ownership marker, whoever's it is
+    applied_at: str | None = None  # when reconciler last wrote the row (ISO 8601)
+
+
+PolicyResource = Resource[SlaPolicySpec]
+PolicyLive = LiveObject[PolicyFacts]
+
+
+class SlaPolicyKind(Kind[SlaPolicySpec, PolicyFacts]):
     name = "SlaPolicy"
     spec_model = SlaPolicySpec
     rank = 10
@@ -113,7 +126,7 @@ class SlaPolicyKind(Kind):
             spec.warehouse_ids, spec.sla_seconds, spec.policy_mode.value, [s.value for s in spec.included_statuses]
         )
 
-    def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
+    def validate_all(self, resources: Sequence[PolicyResource]) -> list[Diagnostic]:
         """One policy per warehouse set: the set is the row's key. Both ends of a clash point at
         `warehouse_ids`, the field that makes it, not at the documents' names."""
         return duplicate_keys(
@@ -124,7 +137,7 @@ class SlaPolicyKind(Kind):
             ),
         )
 
-    def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
+    def identity_change_reason(self, desired: PolicyResource, live: PolicyLive) -> str:
         before = ", ".join(live.state.get("warehouse_ids", []))
         after = ", ".join(desired.state["warehouse_ids"])
         if before == after:
@@ -135,7 +148,7 @@ class SlaPolicyKind(Kind):
             )
         return f"warehouse_ids changed ([{before}] -> [{after}]): identity hash differs"
 
-    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
+    def loss_warnings(self, live: PolicyLive, action: str) -> list[str]:
         warehouses = ", ".join(live.state.get("warehouse_ids", []))
         if action == "replace":
             return [
@@ -147,7 +160,7 @@ class SlaPolicyKind(Kind):
             f"the policy row for [{warehouses}] is deleted: those warehouses are no longer checked against this SLA"
         ]
 
-    def api_call(self, op: Operation, desired: Resource | None, live: LiveObject | None) -> ApiCall:
+    def api_call(self, op: Operation, desired: PolicyResource | None, live: PolicyLive | None) -> ApiCall:
         verb = {"create": "insert", "update": "update", "replace": "replace", "delete": "delete"}[op.action.value]
         if op.action.value == "replace":
             summary = f"delete the row under hash {(op.replaces_key or op.key)[:12]} and insert it under {op.key[:12]}"

@@ -11,11 +11,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, cast
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Kind, LiveObject, Resource
+from reconciler.kinds.base import FactsT, Kind, LiveObject, Resource, SpecT
 from reconciler.plan.model import Action, Migration, Operation
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class Adopted:
     notes: list[str] = field(default_factory=list)
 
 
-class Provider(ABC):
+class Provider(ABC, Generic[SpecT, FactsT]):
     """Live-system access for one kind on one backend."""
 
     backend: str = ""
@@ -51,7 +51,7 @@ class Provider(ABC):
     # system's own file provisioning would (`reconciler import --expand-env`; "*": all).
     expand_env: tuple[str, ...] = ()
 
-    def __init__(self, kind: Kind, context: TargetContext) -> None:
+    def __init__(self, kind: Kind[SpecT, FactsT], context: TargetContext) -> None:
         self.kind = kind
         self.context = context
 
@@ -61,11 +61,11 @@ class Provider(ABC):
         return True
 
     @abstractmethod
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+    def read(self, desired: Sequence[Resource[SpecT]]) -> list[LiveObject[FactsT]]:
         """Live objects in scope: those `desired` names plus every object reconciler manages,
         and any unmanaged ones the backend can see cheaply (they are shown, never changed)."""
 
-    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
+    def check(self, desired: Sequence[Resource[SpecT]]) -> list[Diagnostic]:
         """Plan-time checks of specs against the live system (e.g. a column that does not exist):
         diagnostics about the objects (`Resource.error(path, summary)`); the engine resolves
         them to file:line."""
@@ -75,7 +75,7 @@ class Provider(ABC):
         """Facts about the backend a plan should state (e.g. 'the table will be created')."""
         return []
 
-    def apply(self, op: Operation, resource: Resource | None, live: LiveObject | None) -> None:
+    def apply(self, op: Operation, resource: Resource[SpecT] | None, live: LiveObject[FactsT] | None) -> None:
         """Execute the calls the plan lists for `op`. Default: the operation's one call, as the
         create / update / replace / delete below; a provider whose operations are several
         planned calls (Grafana) executes each of `op.calls` instead."""
@@ -103,20 +103,20 @@ class Provider(ABC):
         raise ReconcilerError(f"{self.kind.name} on the {self.backend} backend has no schema migrations")
 
     @abstractmethod
-    def create(self, resource: Resource) -> None: ...
+    def create(self, resource: Resource[SpecT]) -> None: ...
 
     @abstractmethod
-    def update(self, resource: Resource, live: LiveObject) -> None: ...
+    def update(self, resource: Resource[SpecT], live: LiveObject[FactsT]) -> None: ...
 
     @abstractmethod
-    def delete(self, live: LiveObject) -> None: ...
+    def delete(self, live: LiveObject[FactsT]) -> None: ...
 
     # A replace whose new object has another key creates it first, so nothing is ever missing;
     # set this when the live system allows only one of them at a time (one monitor per table,
     # one rule title per folder), and the old object must go first.
     replace_deletes_first: bool = False
 
-    def replace(self, resource: Resource, live: LiveObject) -> None:
+    def replace(self, resource: Resource[SpecT], live: LiveObject[FactsT]) -> None:
         if resource.key != live.key and not self.replace_deletes_first:
             self.create(resource)
             self.delete(live)
@@ -131,19 +131,24 @@ class Provider(ABC):
                 f"{self.context.finish_command}"
             ) from exc
 
-    def describe_live(self, live: LiveObject) -> str:
+    def describe_live(self, live: LiveObject[FactsT]) -> str:
         """How reports name a live object of this provider (e.g. 'monitor on main.sales.orders')."""
         return f"{self.kind.name} {live.key}"
 
-    def wait_ready(self, resources: Sequence[Resource], timeout: float, progress: Callable[[str], None]) -> None:
+    def wait_ready(self, resources: Sequence[Resource[SpecT]], timeout: float, progress: Callable[[str], None]) -> None:
         """Block until objects just created, updated or replaced are usable (`apply --wait`),
         reporting progress lines; raise ReconcilerError on failure or after `timeout` seconds.
         Most live systems are ready when the write returns, hence the default."""
 
-    def declaring(self, key: str) -> Resource | None:
+    def declared_resources(self) -> list[Resource[SpecT]]:
+        """The declared objects of this provider's kind, typed in its spec model (the loader
+        validated each against `kind.spec_model`)."""
+        return cast(list[Resource[SpecT]], self.context.specs.by_kind(self.kind.name))
+
+    def declaring(self, key: str) -> Resource[SpecT] | None:
         """The spec that declares the live object `key`; import adopts only declared objects (an
         adopted object no spec declares would be planned for deletion next)."""
-        return next((r for r in self.context.specs.by_kind(self.kind.name) if r.key == key), None)
+        return next((r for r in self.declared_resources() if r.key == key), None)
 
     def import_key(self, key: str) -> str:
         """The live key `reconciler import KIND KEY` means: KEY itself, or the key of the spec

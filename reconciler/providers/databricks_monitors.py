@@ -16,8 +16,9 @@ import fnmatch
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from databricks.sdk.errors import NotFound, ResourceAlreadyExists
@@ -36,14 +37,26 @@ from pydantic import ValidationError
 from reconciler.commands import import_command
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import LiveObject, Resource
-from reconciler.kinds.quality_monitor import FIELDS, QualityMonitorSpec, monitor_state, spec_from_api, spec_to_api
+from reconciler.kinds.base import Kind, LiveObject, facts_of
+from reconciler.kinds.quality_monitor import (
+    FIELDS,
+    MonitorFacts,
+    MonitorLive,
+    MonitorResource,
+    QualityMonitorSpec,
+    monitor_state,
+    spec_from_api,
+    spec_to_api,
+)
 from reconciler.plan.diff import diff_states
 from reconciler.sqlexpr import expression_columns
 
 from .base import Adopted, GeneratedSpecs, Provider
 from .databricks_errors import live_errors
 from .workspace_ledger import WorkspaceLedger
+
+if TYPE_CHECKING:
+    from reconciler.targets import TargetContext
 
 KIND = "QualityMonitor"
 # list_refreshes returns the most recent refreshes only (SDK docstring: "up to 25").
@@ -77,10 +90,10 @@ def sdk_arguments(body: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
-class DatabricksMonitorProvider(Provider):
+class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
     backend = "databricks"
 
-    def __init__(self, kind: Any, context: Any) -> None:
+    def __init__(self, kind: Kind[QualityMonitorSpec, MonitorFacts], context: TargetContext) -> None:
         super().__init__(kind, context)
         self._notes: list[str] = []
         self._gone: set[str] = set()
@@ -114,15 +127,15 @@ class DatabricksMonitorProvider(Provider):
 
     # --- reading -------------------------------------------------------------------------------
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+    def read(self, desired: Sequence[MonitorResource]) -> list[MonitorLive]:
         with live_errors(f"reading lakehouse monitors on target '{self.context.name}'"):
             return self._read(desired)
 
-    def _read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+    def _read(self, desired: Sequence[MonitorResource]) -> list[MonitorLive]:
         entries = self.ledger.entries(KIND)
         declared = {r.key: r for r in desired}
         keys = list(dict.fromkeys([*declared, *entries]))
-        live: list[LiveObject] = []
+        live: list[MonitorLive] = []
         for key in keys:
             try:
                 info = self.client.quality_monitors.get(key)
@@ -133,24 +146,24 @@ class DatabricksMonitorProvider(Provider):
             live.append(self._live_object(key, info, entries.get(key)))
         return live
 
-    def _live_object(self, key: str, info: Any, entry: dict[str, Any] | None) -> LiveObject:
+    def _live_object(self, key: str, info: Any, entry: dict[str, Any] | None) -> MonitorLive:
         api = info.as_dict()
         state = monitor_state(api)
         status = info.status.value if info.status else None
-        facts: dict[str, Any] = {
-            "status": status,
-            "monitor_version": info.monitor_version,
-            "dashboard_id": info.dashboard_id,
-            "profile_metrics_table_name": info.profile_metrics_table_name,
-            "drift_metrics_table_name": info.drift_metrics_table_name,
-            "latest_monitor_failure_msg": info.latest_monitor_failure_msg,
-        }
+        facts = MonitorFacts(
+            status=status,
+            monitor_version=info.monitor_version,
+            dashboard_id=info.dashboard_id,
+            profile_metrics_table_name=info.profile_metrics_table_name,
+            drift_metrics_table_name=info.drift_metrics_table_name,
+            latest_monitor_failure_msg=info.latest_monitor_failure_msg,
+        )
         if info.status in FAILED:
             self._notes.append(
                 f"QualityMonitor {key} is {status}: {info.latest_monitor_failure_msg or 'no failure message given'}"
             )
         if entry is not None:
-            facts.update(self._refresh_facts(key))
+            facts = self._with_refresh_facts(key, facts)
         return LiveObject(
             kind=KIND,
             key=key,
@@ -160,23 +173,24 @@ class DatabricksMonitorProvider(Provider):
             # What a saved plan is checked against: the configuration and its version, not the
             # status or dashboard, which move on their own.
             raw={"state": state, "monitor_version": info.monitor_version},
-            info=facts,
+            facts=facts,
             prevent_destroy=bool(entry.get("prevent_destroy")) if entry else False,
             # The write-only values reconciler applied (the service never returns them).
             last_applied=dict(entry.get("write_only") or {}) if entry else None,
         )
 
-    def _refresh_facts(self, key: str) -> dict[str, Any]:
+    def _with_refresh_facts(self, key: str, facts: MonitorFacts) -> MonitorFacts:
         try:
             refreshes = self.client.quality_monitors.list_refreshes(key).refreshes or []
         except NotFound:
-            return {}
+            return facts
         starts = [r.start_time_ms for r in refreshes if r.start_time_ms]
-        return {
-            "refresh_count": len(refreshes),
-            "refresh_history_truncated": len(refreshes) >= REFRESH_LIST_LIMIT,
-            "first_refresh_ms": min(starts) if starts else None,
-        }
+        return replace(
+            facts,
+            refresh_count=len(refreshes),
+            refresh_history_truncated=len(refreshes) >= REFRESH_LIST_LIMIT,
+            first_refresh_ms=min(starts) if starts else None,
+        )
 
     def notes(self) -> list[str]:
         notes, self._notes = self._notes, []
@@ -184,15 +198,15 @@ class DatabricksMonitorProvider(Provider):
 
     # --- plan-time checks against the catalog ----------------------------------------------------
 
-    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
+    def check(self, desired: Sequence[MonitorResource]) -> list[Diagnostic]:
         errors: list[Diagnostic] = []
         with live_errors(f"checking monitor specs against the catalog of target '{self.context.name}'"):
             for res in desired:
                 errors.extend(self._check_one(res))
         return errors
 
-    def _check_one(self, res: Resource) -> list[Diagnostic]:
-        spec: QualityMonitorSpec = res.spec  # type: ignore[assignment]
+    def _check_one(self, res: MonitorResource) -> list[Diagnostic]:
+        spec = res.spec
         errors: list[Diagnostic] = []
 
         def error(path: tuple[str | int, ...], message: str) -> None:
@@ -238,8 +252,8 @@ class DatabricksMonitorProvider(Provider):
 
     # --- writing -------------------------------------------------------------------------------
 
-    def create(self, resource: Resource) -> None:
-        body = spec_to_api(resource.spec)  # type: ignore[arg-type]
+    def create(self, resource: MonitorResource) -> None:
+        body = spec_to_api(resource.spec)
         write_only = FIELDS.write_only_values(resource.state)
         # Intent first: the ledger says "ours, being created" before the monitor exists, so a
         # lost answer, a kill or a failed ledger write after the create never leaves a monitor
@@ -267,7 +281,7 @@ class DatabricksMonitorProvider(Provider):
         self._record(resource, write_only, created=True)
         self._maybe_refresh(resource)
 
-    def _created_as_desired(self, resource: Resource) -> bool:
+    def _created_as_desired(self, resource: MonitorResource) -> bool:
         """After an ambiguous create: does the table now have a monitor equal to the spec?"""
         try:
             info = self.client.quality_monitors.get(resource.key)
@@ -289,12 +303,12 @@ class DatabricksMonitorProvider(Provider):
         except Exception:
             pass
 
-    def update(self, resource: Resource, live: LiveObject) -> None:
+    def update(self, resource: MonitorResource, live: MonitorLive) -> None:
         # Only lifecycle.prevent_destroy may have changed: then the ledger is all there is to write.
         compared, _ = FIELDS.with_last_applied(live.state, live.last_applied, resource.state)
         configured = bool(diff_states(compared, resource.state, FIELDS))
         if configured:
-            body = spec_to_api(resource.spec)  # type: ignore[arg-type]
+            body = spec_to_api(resource.spec)
             args = sdk_arguments(body)
             # Update replaces the whole configuration: say "no metrics / no classification"
             # explicitly rather than rely on omission.
@@ -304,7 +318,7 @@ class DatabricksMonitorProvider(Provider):
             self.client.quality_monitors.update(
                 table_name=resource.key,
                 output_schema_name=body["output_schema_name"],
-                dashboard_id=live.info.get("dashboard_id"),  # keep the dashboard the monitor has
+                dashboard_id=facts_of(live, MonitorFacts).dashboard_id,  # keep the dashboard the monitor has
                 **args,
             )
         entry = self.ledger.entries(KIND).get(resource.key, {})
@@ -312,7 +326,9 @@ class DatabricksMonitorProvider(Provider):
         if configured:
             self._maybe_refresh(resource)
 
-    def _record(self, resource: Resource, write_only: dict[str, Any], created: bool, pending: bool = False) -> None:
+    def _record(
+        self, resource: MonitorResource, write_only: dict[str, Any], created: bool, pending: bool = False
+    ) -> None:
         entry: dict[str, Any] = {
             "spec_name": resource.name,
             "prevent_destroy": bool(resource.lifecycle.prevent_destroy),
@@ -348,11 +364,11 @@ class DatabricksMonitorProvider(Provider):
             self.ledger.remove(KIND, *sorted(self._gone))
             self._gone.clear()
 
-    def _maybe_refresh(self, resource: Resource) -> None:
+    def _maybe_refresh(self, resource: MonitorResource) -> None:
         if getattr(resource.spec, "refresh_after_apply", False):
             self.client.quality_monitors.run_refresh(resource.key)
 
-    def delete(self, live: LiveObject) -> None:
+    def delete(self, live: MonitorLive) -> None:
         try:
             self.client.quality_monitors.delete(live.key)
         except NotFound:
@@ -360,14 +376,14 @@ class DatabricksMonitorProvider(Provider):
         self.ledger.remove(KIND, live.key, *sorted(self._gone))
         self._gone.clear()
 
-    def describe_live(self, live: LiveObject) -> str:
+    def describe_live(self, live: MonitorLive) -> str:
         return f"monitor on {live.key}"
 
     def adopt(self, key: str, name: str | None = None) -> Adopted:
         with live_errors(f"importing the monitor on {key}"):
             return Adopted(self._adopt(key.lower(), name))
 
-    def declaring(self, key: str) -> Resource | None:
+    def declaring(self, key: str) -> MonitorResource | None:
         return super().declaring(key.lower())
 
     def _adopt(self, key: str, name: str | None) -> str:
@@ -479,13 +495,13 @@ class DatabricksMonitorProvider(Provider):
 
     # --- after apply -----------------------------------------------------------------------------
 
-    def wait_ready(self, resources: Sequence[Resource], timeout: float, progress: Callable[[str], None]) -> None:
+    def wait_ready(self, resources: Sequence[MonitorResource], timeout: float, progress: Callable[[str], None]) -> None:
         """Wait for ACTIVE *and* for both metric tables to exist: the tables appear minutes after
         the monitor turns ACTIVE, and grants on them in the same pipeline would fail before."""
         with live_errors("waiting for lakehouse monitors"):
             self._wait(resources, timeout, progress)
 
-    def _wait(self, resources: Sequence[Resource], timeout: float, progress: Callable[[str], None]) -> None:
+    def _wait(self, resources: Sequence[MonitorResource], timeout: float, progress: Callable[[str], None]) -> None:
         deadline = time.monotonic() + timeout
         pending = {r.key for r in resources}
         last: dict[str, str] = {}

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.kinds.base import LiveObject, Resource
-from reconciler.kinds.sla_policy import normalise_policy
+from reconciler.kinds.base import LiveObject
+from reconciler.kinds.sla_policy import PolicyFacts, PolicyLive, PolicyResource, normalise_policy
 
 TABLE = "query_sla_policies"
 
@@ -65,7 +65,7 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def row_values(resource: Resource, owner: str) -> dict[str, Any]:
+def row_values(resource: PolicyResource, owner: str) -> dict[str, Any]:
     """The column values reconciler writes for a declared policy (lists as Python lists)."""
     state = resource.state
     return {
@@ -81,7 +81,7 @@ def row_values(resource: Resource, owner: str) -> dict[str, Any]:
     }
 
 
-def row_to_live(row: Mapping[str, Any], owner: str) -> LiveObject:
+def row_to_live(row: Mapping[str, Any], owner: str) -> PolicyLive:
     """A row (lists already decoded) as the planner sees it."""
     managed = row.get("managed_by") == owner
     return LiveObject(
@@ -96,7 +96,11 @@ def row_to_live(row: Mapping[str, Any], owner: str) -> LiveObject:
         managed=managed,
         name=row.get("spec_name") if managed else None,
         raw={k: row.get(k) for k in COLUMNS},
-        info={"managed_by": row.get("managed_by"), "applied_at": row.get("applied_at")},
+        facts=PolicyFacts(managed_by=_text(row.get("managed_by")), applied_at=_text(row.get("applied_at"))),
         owner=None if managed else row.get("managed_by") or None,
         prevent_destroy=bool(row.get("prevent_destroy")) if managed else False,
     )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -21,14 +21,13 @@ from pydantic import ValidationError
 
 from reconciler.commands import import_command
 from reconciler.errors import Diagnostic, ReconcilerError, SpecError
-from reconciler.kinds.base import LiveObject, Resource
-from reconciler.kinds.sla_policy import SlaPolicySpec, compute_hash
+from reconciler.kinds.sla_policy import PolicyFacts, PolicyLive, PolicyResource, SlaPolicySpec, compute_hash
 
 from .base import Adopted, GeneratedSpecs, Provider
 from .policy_rows import LIST_COLUMNS, decode_list, row_to_live, row_values
 
 
-class PolicyStoreProvider(Provider):
+class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
     """Base of the `SlaPolicy` providers: subclasses implement the four row operations."""
 
     @abstractmethod
@@ -48,9 +47,9 @@ class PolicyStoreProvider(Provider):
     def _adopt_row(self, policy_hash: str, owner: str, name: str | None) -> int:
         """Mark an unmanaged row as managed by `owner` (spec name `name`); the number changed."""
 
-    _checked: list[LiveObject] | None = None  # the rows `check` read, handed on to `read`
+    _checked: list[PolicyLive] | None = None  # the rows `check` read, handed on to `read`
 
-    def _live_rows(self) -> list[LiveObject]:
+    def _live_rows(self) -> list[PolicyLive]:
         # The table is small (one row per warehouse set): read it whole, unmanaged rows included.
         live = []
         for row in self._read_rows():
@@ -59,13 +58,13 @@ class PolicyStoreProvider(Provider):
             live.append(row_to_live(row, self.context.owner))
         return live
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+    def read(self, desired: Sequence[PolicyResource]) -> list[PolicyLive]:
         if self._checked is not None:
             live, self._checked = self._checked, None
             return live
         return self._live_rows()
 
-    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
+    def check(self, desired: Sequence[PolicyResource]) -> list[Diagnostic]:
         """A row for a declared warehouse set under another policy_hash (written by the
         framework's own `add_sla_policy()` or an older hash) is an error naming both rows: the
         plan would otherwise add a second policy for the same warehouses."""
@@ -105,20 +104,20 @@ class PolicyStoreProvider(Provider):
                 )
         return errors
 
-    def create(self, resource: Resource) -> None:
+    def create(self, resource: PolicyResource) -> None:
         self._upsert(resource)
 
-    def update(self, resource: Resource, live: LiveObject) -> None:
+    def update(self, resource: PolicyResource, live: PolicyLive) -> None:
         self._upsert(resource)
 
-    def _upsert(self, resource: Resource) -> None:
+    def _upsert(self, resource: PolicyResource) -> None:
         self._checked = None
         if self._upsert_row(row_values(resource, self.context.owner)) == 0:
             raise ReconcilerError(
                 f"policy row {resource.key} exists but is not managed by {self.context.owner}; not overwritten"
             )
 
-    def delete(self, live: LiveObject) -> None:
+    def delete(self, live: PolicyLive) -> None:
         self._checked = None
         if self._delete_row(live.key, self.context.owner) == 0:
             raise ReconcilerError(f"policy row {live.key} is gone or no longer managed by {self.context.owner}")
@@ -146,7 +145,7 @@ class PolicyStoreProvider(Provider):
 
     # --- import ----------------------------------------------------------------------------------
 
-    def declaring(self, key: str) -> Resource | None:
+    def declaring(self, key: str) -> PolicyResource | None:
         """The spec for row `key`: the one with that hash, or (a row under a legacy hash) the one
         declaring the same warehouse set."""
         exact = super().declaring(key)
@@ -156,9 +155,7 @@ class PolicyStoreProvider(Provider):
         if row is None:
             return None
         wanted = row.state.get("warehouse_ids")
-        return next(
-            (r for r in self.context.specs.by_kind(self.kind.name) if r.state.get("warehouse_ids") == wanted), None
-        )
+        return next((r for r in self.declared_resources() if r.state.get("warehouse_ids") == wanted), None)
 
     def import_key(self, key: str) -> str:
         """A spec name as the key of the row it declares (the row with its hash, or the row under
@@ -244,7 +241,7 @@ class PolicyStoreProvider(Provider):
 _NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _policy_name(label: str, row: LiveObject, taken: set[str]) -> str:
+def _policy_name(label: str, row: PolicyLive, taken: set[str]) -> str:
     """metadata.name for a generated policy spec: the row's spec name when it has one, else
     `policy-<first warehouse id>` (unique)."""
     warehouses = row.state.get("warehouse_ids") or ["policy"]

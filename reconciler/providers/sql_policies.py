@@ -46,6 +46,7 @@ from .sql_policy_table import (
 
 if TYPE_CHECKING:
     from reconciler.kinds.base import Kind
+    from reconciler.kinds.sla_policy import PolicyFacts, SlaPolicySpec
     from reconciler.targets import TargetContext
 
 DEFAULT_TABLE = "query_sla_policies"
@@ -82,7 +83,7 @@ def store_url(context: TargetContext) -> tuple[URL, str, str | None, int]:
 class SqlPolicyProvider(PolicyStoreProvider):
     backend = "sql"
 
-    def __init__(self, kind: Kind, context: TargetContext) -> None:
+    def __init__(self, kind: Kind[SlaPolicySpec, PolicyFacts], context: TargetContext) -> None:
         super().__init__(kind, context)
         self.url, table, schema, self.connect_timeout = store_url(context)
         self.table: Table = policy_table(table, schema)

@@ -149,10 +149,15 @@ class SqlWarehouse:
                     f"statement on SQL warehouse {self.warehouse_id} did not finish within "
                     f"{self.timeout_seconds:g} s (statement_timeout_seconds); it was cancelled"
                 )
+            statement_id = response.statement_id
+            if not statement_id:
+                raise StatementError(
+                    f"SQL warehouse {self.warehouse_id} answered a pending statement without a statement_id"
+                )
             time.sleep(delay)
             delay = min(delay * 2, MAX_POLL_SECONDS)
-            with self._calling(f"polling statement {response.statement_id}"):
-                response = api.get_statement(response.statement_id)  # type: ignore[arg-type]
+            with self._calling(f"polling statement {statement_id}"):
+                response = api.get_statement(statement_id)
         state = _state(response)
         if state is StatementState.SUCCEEDED:
             return response

@@ -72,11 +72,16 @@ def grafana_retry(policy: RetryPolicy) -> Any:
 
 
 def is_transient_databricks_error(exc: BaseException) -> bool:
-    """500/502/504 answers, which the SDK does not retry itself."""
-    from databricks.sdk.errors import DeadlineExceeded, InternalError
+    """500/502/504 answers, which the SDK never retries; and 429/503 or a dropped connection
+    when they reach us at all — the SDK retries those itself (then ends in a TimeoutError, which
+    is not retried again), except for a body it cannot rewind such as a multipart upload."""
+    import requests
+    from databricks.sdk.errors import DeadlineExceeded, InternalError, TemporarilyUnavailable, TooManyRequests
     from databricks.sdk.errors.base import DatabricksError
 
-    if isinstance(exc, (InternalError, DeadlineExceeded)):
+    if isinstance(exc, (InternalError, DeadlineExceeded, TooManyRequests, TemporarilyUnavailable)):
+        return True
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
         return True
     return isinstance(exc, DatabricksError) and getattr(exc, "error_code", None) in _DATABRICKS_EXTRA_CODES
 

@@ -126,3 +126,20 @@ def test_two_applies_at_once_one_waits_and_both_succeed(project: Project) -> Non
         thread.join()
     assert [r.returncode for r in results] == [0, 0], [r.stdout + r.stderr for r in results]
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_lock_whose_create_answer_was_lost_is_still_ours(sandbox: SandboxServer) -> None:
+    import requests
+
+    store = _workspace_store(sandbox)
+    requests.post(
+        sandbox.url + "/sandbox/faults",
+        json={"method": "POST", "path": "^/api/2.0/workspace/import$", "status": 500, "mode": "after"},
+        timeout=5,
+    ).raise_for_status()
+    mine = new_lock("prod", 60)
+    # The upload lands, its answer is lost: the SDK call fails; a second try meets our own lock.
+    with pytest.raises(Exception):  # noqa: B017 - the SDK's 500, whichever class it maps to
+        store.try_acquire(mine)
+    assert store.try_acquire(mine) is None
+    assert store.current() == mine

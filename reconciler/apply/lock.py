@@ -171,6 +171,8 @@ class SqlLockStore(LockStore):
             pass
         with self.engine.begin() as conn:
             holder = self._row(conn)
+            if holder is not None and holder.id == lock.id:
+                return None  # our own insert, retried
             if holder is None or not holder.expired:
                 return holder or lock  # gone meanwhile: report busy once, the caller tries again
             # Take over an expired lease: compare-and-swap on the holder's id, so two takers
@@ -239,6 +241,8 @@ class WorkspaceLockStore(LockStore):
         except ResourceAlreadyExists:
             pass
         holder = self.current()
+        if holder is not None and holder.id == lock.id:
+            return None  # our own create, retried after its answer was lost
         if holder is None or not holder.expired:
             return holder or lock
         # An expired lease: remove it if it is still the same holder's, then race to create.

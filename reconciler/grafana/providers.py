@@ -23,7 +23,7 @@ from reconciler.kinds.base import LiveObject, Resource
 from reconciler.plan.model import Action, ApiCall, Operation
 from reconciler.providers.base import Adopted, GeneratedSpecs, Provider, ReplaceIncomplete
 
-from .client import GrafanaApiError
+from .client import GrafanaApiError, GrafanaClient
 from .kinds import rule_child, rule_path
 from .ownership import (
     FOLDER_OWNED_ANNOTATION,
@@ -89,7 +89,13 @@ class _GrafanaProvider(Provider):
         client, grafana = self.grafana.client, self.grafana
         uid = call.path.rsplit("/", 1)[-1]
         if call.purpose == CREATE_FOLDER and resource is not None:
-            client.create_folder(resource.state["title"], resource.key, resource.state.get("parent"))
+            try:
+                client.create_folder(resource.state["title"], resource.key, resource.state.get("parent"))
+            except GrafanaApiError as exc:
+                # A retry after a lost answer meets the folder it created: accept it if it is ours.
+                existing = client.get_folder(resource.key) if exc.status in (400, 409, 412) else None
+                if existing is None or existing.get("title") != resource.state["title"]:
+                    raise
         elif call.purpose == RENAME_FOLDER and resource is not None and live is not None:
             # The version read at plan time: a folder changed since is refused (412), not overwritten.
             client.update_folder(live.key, resource.state["title"], int(live.info.get("version") or 0))
@@ -118,13 +124,22 @@ class _GrafanaProvider(Provider):
             body["title"] = temporary_title(str(body.get("title") or ""))
             client.update_rule(uid, body, disable_provenance=grafana.provenance_of(uid) == "")
         elif call.purpose == CREATE_RULE and resource is not None:
-            client.create_rule(
-                grafana.rule_body(resource, resource.key), disable_provenance=grafana.keeps_editable(None)
-            )
+            body = grafana.rule_body(resource, resource.key)
+            try:
+                client.create_rule(body, disable_provenance=grafana.keeps_editable(None))
+            except GrafanaApiError as exc:
+                # A retry after a lost answer meets the rule it created (409 on the uid the plan
+                # chose): success when the rule there is exactly the one written.
+                if exc.status != 409 or not _same_rule(_get_or_none(client, resource.key), body):
+                    raise
         elif call.purpose == UPDATE_RULE and resource is not None:
             client.update_rule(uid, grafana.rule_body(resource, uid), disable_provenance=grafana.keeps_editable(uid))
         elif call.purpose == DELETE_RULE:
-            client.delete_rule(uid, disable_provenance=grafana.provenance_of(uid) == "")
+            try:
+                client.delete_rule(uid, disable_provenance=grafana.provenance_of(uid) == "")
+            except GrafanaApiError as exc:
+                if exc.status != 404:  # gone already (a retried delete whose answer was lost)
+                    raise
         elif call.purpose == GROUP_INTERVAL:
             folder, _, group = call.path.removeprefix("/api/v1/provisioning/folder/").partition("/rule-groups/")
             declared = next((r for r in self.declared("GrafanaRuleGroup") if r.key == f"{folder}/{group}"), None)
@@ -567,3 +582,21 @@ def _uncarriable_reason(rule: dict[str, Any]) -> str | None:
         f"Grafana holds field(s) reconciler does not model inside objects it rewrites: {', '.join(paths)}; "
         "writing the rule would clear them, so it is refused (change it in Grafana, or upgrade reconciler)"
     )
+
+
+_RULE_DEFINITION = ("uid", "title", "condition", "data", "for", "folderUID", "ruleGroup", "labels", "annotations")
+
+
+def _get_or_none(client: GrafanaClient, uid: str) -> dict[str, Any] | None:
+    try:
+        return client.get_rule(uid)
+    except GrafanaApiError:
+        return None
+
+
+def _same_rule(live: dict[str, Any] | None, written: dict[str, Any]) -> bool:
+    """Whether `live` is the rule `written` (its definition and our markers), so an ambiguous
+    create can be taken as done."""
+    if live is None:
+        return False
+    return all(live.get(k) == written.get(k) for k in _RULE_DEFINITION if k in written)

@@ -145,6 +145,21 @@ class FaultInjector:
             self.requests.clear()
             self.injected.clear()
 
+    def configure(
+        self, *, fault_rate: float | None = None, fault_mode: str | None = None, fault_seed: int | None = None
+    ) -> None:
+        """Change the random faults of a running sandbox (a test turns them on after its set-up);
+        a new seed restarts the draw."""
+        with self._lock:
+            changed = {
+                k: v
+                for k, v in (("fault_rate", fault_rate), ("fault_mode", fault_mode), ("fault_seed", fault_seed))
+                if v is not None
+            }
+            self.settings = FaultSettings(**{**self.settings.__dict__, **changed})
+            if fault_seed is not None:
+                self._random.seed(fault_seed)
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             return dict(self.requests)

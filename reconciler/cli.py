@@ -210,7 +210,9 @@ def plan(
     sys.exit(EXIT_CHANGES if detailed_exitcode and the_plan.has_changes else EXIT_OK)
 
 
-def _emit_plan(the_plan: Any, fmt: str, color: bool | None, title: str = "plan") -> None:
+def _emit_plan(
+    the_plan: Any, fmt: str, color: bool | None, title: str = "plan", allow_destructive: bool = False
+) -> None:
     if fmt == "json":
         click.echo(the_plan.to_json(), nl=False)
     elif fmt == "markdown":
@@ -220,7 +222,7 @@ def _emit_plan(the_plan: Any, fmt: str, color: bool | None, title: str = "plan")
     else:
         from reconciler.plan.render_text import console_for, render_text
 
-        render_text(the_plan, console_for(sys.stdout, color), title=title)
+        render_text(the_plan, console_for(sys.stdout, color), title=title, allow_destructive=allow_destructive)
 
 
 @cli.command(
@@ -306,7 +308,9 @@ def apply(
             lock_timeout=lock_timeout,
         ),
         ApplyHooks(
-            planned=lambda the_plan: _emit_plan(the_plan, fmt, color) if fmt == "text" else None,
+            planned=lambda the_plan: (
+                _emit_plan(the_plan, fmt, color, allow_destructive=allow_destructive) if fmt == "text" else None
+            ),
             confirm=confirm,
             # JSON is one document, written once the wait (if any) is over and its outcome known.
             applied=lambda the_plan, report: _emit_result(fmt, the_plan, report) if fmt != "json" else None,
@@ -496,10 +500,17 @@ def schema(out_dir: Path, check: bool) -> None:
 
 @cli.command(epilog=exit_codes((EXIT_OK, "printed"), (EXIT_ERROR, "unknown kind, or usage error")))
 @click.argument("kind", required=False)
+@_guard
 def fields(kind: str | None) -> None:
     """Print each kind's field table: how a change applies (identity, update, replace), how it is read (server_owned, write_only, server_default) and compared (unordered, keyed_by, case_insensitive, empty_is_unset)."""
     from reconciler.kinds.registry import KINDS
 
+    if kind and kind not in KINDS:
+        import difflib
+
+        close = difflib.get_close_matches(kind, list(KINDS), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise ReconcilerError(f"unknown kind '{kind}' (known: {', '.join(KINDS)}){hint}")
     for k in KINDS.values():
         if kind and k.name != kind:
             continue

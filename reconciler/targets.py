@@ -63,8 +63,13 @@ class TargetContext:
     @property
     def state_dir(self) -> Path:
         """Where embedded state lives: `.reconciler/<target>/` inside the spec directory."""
-        path = self.root / ".reconciler" / self.name
-        path.mkdir(parents=True, exist_ok=True)
+        base = self.root / ".reconciler"
+        path = base / self.name
+        if not path.is_dir():
+            path.mkdir(parents=True, exist_ok=True)
+            ignore = base / ".gitignore"
+            if not ignore.exists():  # in every project, not only where a .gitignore says so
+                ignore.write_text("# Written by reconciler: embedded targets' local state, never committed.\n*\n")
         return path
 
     @property

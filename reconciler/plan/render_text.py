@@ -46,7 +46,7 @@ def console_for(stream: IO[str] | None = None, color: bool | None = None) -> Con
     )
 
 
-def render_text(plan: Plan, console: Console, title: str = "plan") -> None:
+def render_text(plan: Plan, console: Console, title: str = "plan", allow_destructive: bool = False) -> None:
     out = console.print
     out(f"[bold]reconciler {title}[/] · target [bold]{escape(plan.target)}[/] · {summary_line(plan.summary)}")
     for note in plan.notes:
@@ -91,6 +91,7 @@ def render_text(plan: Plan, console: Console, title: str = "plan") -> None:
         return
     destructive = plan.destructive_operations
     if destructive:
-        out(
-            f"[bold red]{len(destructive)} destructive operation(s)[/]: apply refuses them without --allow-destructive."
+        consent = (
+            "allowed by --allow-destructive" if allow_destructive else "apply refuses them without --allow-destructive"
         )
+        out(f"[bold red]{len(destructive)} destructive operation(s)[/]: {consent}.")

@@ -154,6 +154,22 @@ def cli() -> None:
       reconciler apply specs/ --plan plan.json    # apply exactly that plan
       reconciler drift specs/                     # exit 2 when live state drifted
     """
+    _redact_output(click.get_current_context())
+
+
+def _redact_output(ctx: click.Context) -> None:
+    """Every line this run prints goes through the secrets redactor (reconciler/secrets.py)."""
+    from reconciler import secrets
+
+    secrets.forget_all()
+    saved = sys.stdout, sys.stderr
+    sys.stdout = secrets.RedactingStream(sys.stdout)
+    sys.stderr = secrets.RedactingStream(sys.stderr)
+
+    def restore() -> None:
+        sys.stdout, sys.stderr = saved
+
+    ctx.call_on_close(restore)
 
 
 @cli.command(epilog=exit_codes((EXIT_OK, "the specs are valid"), ERROR_CODE))
@@ -200,7 +216,9 @@ def plan(
 
     the_plan = run_plan(specs_dir, target)
     if out:
-        out.write_text(the_plan.to_json(), encoding="utf-8")
+        from reconciler.secrets import redact
+
+        out.write_text(redact(the_plan.to_json()), encoding="utf-8")
     _emit_plan(the_plan, fmt, color)
     if out and fmt == "text":
         from reconciler.commands import command

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from reconciler import secrets
 from reconciler.errors import ReconcilerError
 from reconciler.specs.loader import SpecSet
 from reconciler.specs.project import TargetConfig
@@ -141,6 +142,8 @@ class TargetContext:
                 token = os.environ.get(token_env)
                 if not token:
                     raise ReconcilerError(f"the Grafana service-account token is not set: export {token_env}")
+                secrets.remember(token)
+                secrets.remember_url_credentials(url)
                 self._grafana = Endpoint(url, token)
         return self._grafana
 
@@ -158,6 +161,10 @@ class TargetContext:
 
             conn = self.config.databricks
             if conn is not None:
+                secrets.remember(os.environ.get("DATABRICKS_TOKEN"))
+                secrets.remember(os.environ.get("DATABRICKS_PASSWORD"))
+                secrets.remember(os.environ.get("DATABRICKS_CLIENT_SECRET"))
+                secrets.remember_url_credentials(conn.host or os.environ.get("DATABRICKS_HOST"))
                 try:
                     config = Config(
                         profile=conn.profile,

@@ -23,10 +23,10 @@ from reconciler.apply.applier import (
     wait_ready,
 )
 from reconciler.apply.lock import LockInfo, lock_errors, lock_store_for, target_lock
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.plan.model import Plan
 
-from .session import Session
+from .session import LiveState, Session
 
 
 def _nothing(*_: object) -> None:
@@ -85,6 +85,23 @@ def load_plan_file(path: Path) -> Plan:
         raise ReconcilerError(f"{path}: not a reconciler plan: {exc}") from exc
 
 
+def _with_sensitive_values(saved: Plan, session: Session, live: LiveState) -> tuple[Plan, LiveState]:
+    """A saved plan holds `(sensitive)` where a secret was (reconciler/secrets.py): apply then
+    executes a fresh plan that shows exactly the saved one once redacted, with the real values."""
+    from reconciler import secrets
+
+    saved_json = saved.to_json()
+    if secrets.SENSITIVE not in saved_json:
+        return saved, live
+    fresh, fresh_live = session.plan(live=live)
+    if secrets.redact(fresh.to_json()) != secrets.redact(saved_json):
+        raise StalePlanError(
+            "plan is stale; nothing was applied. Make a new plan.\n"
+            "  - the plan's sensitive values could not be matched to the specs' current values"
+        )
+    return fresh, fresh_live
+
+
 def run_apply(
     specs_dir: Path, target: str | None, options: ApplyOptions = ApplyOptions(), hooks: ApplyHooks = ApplyHooks()
 ) -> ApplyOutcome:
@@ -94,6 +111,7 @@ def run_apply(
             the_plan = load_plan_file(options.plan_file)
             live = session.read_live()
             check_fresh(the_plan, session, live)
+            the_plan, live = _with_sensitive_values(the_plan, session, live)
         else:
             the_plan, live = session.plan()
         hooks.planned(the_plan)

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from reconciler import secrets
 from reconciler.errors import ReconcilerError
 from reconciler.plan.model import Migration
 from reconciler.specs.project import SqlPolicyStore
@@ -66,6 +67,7 @@ def store_url(context: TargetContext) -> tuple[URL, str, str | None, int]:
         return URL.create("sqlite", database=str(path or context.policy_db_path)), DEFAULT_TABLE, None, 30
     if not isinstance(store, SqlPolicyStore):
         raise ReconcilerError(f"target '{context.name}': policy_store type '{store.type}' is not a SQL store")
+    secrets.remember_url_credentials(store.url)
     url = make_url(store.url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         if not url.database.startswith("file:") and not Path(url.database).is_absolute():
@@ -76,6 +78,7 @@ def store_url(context: TargetContext) -> tuple[URL, str, str | None, int]:
             raise ReconcilerError(
                 f"target '{context.name}': policy_store.password_env names {store.password_env}, which is not set"
             )
+        secrets.remember(password)
         url = url.set(password=password)
     return url, store.table, store.db_schema, store.connect_timeout_seconds
 

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from reconciler import secrets
+
 from .yaml_loader import PathKey
 
 _REF = re.compile(r"\$\{(var\.|env:)([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -42,6 +44,8 @@ def interpolate(
             )
             return False, None
         if name in env:
+            if _sensitive_position(path, value):
+                secrets.remember(env[name])
             return True, env[name]
         on_error(path, f"environment variable '{name}' is not set (${{env:{name}}})")
         return False, None
@@ -56,3 +60,12 @@ def interpolate(
         return str(resolved) if ok else match.group(0)
 
     return _REF.sub(replace, value)
+
+
+def _sensitive_position(path: PathKey, value: str) -> bool:
+    """Whether an `${env:}` value lands where secrets go: a field named like one (password,
+    token, secret, ...; any level, so `secure_settings.url` counts) or a URL's `user:password@`.
+    Such values are redacted from all output (reconciler/secrets.py), so plans show `(sensitive)`."""
+    if any(isinstance(key, str) and (secrets.SENSITIVE_KEY.search(key) or key == "secure_settings") for key in path):
+        return True
+    return re.search(r":\$\{env:[A-Za-z_][A-Za-z0-9_]*\}@", value) is not None

@@ -1,0 +1,136 @@
+"""Secrets never appear in output (issue 13, "Secrets"): a canary token used as a Grafana or
+Databricks token, a policy store password, a `user:password@` host and a contact-point secret
+from `${env:}` is absent from every output of validate, plan (text, markdown, json, --out file),
+apply and drift, and from every error — including error bodies that echo the token back, as a
+server reflecting the `Authorization` header would (the sandbox's targeted faults)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import Result
+from helpers import Project, policy
+
+from reconciler.sandbox import SandboxServer, SandboxSettings
+
+CANARY = "canary-7f3a9c"
+FAST = "retries: {max_attempts: 2, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.02}"
+
+SPECS = """
+apiVersion: reconciler/v1
+kind: GrafanaFolder
+metadata: {name: alerts}
+spec: {title: Alerts}
+---
+apiVersion: reconciler/v1
+kind: GrafanaContactPoint
+metadata: {name: oncall}
+spec:
+  name: On-call
+  integrations:
+    - type: webhook
+      settings: {url: "https://hooks.example.com/x", username: reconciler}
+      secure_settings:
+        password: ${env:CANARY_PASSWORD}
+"""
+
+MONITOR = """
+apiVersion: reconciler/v1
+kind: QualityMonitor
+metadata: {name: orders}
+spec:
+  table_name: main.sales.orders
+  output_schema_name: main.monitoring
+  assets_dir: /Shared/monitors/orders
+  snapshot: {}
+"""
+
+
+def _fault(server: SandboxServer, **fault: object) -> None:
+    requests.post(server.url + "/sandbox/faults", json=fault, timeout=5).raise_for_status()
+
+
+def _clean(result: Result, *codes: int) -> Result:
+    assert result.exit_code in codes, result.output
+    assert CANARY not in result.output and CANARY not in result.stderr, result.output
+    return result
+
+
+@pytest.fixture
+def grafana(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Project, SandboxServer]]:
+    with SandboxServer(tmp_path / "grafana.db", SandboxSettings(token=CANARY)) as server:
+        monkeypatch.setenv("GRAFANA_TOKEN", CANARY)
+        monkeypatch.setenv("CANARY_PASSWORD", CANARY)
+        project.write(
+            "reconciler.yaml",
+            f"project: test\ndefault_target: g\ntargets:\n  g:\n    grafana: {{url: {server.url}}}\n    {FAST}\n",
+        )
+        project.write("specs.yaml", SPECS)
+        yield project, server
+
+
+def test_grafana_token_and_spec_secret_appear_in_no_output(grafana: tuple[Project, SandboxServer]) -> None:
+    project, _ = grafana
+    _clean(project.cli("validate"), 0)
+    for fmt in ("text", "markdown", "json"):
+        _clean(project.cli("plan", "--format", fmt), 0)
+    out = project.root.parent / "plan.json"
+    _clean(project.cli("plan", "--out", out), 0)
+    assert CANARY not in out.read_text(encoding="utf-8")
+    _clean(project.cli("apply", "--plan", out, "--auto-approve"), 0)
+    _clean(project.cli("drift"), 0)
+    assert _clean(project.cli("plan", "--detailed-exitcode"), 0)
+
+
+def test_error_bodies_echoing_the_token_are_redacted(grafana: tuple[Project, SandboxServer]) -> None:
+    project, server = grafana
+    echo = f"invalid API key: Authorization: Bearer {CANARY}"
+    _fault(server, method="GET", path="^/api/folders", status=401, times=5, message=echo)
+    result = _clean(project.cli("plan"), 1)
+    assert "(sensitive)" in result.output
+    requests.delete(server.url + "/sandbox/faults", timeout=5).raise_for_status()
+    _fault(server, method="POST", path="^/api/folders$", status=400, times=5, message=echo)
+    result = _clean(project.cli("apply", "--auto-approve"), 1)
+    assert "(sensitive)" in result.output
+
+
+def test_databricks_token_and_host_password_appear_in_no_output(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SandboxServer(tmp_path / "ws.db", SandboxSettings()) as server:
+        monkeypatch.setenv("DATABRICKS_TOKEN", CANARY)
+        host = server.url.replace("://", f"://admin:{CANARY}@")
+        project.write(
+            "reconciler.yaml",
+            f"project: test\ndefault_target: ws\ntargets:\n  ws:\n"
+            f'    databricks: {{host: "{host}", retry_timeout_seconds: 2}}\n    {FAST}\n',
+        )
+        project.write("monitors.yaml", MONITOR)
+        _clean(project.cli("validate"), 0)
+        _clean(project.cli("plan"), 0, 1)
+        _fault(server, method="GET", path="/monitor$", status=403, times=5, message=f"token {CANARY} denied")
+        _clean(project.cli("plan"), 1)
+        _clean(project.cli("apply", "--auto-approve"), 1)
+        _clean(project.cli("drift"), 1)
+
+
+def test_policy_store_password_appears_in_no_error(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLA_DB_PASSWORD", CANARY)
+    for store in (
+        "      url: postgresql+psycopg://sla@127.0.0.1:1/monitoring\n      password_env: SLA_DB_PASSWORD\n",
+        "      url: postgresql+psycopg://sla:${env:SLA_DB_PASSWORD}@127.0.0.1:1/monitoring\n",
+    ):
+        project.write(
+            "reconciler.yaml",
+            "project: test\ndefault_target: pg\ntargets:\n  pg:\n    policy_store:\n      type: sql\n"
+            f"{store}      schema: sla\n      connect_timeout_seconds: 2\n",
+        )
+        project.write("p.yaml", policy("a", ["w1"], 60))
+        _clean(project.cli("validate"), 0)
+        _clean(project.cli("plan"), 1)
+        _clean(project.cli("apply", "--auto-approve"), 1)

@@ -178,7 +178,7 @@ def _redact_output(ctx: click.Context) -> None:
 @_guard
 def validate(specs_dir: Path, target: str | None) -> None:
     """Check spec files offline (syntax, fields, variables, identities); touches nothing live."""
-    from reconciler.kinds.registry import KINDS
+    from reconciler.kinds.kind_registry import KINDS
     from reconciler.specs.loader import load_specs
 
     specs = load_specs(specs_dir, target, kinds=KINDS)
@@ -498,7 +498,7 @@ def import_(
 @_guard
 def schema(out_dir: Path, check: bool) -> None:
     """Write JSON Schemas of every spec kind and of reconciler.yaml (for editors)."""
-    from reconciler.kinds.registry import KINDS
+    from reconciler.kinds.kind_registry import KINDS
     from reconciler.specs.schemas import generate_schemas
 
     files = generate_schemas(KINDS)
@@ -521,7 +521,7 @@ def schema(out_dir: Path, check: bool) -> None:
 @_guard
 def fields(kind: str | None) -> None:
     """Print each kind's field table: how a change applies (identity, update, replace), how it is read (server_owned, write_only, server_default) and compared (unordered, keyed_by, case_insensitive, empty_is_unset)."""
-    from reconciler.kinds.registry import KINDS
+    from reconciler.kinds.kind_registry import KINDS
 
     if kind and kind not in KINDS:
         import difflib

@@ -15,7 +15,7 @@ from grafana_helpers import GrafanaProject, apply_clean, definition, folder_doc,
 from reconciler.grafana.spec_model import GrafanaRuleGroupSpec
 from reconciler.grafana.write_steps import plan_grafana_calls
 from reconciler.kinds.base import LiveObject, Resource, SourceRef
-from reconciler.kinds.registry import KINDS
+from reconciler.kinds.kind_registry import KINDS
 from reconciler.plan.model import Action, Operation
 from reconciler.plan.steps import StepView
 

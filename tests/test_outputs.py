@@ -14,7 +14,7 @@ from pathlib import Path
 from helpers import REPO, Project, copy_examples, policy, run
 from markdown_it import MarkdownIt
 
-from reconciler.kinds.registry import KINDS
+from reconciler.kinds.kind_registry import KINDS
 from reconciler.plan.model import Action, Operation, Plan
 from reconciler.plan.render_markdown import render_markdown
 from reconciler.specs.schemas import generate_schemas
@@ -154,7 +154,7 @@ def test_python_dash_m_and_help() -> None:
 
 
 def test_readme_renders_every_kinds_field_table() -> None:
-    from reconciler.kinds.registry import KINDS
+    from reconciler.kinds.kind_registry import KINDS
 
     readme = (REPO / "README.md").read_text()
     for kind in KINDS.values():

@@ -13,7 +13,7 @@ import pytest
 from reconciler.diagnostics import Severity
 from reconciler.errors import PlanError
 from reconciler.kinds.base import LiveObject, Resource, SourceRef
-from reconciler.kinds.registry import KINDS
+from reconciler.kinds.kind_registry import KINDS
 from reconciler.kinds.sla_policy import SlaPolicySpec, compute_hash
 from reconciler.plan.builder import PlanInput, build_plan
 from reconciler.plan.model import Action, Plan

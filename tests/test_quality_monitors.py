@@ -126,7 +126,7 @@ class Monitors:
 
     def assert_matches(self, doc: str, table: str = ORDERS) -> None:
         """The sandbox's monitor equals the spec (in the normalised form the planner compares)."""
-        from reconciler.kinds.registry import KINDS
+        from reconciler.kinds.kind_registry import KINDS
         from reconciler.specs.loader import load_specs
 
         specs = load_specs(self.project.root, kinds=KINDS)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from reconciler.commands import import_command
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.registry import KINDS
+from reconciler.kinds.kind_registry import KINDS
 from reconciler.providers.base import Provider
 from reconciler.specs.schemas import with_modeline
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from reconciler.diagnostics import Diagnostic, resolve
 from reconciler.errors import ReconcilerError, SpecErrors
 from reconciler.kinds.base import Kind, LiveObject, Resource
-from reconciler.kinds.registry import KINDS
+from reconciler.kinds.kind_registry import KINDS
 from reconciler.plan.builder import PlanInput, build_plan
 from reconciler.plan.digest import fingerprint
 from reconciler.plan.model import Migration, Plan
 from reconciler.providers.base import Provider
-from reconciler.providers.registry import provider_entry, provider_for
+from reconciler.providers.provider_registry import provider_entry, provider_for
 from reconciler.specs.loader import SpecSet, load_specs
 from reconciler.targets import TargetContext
 

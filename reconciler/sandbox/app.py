@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .registry import emulator_modules
+from .emulator_registry import emulator_modules
 from .settings import SandboxSettings
 from .state import SandboxState
 

@@ -70,17 +70,24 @@ def dbx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServ
 class Monitors:
     """A spec project whose target is a workspace (the sandbox) reached by host + token."""
 
-    def __init__(self, project: Project, server: SandboxServer) -> None:
+    def __init__(self, project: Project, server: SandboxServer, api: str = "legacy") -> None:
         self.project = project
         self.server = server
-        project.write(
+        self.api_name = api
+        self.use_api(api)
+
+    def use_api(self, api: str) -> None:
+        """Point the target at one of the two monitor APIs (legacy | data_quality)."""
+        self.api_name = api
+        self.project.write(
             "reconciler.yaml",
             f"""
             project: test
             default_target: ws
             targets:
               ws:
-                databricks: {{host: "{server.url}", retry_timeout_seconds: 5}}
+                databricks: {{host: "{self.server.url}", retry_timeout_seconds: 5}}
+                quality_monitors: {{api: {api}}}
             """,
         )
 
@@ -154,6 +161,12 @@ def mon(project: Project, dbx: SandboxServer) -> Monitors:
     return Monitors(project, dbx)
 
 
+@pytest.fixture(params=["legacy", "data_quality"])
+def mon_any(request: pytest.FixtureRequest, project: Project, dbx: SandboxServer) -> Monitors:
+    """The decision table runs on both monitor APIs: same specs, same plans, same outcomes."""
+    return Monitors(project, dbx, api=request.param)
+
+
 def applied(mon: Monitors, body: str = BASE) -> None:
     mon.write(monitor_doc(body))
     mon.apply()
@@ -168,19 +181,19 @@ def change(body: str, old: str, new: str) -> str:
 # ---- create, no endless diff ---------------------------------------------------------------------
 
 
-def test_create_then_replan_is_clean_before_and_after_active(mon: Monitors) -> None:
-    mon.write(monitor_doc())
-    plan = mon.plan()
+def test_create_then_replan_is_clean_before_and_after_active(mon_any: Monitors) -> None:
+    mon_any.write(monitor_doc())
+    plan = mon_any.plan()
     (op,) = plan["operations"]
     assert (op["action"], op["key"], op["destructive"]) == ("create", ORDERS, False)
-    mon.apply()
-    info = mon.api()
+    mon_any.apply()
+    info = mon_any.api()
     assert info["status"] == "MONITOR_STATUS_PENDING"
     assert "warehouse_id" not in info  # write-only: never returned by get ...
-    assert mon.record()["warehouse_id"] == "wh-1"  # ... but it was sent
-    mon.assert_matches(monitor_doc())
-    mon.assert_converged()  # ... and yet no endless diff: the ledger remembers it
-    ledger = mon.ledger()
+    assert mon_any.record()["warehouse_id"] == "wh-1"  # ... but it was sent
+    mon_any.assert_matches(monitor_doc())
+    mon_any.assert_converged()  # ... and yet no endless diff: the ledger remembers it
+    ledger = mon_any.ledger()
     assert ledger["objects"]["QualityMonitor"][ORDERS]["write_only"] == {
         "warehouse_id": "wh-1",
         "skip_builtin_dashboard": False,
@@ -271,26 +284,31 @@ UPDATE_ROWS = [
 
 @pytest.mark.parametrize(("old", "new", "path"), UPDATE_ROWS)
 def test_changes_the_update_call_takes_are_updates_that_keep_history(
-    mon: Monitors, old: str, new: str, path: str
+    mon_any: Monitors, old: str, new: str, path: str
 ) -> None:
     requests.put(
-        f"{mon.server.url}/sandbox/databricks/tables/main.sales.orders_baseline",
-        json={"columns": [{"name": c["name"], "type": c["type_text"]} for c in _columns(mon)]},
+        f"{mon_any.server.url}/sandbox/databricks/tables/main.sales.orders_baseline",
+        json={"columns": [{"name": c["name"], "type": c["type_text"]} for c in _columns(mon_any)]},
     ).raise_for_status()
-    applied(mon)
-    add_refresh(mon.server.state, ORDERS, count=5)
-    history = mon.record()["refresh_count"]
+    applied(mon_any)
+    add_refresh(mon_any.server.state, ORDERS, count=5)
+    history = mon_any.record()["refresh_count"]
     body = change(BASE, old, new)
-    mon.write(monitor_doc(body))
-    plan = mon.plan()
+    mon_any.write(monitor_doc(body))
+    if mon_any.api_name == "data_quality" and path.startswith("data_classification_config"):
+        # The v1 API has no such field: a plan error at the field, never a silently dropped setting.
+        refused = mon_any.cli("plan")
+        assert refused.exit_code == 1 and "not available in the Data Quality v1 API" in refused.output
+        return
+    plan = mon_any.plan()
     (op,) = plan["operations"]
     assert (op["action"], op["destructive"]) == ("update", False), op
     assert path in [c["path"] for c in op["changes"]]
-    mon.apply()  # no --allow-destructive needed
-    mon.assert_matches(monitor_doc(body))
-    assert mon.record()["refresh_count"] == history  # history kept
-    assert int(mon.api()["monitor_version"]) == 2
-    mon.assert_converged()
+    mon_any.apply()  # no --allow-destructive needed
+    mon_any.assert_matches(monitor_doc(body))
+    assert mon_any.record()["refresh_count"] == history  # history kept
+    assert int(mon_any.api()["monitor_version"]) == 2
+    mon_any.assert_converged()
 
 
 def _columns(mon: Monitors) -> list[dict[str, Any]]:
@@ -300,7 +318,7 @@ def _columns(mon: Monitors) -> list[dict[str, Any]]:
     return response.json()["columns"]
 
 
-def test_inference_settings_within_the_profile_type_are_updates(mon: Monitors) -> None:
+def test_inference_settings_within_the_profile_type_are_updates(mon_any: Monitors) -> None:
     body = """
     output_schema_name: main.monitoring
     assets_dir: /Shared/monitors/churn
@@ -312,15 +330,15 @@ def test_inference_settings_within_the_profile_type_are_updates(mon: Monitors) -
       model_id_col: model_id
     """
     table = "main.ml.churn_predictions"
-    mon.write(monitor_doc(body, name="churn", table=table))
-    mon.apply()
+    mon_any.write(monitor_doc(body, name="churn", table=table))
+    mon_any.apply()
     new = change(textwrap.dedent(body), "model_id_col: model_id", "model_id_col: model_id\n  label_col: label")
-    mon.write(monitor_doc(new, name="churn", table=table))
-    (op,) = mon.plan()["operations"]
+    mon_any.write(monitor_doc(new, name="churn", table=table))
+    (op,) = mon_any.plan()["operations"]
     assert op["action"] == "update" and [c["path"] for c in op["changes"]] == ["inference_log.label_col"]
-    mon.apply()
-    assert mon.api(table)["inference_log"]["label_col"] == "label"
-    assert mon.cli("plan", "--detailed-exitcode").exit_code == 0
+    mon_any.apply()
+    assert mon_any.api(table)["inference_log"]["label_col"] == "label"
+    assert mon_any.cli("plan", "--detailed-exitcode").exit_code == 0
 
 
 # ---- the decision table: replaces ------------------------------------------------------------------
@@ -384,14 +402,14 @@ REPLACE_ROWS = [
 
 
 @pytest.mark.parametrize(("old", "new", "reason"), REPLACE_ROWS)
-def test_changes_that_need_a_new_monitor_are_gated_replaces(mon: Monitors, old: str, new: str, reason: str) -> None:
-    applied(mon)
+def test_changes_that_need_a_new_monitor_are_gated_replaces(mon_any: Monitors, old: str, new: str, reason: str) -> None:
+    applied(mon_any)
     since = int(time.time() * 1000) - 40 * 86_400_000
-    add_refresh(mon.server.state, ORDERS, count=7, since_ms=since)  # +1 initial refresh = 8
+    add_refresh(mon_any.server.state, ORDERS, count=7, since_ms=since)  # +1 initial refresh = 8
     body = change(BASE, old, new)
-    mon.write(monitor_doc(body))
+    mon_any.write(monitor_doc(body))
 
-    plan = mon.plan()
+    plan = mon_any.plan()
     (op,) = plan["operations"]
     assert (op["action"], op["destructive"]) == ("replace", True), op
     assert any(reason in r for r in op["reasons"]), op["reasons"]
@@ -401,15 +419,15 @@ def test_changes_that_need_a_new_monitor_are_gated_replaces(mon: Monitors, old: 
     assert "main.monitoring.orders_profile_metrics and main.monitoring.orders_drift_metrics are dropped" in warnings
     assert "15-20 minutes" in warnings
 
-    refused = mon.cli("apply", "--auto-approve")
+    refused = mon_any.cli("apply", "--auto-approve")
     assert refused.exit_code == 1 and "--allow-destructive" in refused.output
-    assert mon.record()["refresh_count"] == 8  # nothing touched
+    assert mon_any.record()["refresh_count"] == 8  # nothing touched
 
-    mon.apply("--allow-destructive")
-    mon.assert_matches(monitor_doc(body))
-    assert mon.record()["refresh_count"] == 1  # a new monitor: only its initial refresh
-    assert mon.api()["monitor_version"] == "1"
-    mon.assert_converged()
+    mon_any.apply("--allow-destructive")
+    mon_any.assert_matches(monitor_doc(body))
+    assert mon_any.record()["refresh_count"] == 1  # a new monitor: only its initial refresh
+    assert mon_any.api()["monitor_version"] == "1"
+    mon_any.assert_converged()
 
 
 def test_prevent_destroy_refuses_a_replace(mon: Monitors) -> None:
@@ -814,3 +832,43 @@ def test_workspace_errors_are_messages_not_tracebacks(
         assert "Invalid access token" in result.output
         assert "dapi-wrong-secret" not in result.output
         assert "Traceback" not in result.output
+
+
+def test_switching_the_monitor_api_plans_no_changes_and_identical_plans(mon: Monitors) -> None:
+    applied(mon)  # created through the legacy API
+    add_refresh(mon.server.state, ORDERS, count=7)
+    mon.use_api("data_quality")
+    assert mon.cli("plan", "--detailed-exitcode").exit_code == 0
+
+    # The same edits plan the same operations, warnings and numbers whichever API reads the monitor.
+    edits = [
+        change(BASE, "slicing_exprs: [region]", "slicing_exprs: [region, channel]"),  # update
+        change(BASE, "- name: avg_price", "- name: avg_unit_price"),  # rename: replace, history lost
+    ]
+    for body in edits:
+        mon.write(monitor_doc(body))
+        plans = {}
+        for api in ("legacy", "data_quality"):
+            mon.use_api(api)
+            plans[api] = mon.plan()["operations"]
+        assert plans["legacy"] == plans["data_quality"] and plans["legacy"], plans
+
+    # Applied through v1, read back through legacy: converged.
+    mon.use_api("data_quality")
+    mon.write(monitor_doc(edits[0]))
+    mon.apply()
+    mon.assert_matches(monitor_doc(edits[0]))
+    mon.use_api("legacy")
+    assert mon.cli("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_data_quality_api_reads_resolve_names_once_per_run(mon: Monitors) -> None:
+    mon.use_api("data_quality")
+    applied(mon)
+    before = mon.server.request_counts()
+    assert mon.cli("plan", "--detailed-exitcode").exit_code == 0
+    after = mon.server.request_counts()
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+    gets = [k for k in delta if k.startswith("GET /api/data-quality/v1/monitors/table/")]
+    assert gets and all(delta[k] == 1 for k in gets), delta
+    assert not any(k.startswith("GET /api/2.1/unity-catalog/tables/main.sales.orders/monitor") for k in delta)

@@ -151,3 +151,39 @@ def test_unsupported_function_fails_like_a_warehouse(w: WorkspaceClient) -> None
     assert result.status is not None and result.status.state == StatementState.FAILED
     assert result.status.error is not None and result.status.error.message is not None
     assert result.status.error.message.startswith("[UNRESOLVED_ROUTINE] Cannot resolve routine `no_such_function`")
+
+
+def test_data_quality_v1_reads(w: WorkspaceClient) -> None:
+    """The v1 API over the same monitors: a legacy-created monitor is read by table_id, listed
+    (paged), and its refreshes too; a schema's anomaly detection monitor likewise."""
+    from databricks.sdk.service.dataquality import AnomalyDetectionConfig, Monitor, Refresh
+
+    table = "main.sales.customers"
+    w.quality_monitors.create(
+        table_name=table, output_schema_name="main.monitoring", assets_dir="/Shared/m", snapshot=MonitorSnapshot()
+    )
+    w.quality_monitors.run_refresh(table)
+    table_id = w.tables.get(table).table_id
+    schema_id = w.schemas.get("main.sales").schema_id
+    assert table_id and schema_id
+    monitor = w.data_quality.get_monitor("table", table_id)
+    config = monitor.data_profiling_config
+    assert config is not None and config.monitored_table_name == table
+    assert config.output_schema_id == w.schemas.get("main.monitoring").schema_id
+    assert config.snapshot is not None and config.monitor_version == 1
+    w.data_quality.create_monitor(
+        Monitor(object_type="schema", object_id=schema_id, anomaly_detection_config=AnomalyDetectionConfig())
+    )
+    assert w.data_quality.get_monitor("schema", schema_id).anomaly_detection_config is not None
+    listed = list(w.data_quality.list_monitor(page_size=1))
+    assert [(m.object_type, m.object_id) for m in listed] == [("table", table_id), ("schema", schema_id)]
+    created = w.data_quality.create_refresh("table", table_id, Refresh(object_type="table", object_id=table_id))
+    refreshes = list(w.data_quality.list_refresh("table", table_id, page_size=1))
+    assert len(refreshes) == 3 and created.refresh_id in [r.refresh_id for r in refreshes]
+    assert created.refresh_id is not None
+    got = w.data_quality.get_refresh("table", table_id, created.refresh_id)
+    assert got.state is not None and got.state.value.startswith("MONITOR_REFRESH_STATE_")
+    with pytest.raises(ResourceDoesNotExist):
+        w.data_quality.get_monitor("table", w.tables.get("main.sales.orders").table_id or "")
+    with pytest.raises(ResourceDoesNotExist):
+        w.data_quality.get_monitor("table", "00000000-0000-0000-0000-000000000000")

@@ -1,4 +1,4 @@
-"""Lakehouse (quality) monitors through databricks-sdk's `w.quality_monitors`.
+"""Lakehouse (quality) monitors through databricks-sdk: `w.quality_monitors` or `w.data_quality` (monitor_apis.py).
 
 Every call goes through the target's one `WorkspaceClient` (auth from the environment or a
 profile; the SDK's 429/503 retries bounded by the target's `retry_timeout_seconds`). The SDK calls
@@ -23,14 +23,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from databricks.sdk.errors import NotFound, ResourceAlreadyExists
 from databricks.sdk.service.catalog import (
-    MonitorCronSchedule,
-    MonitorDataClassificationConfig,
-    MonitorInferenceLog,
     MonitorInfoStatus,
-    MonitorMetric,
-    MonitorNotifications,
-    MonitorSnapshot,
-    MonitorTimeSeries,
 )
 from pydantic import ValidationError
 
@@ -53,6 +46,7 @@ from reconciler.sqlexpr import expression_columns
 
 from .base import Adopted, GeneratedSpecs, Provider
 from .databricks_errors import live_errors
+from .monitor_apis import LEGACY, MonitorApi, monitor_api
 from .workspace_ledger import WorkspaceLedger
 
 if TYPE_CHECKING:
@@ -64,32 +58,6 @@ REFRESH_LIST_LIMIT = 25
 FAILED = (MonitorInfoStatus.MONITOR_STATUS_FAILED, MonitorInfoStatus.MONITOR_STATUS_ERROR)
 
 
-def sdk_arguments(body: dict[str, Any]) -> dict[str, Any]:
-    """SDK keyword arguments (typed dataclasses) for the configuration fields of `body`."""
-    args: dict[str, Any] = {}
-    if "time_series" in body:
-        args["time_series"] = MonitorTimeSeries.from_dict(body["time_series"])
-    if "snapshot" in body:
-        args["snapshot"] = MonitorSnapshot()
-    if "inference_log" in body:
-        args["inference_log"] = MonitorInferenceLog.from_dict(body["inference_log"])
-    if "custom_metrics" in body:
-        args["custom_metrics"] = [MonitorMetric.from_dict(m) for m in body["custom_metrics"]]
-    if "slicing_exprs" in body:
-        args["slicing_exprs"] = list(body["slicing_exprs"])
-    if "schedule" in body:
-        args["schedule"] = MonitorCronSchedule.from_dict(body["schedule"])
-    if "notifications" in body:
-        args["notifications"] = MonitorNotifications.from_dict(body["notifications"])
-    if "baseline_table_name" in body:
-        args["baseline_table_name"] = body["baseline_table_name"]
-    if "data_classification_config" in body:
-        args["data_classification_config"] = MonitorDataClassificationConfig.from_dict(
-            body["data_classification_config"]
-        )
-    return args
-
-
 class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
     backend = "databricks"
 
@@ -98,6 +66,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         self._notes: list[str] = []
         self._gone: set[str] = set()
         self._ledger: WorkspaceLedger | None = None
+        self._api: MonitorApi | None = None
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -110,6 +79,14 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
     @property
     def client(self) -> Any:
         return self.context.workspace_client()
+
+    @property
+    def api(self) -> MonitorApi:
+        """The monitor API this target uses (`quality_monitors: {api: legacy | data_quality}`)."""
+        if self._api is None:
+            settings = self.context.config.quality_monitors
+            self._api = monitor_api(settings.api if settings is not None else LEGACY, self.client)
+        return self._api
 
     @property
     def ledger_path(self) -> str:
@@ -135,10 +112,13 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         entries = self.ledger.entries(KIND)
         declared = {r.key: r for r in desired}
         keys = list(dict.fromkeys([*declared, *entries]))
+        self.api.expect_schemas(
+            {str(r.state.get("output_schema_name")) for r in desired if r.state.get("output_schema_name")}
+        )
         live: list[MonitorLive] = []
         for key in keys:
             try:
-                info = self.client.quality_monitors.get(key)
+                info = self.api.get(key)
             except NotFound:
                 if key in entries:
                     self._gone.add(key)  # deleted behind our back: the ledger entry is stale
@@ -181,7 +161,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
 
     def _with_refresh_facts(self, key: str, facts: MonitorFacts) -> MonitorFacts:
         try:
-            refreshes = self.client.quality_monitors.list_refreshes(key).refreshes or []
+            refreshes = self.api.list_refreshes(key)
         except NotFound:
             return facts
         starts = [r.start_time_ms for r in refreshes if r.start_time_ms]
@@ -212,6 +192,13 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         def error(path: tuple[str | int, ...], message: str) -> None:
             errors.append(res.error(("spec", *path), message))
 
+        for path in self.api.unsupported(spec_to_api(spec)):
+            first = path.split(".")[0]
+            error(
+                (first,),
+                f"{path} is not available in the Data Quality v1 API this target uses (quality_monitors.api: "
+                "data_quality): remove it, or use api: legacy",
+            )
         try:
             table = self.client.tables.get(res.key)
         except NotFound:
@@ -260,14 +247,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         # reconciler made but does not recognise (the next run finds it managed and converges).
         self._record(resource, write_only, created=False, pending=True)
         try:
-            self.client.quality_monitors.create(
-                table_name=resource.key,
-                output_schema_name=body["output_schema_name"],
-                assets_dir=body["assets_dir"],
-                warehouse_id=body.get("warehouse_id"),
-                skip_builtin_dashboard=body.get("skip_builtin_dashboard"),
-                **sdk_arguments(body),
-            )
+            self.api.create(resource.key, body)
         except ResourceAlreadyExists:
             # Ambiguous: our own earlier attempt (its answer lost, the SDK retried) or someone
             # else's monitor. Ours only if it is exactly what we asked for.
@@ -284,7 +264,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
     def _created_as_desired(self, resource: MonitorResource) -> bool:
         """After an ambiguous create: does the table now have a monitor equal to the spec?"""
         try:
-            info = self.client.quality_monitors.get(resource.key)
+            info = self.api.get(resource.key)
         except NotFound:
             return False
         except Exception:
@@ -309,18 +289,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         configured = bool(diff_states(compared, resource.state, FIELDS))
         if configured:
             body = spec_to_api(resource.spec)
-            args = sdk_arguments(body)
-            # Update replaces the whole configuration: say "no metrics / no classification"
-            # explicitly rather than rely on omission.
-            args.setdefault("custom_metrics", [])
-            args.setdefault("slicing_exprs", [])
-            args.setdefault("data_classification_config", MonitorDataClassificationConfig(enabled=False))
-            self.client.quality_monitors.update(
-                table_name=resource.key,
-                output_schema_name=body["output_schema_name"],
-                dashboard_id=facts_of(live, MonitorFacts).dashboard_id,  # keep the dashboard the monitor has
-                **args,
-            )
+            self.api.update(resource.key, body, facts_of(live, MonitorFacts).dashboard_id)
         entry = self.ledger.entries(KIND).get(resource.key, {})
         self._record(resource, dict(entry.get("write_only") or {}), created=False)
         if configured:
@@ -366,11 +335,11 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
 
     def _maybe_refresh(self, resource: MonitorResource) -> None:
         if getattr(resource.spec, "refresh_after_apply", False):
-            self.client.quality_monitors.run_refresh(resource.key)
+            self.api.run_refresh(resource.key)
 
     def delete(self, live: MonitorLive) -> None:
         try:
-            self.client.quality_monitors.delete(live.key)
+            self.api.delete(live.key)
         except NotFound:
             pass  # already gone: the desired outcome
         self.ledger.remove(KIND, live.key, *sorted(self._gone))
@@ -388,7 +357,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
 
     def _adopt(self, key: str, name: str | None) -> str:
         try:
-            self.client.quality_monitors.get(key)
+            self.api.get(key)
         except NotFound as exc:
             raise ReconcilerError(f"no monitor exists on table {key}: {exc}") from exc
         if key in self.ledger.entries(KIND):
@@ -429,7 +398,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
                 )
                 continue
             try:
-                info = self.client.quality_monitors.get(table)
+                info = self.api.get(table)
             except NotFound:
                 continue  # a table without a monitor
             spec = spec_from_api(info.as_dict())
@@ -508,7 +477,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         delay = 0.1
         while pending:
             for key in sorted(pending):
-                info = self.client.quality_monitors.get(key)
+                info = self.api.get(key)
                 status = info.status.value if info.status else "UNKNOWN"
                 if info.status in FAILED:
                     raise ReconcilerError(

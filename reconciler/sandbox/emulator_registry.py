@@ -34,4 +34,5 @@ EMULATORS: list[str] = [
     "databricks_monitors",
     "databricks_workspace",
     "databricks_warehouses",
+    "databricks_data_quality",
 ]

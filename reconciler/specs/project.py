@@ -153,7 +153,15 @@ class GrafanaConnection(_Strict):
 
 
 class QualityMonitorSettings(_Strict):
-    """How reconciler keeps track of the lakehouse monitors it manages on this target."""
+    """Which monitor API reconciler uses on this target, and how it keeps track of the monitors it manages."""
+
+    api: Literal["legacy", "data_quality"] = Field(
+        default="legacy",
+        description="legacy: w.quality_monitors (/api/2.1/unity-catalog/tables/{t}/monitor); data_quality: the "
+        "Data Quality v1 API (w.data_quality, /api/data-quality/v1/monitors). Same specs, same plans; switching "
+        "plans no changes. The default stays legacy: v1 cannot express data_classification_config, "
+        "inference_log.prediction_proba_col or notifications.on_new_classification_tag_detected.",
+    )
 
     ledger_path: str | None = Field(
         default=None,

@@ -143,7 +143,11 @@ color_option = click.option(
     ),
 )
 @click.version_option(__version__, prog_name="reconciler")
-def cli() -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Log what is done: each HTTP call and SQL statement (to stderr).")
+@click.option(
+    "--debug", is_flag=True, help="Log everything, the libraries' request/response detail too (secrets redacted)."
+)
+def cli(verbose: bool, debug: bool) -> None:
     """Declarative SLA and data-quality monitoring: plan and apply SLA policies, Databricks
     lakehouse monitors and Grafana alert rules from YAML specs in git.
 
@@ -153,8 +157,16 @@ def cli() -> None:
       reconciler plan specs/ --out plan.json      # save the plan for review
       reconciler apply specs/ --plan plan.json    # apply exactly that plan
       reconciler drift specs/                     # exit 2 when live state drifted
+
+    Logs: --verbose / --debug here, or RECONCILER_LOG=info|debug (stderr, secrets redacted).
     """
     _redact_output(click.get_current_context())
+    from reconciler.logs import configure  # after the redaction: log lines go through it too
+
+    try:
+        configure("debug" if debug else "info" if verbose else None)
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 def _redact_output(ctx: click.Context) -> None:

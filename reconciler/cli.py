@@ -179,6 +179,8 @@ def _redact_output(ctx: click.Context) -> None:
     sys.stderr = secrets.RedactingStream(sys.stderr)
 
     def restore() -> None:
+        for warning in secrets.warnings():
+            click.echo(f"Warning: {warning}", err=True)
         sys.stdout, sys.stderr = saved
 
     ctx.call_on_close(restore)

@@ -22,6 +22,7 @@ _MIN_LENGTH = 4
 SENSITIVE_KEY = re.compile(r"(password|passwd|secret|token|api_?key|credential|private_?key)", re.IGNORECASE)
 
 _known: set[str] = set()
+_warnings: list[str] = []
 
 
 def remember(value: object) -> None:
@@ -50,6 +51,17 @@ def remember_url_credentials(url: str | None) -> None:
 def forget_all() -> None:
     """A new run starts with no known secrets (the CLI runs many times in one test process)."""
     _known.clear()
+    _warnings.clear()
+
+
+def warn(message: str) -> None:
+    """A secret goes where it will be visible (e.g. `${env:}` into a plain-text field); said once."""
+    if message not in _warnings:
+        _warnings.append(message)
+
+
+def warnings() -> list[str]:
+    return list(_warnings)
 
 
 def redact(text: str) -> str:

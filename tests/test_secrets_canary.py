@@ -134,3 +134,40 @@ def test_policy_store_password_appears_in_no_error(project: Project, monkeypatch
         _clean(project.cli("validate"), 0)
         _clean(project.cli("plan"), 1)
         _clean(project.cli("apply", "--auto-approve"), 1)
+
+
+RULE_WITH_VISIBLE_SECRET = """
+apiVersion: reconciler/v1
+kind: GrafanaRuleGroup
+metadata: {name: sla}
+spec:
+  folder: alerts
+  group: SLA misses
+  interval: 1m
+  rules:
+    - title: SLA miss
+      query: {datasource: prometheus, expr: visits_sync_duration, time_range: 10m}
+      reduce: last
+      threshold: "> 300"
+      for: 5m
+      annotations: {api_token: "${env:CANARY_PASSWORD}"}
+"""
+
+
+def test_a_secret_in_a_visible_field_is_shown_sensitive_warned_about_and_applied(
+    grafana: tuple[Project, SandboxServer],
+) -> None:
+    project, server = grafana
+    project.write("rules.yaml", RULE_WITH_VISIBLE_SECRET)
+    out = project.root.parent / "plan.json"
+    plan = _clean(project.cli("plan", "--out", out), 0)
+    assert "(sensitive)" in plan.stdout
+    assert "rules.yaml:14: spec.rules[0].annotations.api_token" in plan.stderr, plan.stderr
+    assert "shows in plain text" in plan.stderr
+    saved = out.read_text(encoding="utf-8")
+    assert CANARY not in saved and "(sensitive)" in saved
+    _clean(project.cli("apply", "--plan", out, "--auto-approve"), 0)
+    rules = requests.get(
+        server.url + "/api/v1/provisioning/alert-rules", headers={"Authorization": f"Bearer {CANARY}"}, timeout=5
+    ).json()
+    assert [r["annotations"]["api_token"] for r in rules if r["title"] == "SLA miss"] == [CANARY]

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar, cast
 from packaging.specifiers import SpecifierSet
 from pydantic import ValidationError, create_model
 
-from reconciler import __version__
+from reconciler import __version__, secrets
 from reconciler.diagnostics import Diagnostic, resolve
 from reconciler.errors import ReconcilerError, SpecError, SpecErrors, shorten
 from reconciler.kinds.base import Kind, Resource, SourceRef
@@ -212,7 +212,13 @@ def _validated(
         unresolved.add(dotted_path(path))
         errors.append(SpecError(doc.file, doc.line_for(path), dotted_path(path), message))
 
-    resolved = interpolate(data, variables, on_error)
+    def on_visible_secret(path: tuple[str | int, ...], name: str) -> None:
+        secrets.warn(
+            f"{doc.file}:{doc.line_for(path)}: {dotted_path(path)}: the secret from ${{env:{name}}} is written to a "
+            "field the live system shows in plain text (only secure settings are stored encrypted)"
+        )
+
+    resolved = interpolate(data, variables, on_error, on_visible_secret=on_visible_secret)
     try:
         model = document_model(kind).model_validate(resolved)
     except ValidationError as exc:

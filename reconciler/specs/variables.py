@@ -26,12 +26,15 @@ def interpolate(
     on_error: Callable[[PathKey, str], None],
     path: PathKey = (),
     environ: Mapping[str, str] | None = None,
+    on_visible_secret: Callable[[PathKey, str], None] | None = None,
 ) -> Any:
     env = os.environ if environ is None else environ
     if isinstance(value, dict):
-        return {k: interpolate(v, variables, on_error, path + (str(k),), env) for k, v in value.items()}
+        return {
+            k: interpolate(v, variables, on_error, path + (str(k),), env, on_visible_secret) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [interpolate(v, variables, on_error, path + (i,), env) for i, v in enumerate(value)]
+        return [interpolate(v, variables, on_error, path + (i,), env, on_visible_secret) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
 
@@ -46,6 +49,8 @@ def interpolate(
         if name in env:
             if _sensitive_position(path, value):
                 secrets.remember(env[name])
+                if on_visible_secret is not None and "secure_settings" not in path:
+                    on_visible_secret(path, name)
             return True, env[name]
         on_error(path, f"environment variable '{name}' is not set (${{env:{name}}})")
         return False, None

@@ -1,0 +1,183 @@
+"""The exact requests per `METHOD path` a no-change plan and a small apply make, per kind (#15).
+
+Counted by the sandbox's request log in front of the real clients (grafana-client, the
+Databricks SDK), so a change that adds a round trip per object shows up here as a count, not as a
+slower benchmark. Where the APIs make a request unavoidable the count says why; where the code
+still makes an avoidable one, a comment names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from grafana_helpers import GrafanaProject, base
+from helpers import Project, policy
+from policy_stores import StoreProject, make_store_project
+
+from reconciler.sandbox import SandboxServer, SandboxSettings
+
+UC = "/api/2.1/unity-catalog"
+RULES = "/api/v1/provisioning/alert-rules"
+RULES_LIST = f"GET {RULES}"
+STATES = "GET /api/prometheus/grafana/api/v1/rules"
+LEDGER = "GET /api/v1/provisioning/templates/reconciler-ledger-test"
+
+
+def counts(server: SandboxServer) -> dict[str, int]:
+    return dict(sorted(server.request_counts().items()))
+
+
+def monitor(name: str, table: str) -> str:
+    return (
+        "apiVersion: reconciler/v1\nkind: QualityMonitor\n"
+        f"metadata: {{name: {name}}}\nspec:\n  table_name: {table}\n  output_schema_name: main.monitoring\n"
+        f"  assets_dir: /Shared/monitors/{name}\n  snapshot: {{}}\n"
+    )
+
+
+@pytest.fixture
+def workspace(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Project, SandboxServer]]:
+    with SandboxServer(tmp_path / "ws.db", SandboxSettings()) as server:
+        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
+        project.write(
+            "reconciler.yaml",
+            f'project: test\ndefault_target: ws\ntargets:\n  ws:\n    databricks: {{host: "{server.url}"}}\n',
+        )
+        project.write(
+            "monitors.yaml",
+            monitor("orders", "main.sales.orders") + "---\n" + monitor("customers", "main.sales.customers"),
+        )
+        yield project, server
+
+
+def test_quality_monitors_apply_and_no_change_plan(workspace: tuple[Project, SandboxServer]) -> None:
+    project, server = workspace
+    server.faults.reset_counts()
+    result = project.cli("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert counts(server) == {
+        "GET /.well-known/databricks-config": 1,
+        # Workspace files: the ledger and the apply lock. AVOIDABLE: the ledger is downloaded and
+        # re-uploaded around every monitor write (#15 wants it read once, written once per apply).
+        "GET /api/2.0/workspace/export": 5,
+        "POST /api/2.0/workspace/import": 4,
+        "POST /api/2.0/workspace/mkdirs": 4,
+        # AVOIDABLE: schemas.get of the same output schema once per monitor (cache it per run).
+        f"GET {UC}/schemas/main.monitoring": 2,
+        f"GET {UC}/tables/main.sales.customers": 1,  # the columns the spec names are checked
+        f"GET {UC}/tables/main.sales.orders": 1,
+        f"GET {UC}/tables/main.sales.customers/monitor": 1,
+        f"GET {UC}/tables/main.sales.orders/monitor": 1,
+        f"POST {UC}/tables/main.sales.customers/monitor": 1,
+        f"POST {UC}/tables/main.sales.orders/monitor": 1,
+    }
+
+    server.faults.reset_counts()
+    result = project.cli("plan", "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+    # One GET per monitor is what the API makes unavoidable (it has no list call).
+    assert counts(server) == {
+        "GET /.well-known/databricks-config": 1,
+        "GET /api/2.0/workspace/export": 1,  # the ledger, once
+        # AVOIDABLE: the same output schema fetched once per monitor (cache it per run).
+        f"GET {UC}/schemas/main.monitoring": 2,
+        # AVOIDABLE on a no-change plan: list_refreshes per managed monitor, which only a
+        # replace's or delete's loss warning needs.
+        f"GET {UC}/tables/main.sales.customers/monitor/refreshes": 1,
+        f"GET {UC}/tables/main.sales.orders/monitor/refreshes": 1,
+        # AVOIDABLE on a no-change plan: tables.get per monitor, only for the column-name checks.
+        f"GET {UC}/tables/main.sales.customers": 1,
+        f"GET {UC}/tables/main.sales.orders": 1,
+        f"GET {UC}/tables/main.sales.customers/monitor": 1,
+        f"GET {UC}/tables/main.sales.orders/monitor": 1,
+    }
+
+
+def test_a_monitor_delete_still_reads_its_refresh_history_for_the_warning(
+    workspace: tuple[Project, SandboxServer],
+) -> None:
+    project, server = workspace
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.write("monitors.yaml", monitor("orders", "main.sales.orders"))
+    server.faults.reset_counts()
+    result = project.cli("plan")
+    assert result.exit_code == 0, result.output
+    refreshes = {k: n for k, n in counts(server).items() if k.endswith("/refreshes")}
+    # the deleted one's history is needed; the kept one's read is AVOIDABLE (see above)
+    assert refreshes == {
+        f"GET {UC}/tables/main.sales.customers/monitor/refreshes": 1,
+        f"GET {UC}/tables/main.sales.orders/monitor/refreshes": 1,
+    }
+    # the loss warning carries the numbers of that one list_refreshes
+    assert "its refresh history is lost: 1 refresh since" in result.output
+
+
+def test_grafana_rules_apply_and_no_change_plan(gp: GrafanaProject) -> None:
+    base(gp)  # one folder, one group of two rules
+    server = gp.sandbox
+    server.faults.reset_counts()
+    result = gp.cli("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert counts(server) == {
+        RULES_LIST: 1,
+        STATES: 1,
+        LEDGER: 1,
+        "GET /api/folders/alerts": 1,
+        "POST /api/folders": 1,
+        f"POST {RULES}": 2,  # one per created rule (the per-rule endpoint)
+    }
+
+    server.faults.reset_counts()
+    result = gp.cli("plan", "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+    # Rules from the one list call.
+    assert counts(server) == {
+        RULES_LIST: 1,
+        STATES: 1,
+        LEDGER: 1,
+        # AVOIDABLE: a GET per group for its interval, which the alert-state list above carries.
+        "GET /api/v1/provisioning/folder/alerts/rule-groups/sla": 1,
+        # AVOIDABLE: one GET per in-scope folder (its version and parents), not from a folder list.
+        "GET /api/folders/alerts": 1,
+    }
+
+
+@pytest.fixture
+def policies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[StoreProject, SandboxServer]]:
+    with SandboxServer(tmp_path / "sandbox" / "sandbox.db", SandboxSettings()) as server:
+        yield make_store_project("databricks", tmp_path, monkeypatch, lambda: server), server
+
+
+def test_sla_policies_on_databricks_apply_and_no_change_plan(policies: tuple[StoreProject, SandboxServer]) -> None:
+    project, server = policies
+    project.write("p.yaml", policy("a", ["wa"]) + "---\n" + policy("b", ["wb"]) + "---\n" + policy("c", ["wc"]))
+    assert project.cli("apply", "--auto-approve").exit_code == 0  # creates the table
+    project.write(
+        "p.yaml", policy("a", ["wa"], 111) + "---\n" + policy("b", ["wb"], 222) + "---\n" + policy("c", ["wc"])
+    )
+    server.faults.reset_counts()
+    result = project.cli("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert counts(server) == {
+        "GET /.well-known/databricks-config": 1,
+        # Workspace files (the apply lock beside the ledger): read, created, removed.
+        "GET /api/2.0/workspace/export": 2,
+        "POST /api/2.0/workspace/mkdirs": 1,
+        "POST /api/2.0/workspace/import": 1,
+        "POST /api/2.0/workspace/delete": 1,
+        # One SELECT, then AVOIDABLE: one MERGE per changed row (2 here), not one batched MERGE.
+        "POST /api/2.0/sql/statements": 3,
+    }
+
+    server.faults.reset_counts()
+    result = project.cli("plan", "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+    assert counts(server) == {
+        "GET /.well-known/databricks-config": 1,
+        "GET /api/2.0/workspace/export": 1,  # one workspace-file read per run
+        "POST /api/2.0/sql/statements": 1,  # the one SELECT
+    }

@@ -38,13 +38,17 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except SpecErrors as exc:
+        except ReconcilerError as exc:
+            _machine_errors(exc, kwargs.get("fmt"))
+            raise_human(exc)
+
+    def raise_human(exc: ReconcilerError) -> NoReturn:
+        if isinstance(exc, SpecErrors):
             click.echo(f"Error: {len(exc.errors)} problem(s) in the specs:", err=True)
             for error in exc.errors:
                 click.echo(f"  {error}", err=True)
             sys.exit(EXIT_ERROR)
-        except ReconcilerError as exc:
-            _fail(str(exc))
+        _fail(str(exc))
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -123,11 +127,34 @@ class _PipeSafe:
         return getattr(self._stream, name)
 
 
+def _machine_errors(exc: ReconcilerError, fmt: object) -> None:
+    """With `--format json` / `github`, the errors also go to stdout as data / CI annotations."""
+    if fmt not in ("json", "github"):
+        return
+    from reconciler.error_output import errors_document, errors_of, github_annotations
+
+    errors = errors_of(exc)
+    if fmt == "json":
+        click.echo(json.dumps(errors_document(errors), indent=2))
+    else:
+        for line in github_annotations(errors):
+            click.echo(line)
+
+
 specs_argument = click.argument("specs_dir", default="specs", type=click.Path(file_okay=False, path_type=Path))
 target_option = click.option(
     "--target", "-t", help="Target from reconciler.yaml (default: the project's default_target, else 'local')."
 )
 format_option = click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
+plan_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="Output format; github: the text plan plus GitHub Actions annotations (errors, destructive operations and "
+    "warnings on their spec lines).",
+)
 color_option = click.option(
     "--color/--no-color", default=None, help="Force or disable colour (default: colour on a terminal)."
 )
@@ -189,8 +216,16 @@ def _redact_output(ctx: click.Context) -> None:
 @cli.command(epilog=exit_codes((EXIT_OK, "the specs are valid"), ERROR_CODE))
 @specs_argument
 @target_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="Errors also as a JSON document (json) or as GitHub Actions annotations on the spec lines (github).",
+)
 @_guard
-def validate(specs_dir: Path, target: str | None) -> None:
+def validate(specs_dir: Path, target: str | None, fmt: str = "text") -> None:
     """Check spec files offline (syntax, fields, variables, identities); touches nothing live."""
     from reconciler.kinds.kind_registry import KINDS
     from reconciler.specs.loader import load_specs
@@ -200,6 +235,11 @@ def validate(specs_dir: Path, target: str | None) -> None:
     for res in specs.resources:
         counts[res.kind] = counts.get(res.kind, 0) + 1
     detail = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no objects"
+    if fmt == "json":
+        from reconciler.contracts import ERRORS_FORMAT_VERSION, tool
+
+        click.echo(json.dumps({"format_version": ERRORS_FORMAT_VERSION, "tool": tool(), "ok": True, "errors": []}))
+        return
     click.echo(f"Specs valid: {len(specs.files)} file(s), {detail} (target {specs.target_name}).")
 
 
@@ -212,7 +252,7 @@ def validate(specs_dir: Path, target: str | None) -> None:
 )
 @specs_argument
 @target_option
-@format_option
+@plan_format_option
 @color_option
 @click.option(
     "--out",
@@ -251,6 +291,13 @@ def _emit_plan(
         from reconciler.plan.render_markdown import render_markdown
 
         click.echo(render_markdown(the_plan, title=title), nl=False)
+    elif fmt == "github":
+        from reconciler.error_output import plan_annotations
+        from reconciler.plan.render_text import console_for, render_text
+
+        render_text(the_plan, console_for(sys.stdout, False), title=title)
+        for line in plan_annotations(the_plan):
+            click.echo(line)
     else:
         from reconciler.plan.render_text import console_for, render_text
 
@@ -385,12 +432,15 @@ def _emit_result(fmt: str, the_plan: Any, report: Any, wait: tuple[bool, str | N
     from reconciler.apply.applier import OpStatus
 
     if fmt == "json":
+        from reconciler.contracts import APPLY_FORMAT_VERSION, tool
+
         applied: dict[str, Any] | None = report.to_dict() if report else None
         waited, wait_error = wait
         if applied is not None and waited:
             applied["wait"] = {"ok": wait_error is None, "error": wait_error}
             applied["ok"] = bool(applied["ok"]) and wait_error is None
-        click.echo(json.dumps({"plan": the_plan.to_dict(), "apply": applied}, indent=2, default=str))
+        document = {"format_version": APPLY_FORMAT_VERSION, "tool": tool(), "plan": the_plan.to_dict()}
+        click.echo(json.dumps({**document, "apply": applied}, indent=2, default=str))
         return
     if report is None:
         if fmt == "markdown":

@@ -46,7 +46,11 @@ class DriftReport:
         counts: dict[str, int] = {}
         for e in self.entries:
             counts[e.status] = counts.get(e.status, 0) + 1
+        from reconciler.contracts import DRIFT_FORMAT_VERSION, tool
+
         return {
+            "format_version": DRIFT_FORMAT_VERSION,
+            "tool": tool(),
             "target": self.target,
             "drifted": self.drifted,
             "counts": counts,

@@ -1,4 +1,5 @@
-"""JSON Schemas of the spec documents, generated from the pydantic models.
+"""JSON Schemas of the spec documents and of the JSON outputs (`reconciler.contracts`), generated
+from the pydantic models.
 
 Checked in under `schemas/` so editors (yaml-language-server) validate specs as people type; a
 test fails when the files differ from what the models generate.
@@ -175,6 +176,11 @@ def generate_schemas(kinds: Mapping[str, Kind]) -> dict[str, str]:
         ProjectFile.model_json_schema(), "reconciler project file (reconciler.yaml)", env_only=True
     )
     files["reconciler.schema.json"] = _dump(project)
+    from reconciler.contracts import CONTRACTS
+
+    for name, model in CONTRACTS.items():
+        contract = {"$schema": SCHEMA_DRAFT, **model.model_json_schema(mode="serialization")}
+        files[name] = _dump(contract)
     return files
 
 

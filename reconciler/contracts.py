@@ -37,6 +37,21 @@ class ChangeDoc(_Doc):
     after: Any = Field(description="Desired value (null when absent).")
 
 
+class RewrittenDoc(_Doc):
+    key: str
+    name: str
+    managed: bool = Field(description="This project's object.")
+    owner: str | None = None
+
+
+class ApiCallDoc(_Doc):
+    method: str = Field(description="HTTP verb, or SQL / SDK for backends that are not plain HTTP.")
+    path: str
+    summary: str
+    purpose: str = ""
+    rewrites: list[RewrittenDoc] = Field(default_factory=list, description="What else the call writes.")
+
+
 class OperationDoc(_Doc):
     action: Literal["create", "update", "replace", "delete"]
     kind: str
@@ -49,6 +64,7 @@ class OperationDoc(_Doc):
     live_fingerprint: str | None = Field(description="Digest of the live object planned against; null for a create.")
     replaces_key: str | None = Field(description="For a replace whose identity moved: the old key.")
     source: str | None = Field(description="file:line of the spec document.")
+    calls: list[ApiCallDoc] = Field(default_factory=list, description="The requests apply makes, in order.")
 
 
 class UnchangedDoc(_Doc):

@@ -669,6 +669,15 @@ def serve(
         pass
 
 
+def _register_ci() -> None:
+    from reconciler.ci import ci
+
+    cli.add_command(ci)
+
+
+_register_ci()
+
+
 def main() -> None:
     sys.stdout = cast(TextIO, _PipeSafe(sys.stdout))
     cli()

@@ -477,14 +477,36 @@ def _emit_result(fmt: str, the_plan: Any, report: Any, wait: tuple[bool, str | N
 @target_option
 @format_option
 @color_option
+@click.option(
+    "--only-out-of-band",
+    is_flag=True,
+    help="Report only objects changed outside reconciler (not spec changes waiting to be applied).",
+)
+@click.option("--pushgateway", metavar="URL", help="Also push drift gauges to this Prometheus Pushgateway.")
+@click.option(
+    "--textfile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write drift gauges to this file (node-exporter's textfile collector).",
+)
 @_guard
-def drift(specs_dir: Path, target: str | None, fmt: str, color: bool | None) -> None:
-    """Read-only check for changes made behind git's back. Exit 2 when anything drifted."""
-    from reconciler.engine.drift import run_drift
+def drift(
+    specs_dir: Path,
+    target: str | None,
+    fmt: str,
+    color: bool | None,
+    only_out_of_band: bool = False,
+    pushgateway: str | None = None,
+    textfile: Path | None = None,
+) -> None:
+    """Read-only check for changes made behind git's back. Exit 2 when anything drifted.
+
+    Each drifted object says why: changed outside reconciler (live is no longer what reconciler
+    last applied) or spec changed, not applied yet."""
+    from reconciler.drift_metrics import measured_drift
     from reconciler.plan.drift import render_drift_markdown, render_drift_text
     from reconciler.plan.render_text import console_for
 
-    report = run_drift(specs_dir, target)
+    report = measured_drift(specs_dir, target, only_out_of_band, pushgateway, textfile)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     elif fmt == "markdown":

@@ -23,6 +23,9 @@ FOLDER_OWNED_ANNOTATION = "reconciler_folder_owned"
 UID_ANNOTATION = "reconciler_uid"
 # metadata.name of the GrafanaRuleGroup document that declares the rule.
 SPEC_ANNOTATION = "reconciler_spec"
+# Digest of the rule as reconciler last wrote it (`reconciler.last_applied`): drift tells an edit
+# in Grafana's UI from a spec change not applied yet.
+APPLIED_DIGEST_ANNOTATION = "reconciler_applied_digest"
 
 
 def rule_annotations(rule: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from reconciler.providers.base import Adopted, GeneratedSpecs, Provider, Replace
 from .client import GrafanaApiError, GrafanaClient
 from .kinds import rule_child, rule_path
 from .ownership import (
+    APPLIED_DIGEST_ANNOTATION,
     FOLDER_OWNED_ANNOTATION,
     FOLDER_PREVENT_DESTROY_ANNOTATION,
     PREVENT_DESTROY_ANNOTATION,
@@ -479,6 +480,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                         else _uncarriable_reason(rule)
                     ),
                     prevent_destroy=managed and annotations.get(PREVENT_DESTROY_ANNOTATION) == "true",
+                    applied_digest=annotations.get(APPLIED_DIGEST_ANNOTATION) if managed else None,
                 )
             )
         return out

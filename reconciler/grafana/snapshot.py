@@ -19,8 +19,10 @@ from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Resource
 
 from .client import GrafanaApiError, GrafanaClient
+from .field_tables import ALERT_RULE_FIELDS
 from .kinds import alert_counts
 from .ownership import (
+    APPLIED_DIGEST_ANNOTATION,
     FOLDER_OWNED_ANNOTATION,
     FOLDER_PREVENT_DESTROY_ANNOTATION,
     OWNER_ANNOTATION,
@@ -181,7 +183,10 @@ class GrafanaBackend:
         """The ProvisionedAlertRule that writes a declared rule, ownership markers included."""
         spec = resource.spec
         assert isinstance(spec, AlertRuleChild)
+        from reconciler.last_applied import applied_digest
+
         marks = self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder, uid)
+        marks[APPLIED_DIGEST_ANNOTATION] = applied_digest(ALERT_RULE_FIELDS, resource.state)
         return api_rule(resource.state, uid, marks, carry=self.carried(uid))
 
     def live_rule(self, uid: str) -> dict[str, Any]:

@@ -143,6 +143,10 @@ class LiveObject(Generic[FactsT_co]):
     # applied them, recorded on the live side (e.g. the workspace ledger); None when nothing was
     # recorded. The planner compares write-only fields with these (`FieldTable.with_last_applied`).
     last_applied: dict[str, Any] | None = None
+    # Digest of what reconciler last applied (`reconciler.last_applied`), recorded beside the
+    # ownership marker; None when nothing was recorded. Drift tells out-of-band edits from
+    # unapplied spec changes with it.
+    applied_digest: str | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -30,6 +30,16 @@ class DriftEntry:
     status: str
     changes: list[Change] = field(default_factory=list)
     description: str = ""
+    # For `drifted`: out_of_band | pending | unknown (see reconciler.last_applied).
+    cause: str | None = None
+
+
+# How reports name each cause of a `drifted` object.
+CAUSE_WORDS = {
+    "out_of_band": "changed outside reconciler",
+    "pending": "spec changed, not applied yet",
+    "unknown": "differs from the spec (no record of the last apply)",
+}
 
 
 @dataclass
@@ -83,6 +93,7 @@ def render_drift_text(report: DriftReport, console: Console) -> None:
         out(
             f"  [{styles[e.status]}]{e.status:<10}[/] {escape(label)}"
             + (f"  [dim]{escape(e.description)}[/]" if e.description else "")
+            + (f"  [bold]{escape(CAUSE_WORDS.get(e.cause, e.cause))}[/]" if e.cause else "")
         )
         if e.status == "drifted":
             for c in e.changes:
@@ -109,6 +120,8 @@ def render_drift_markdown(report: DriftReport, limit: int = GITHUB_COMMENT_LIMIT
                 f"{code_span(c.path)}: live {code_span(show(c.before))}, spec {code_span(show(c.after))}"
                 for c in e.changes
             )
+            if e.cause:
+                details = f"**{CAUSE_WORDS.get(e.cause, e.cause)}**: {details}"
         else:
             details = e.description.replace("|", "\\|")
         rows.append(f"| {e.status} | {code_span(label)} | {details} |")

@@ -41,6 +41,7 @@ from reconciler.kinds.quality_monitor import (
     spec_from_api,
     spec_to_api,
 )
+from reconciler.last_applied import applied_digest
 from reconciler.plan.diff import diff_states
 from reconciler.sqlexpr import expression_columns
 
@@ -157,6 +158,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             prevent_destroy=bool(entry.get("prevent_destroy")) if entry else False,
             # The write-only values reconciler applied (the service never returns them).
             last_applied=dict(entry.get("write_only") or {}) if entry else None,
+            applied_digest=entry.get("applied_digest") if entry else None,
         )
 
     def _with_refresh_facts(self, key: str, facts: MonitorFacts) -> MonitorFacts:
@@ -302,6 +304,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             "spec_name": resource.name,
             "prevent_destroy": bool(resource.lifecycle.prevent_destroy),
             "write_only": write_only,
+            "applied_digest": applied_digest(FIELDS, resource.state),
         }
         if pending:
             entry["pending"] = True

@@ -38,6 +38,7 @@ _COLUMN_TYPES = {
     "spec_name": "STRING",
     "prevent_destroy": "BOOLEAN",
     "applied_at": "TIMESTAMP",
+    "applied_digest": "STRING",
 }
 # Parameter types of the written columns (lists are STRING parameters holding JSON).
 _PARAM_TYPES = {"sla_seconds": "INT", "prevent_destroy": "BOOLEAN", "applied_at": "TIMESTAMP"}

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.kinds.base import LiveObject
-from reconciler.kinds.sla_policy import PolicyFacts, PolicyLive, PolicyResource, normalise_policy
+from reconciler.kinds.sla_policy import FIELDS, PolicyFacts, PolicyLive, PolicyResource, normalise_policy
+from reconciler.last_applied import applied_digest
 
 TABLE = "query_sla_policies"
 
@@ -29,11 +30,13 @@ COLUMNS = (
     "spec_name",
     "prevent_destroy",
     "applied_at",
+    "applied_digest",
 )
 
 # Reconciler's ownership columns: the ones a table created by the SLA framework itself lacks,
-# added (nullable, so the framework's own jobs keep working) by `apply --allow-migrate`.
-OWNERSHIP_COLUMNS = ("managed_by", "spec_name", "prevent_destroy", "applied_at")
+# added (nullable, so the framework's own jobs keep working) by `apply --allow-migrate`. A table an
+# earlier reconciler made lacks `applied_digest` (reconciler.last_applied) and is migrated the same way.
+OWNERSHIP_COLUMNS = ("managed_by", "spec_name", "prevent_destroy", "applied_at", "applied_digest")
 
 # Columns holding lists of strings (JSON text in SQLite, ARRAY<STRING> in Delta).
 LIST_COLUMNS = ("warehouse_ids", "query_statuses")
@@ -78,6 +81,7 @@ def row_values(resource: PolicyResource, owner: str) -> dict[str, Any]:
         "spec_name": resource.name,
         "prevent_destroy": bool(resource.lifecycle.prevent_destroy),
         "applied_at": now_iso(),
+        "applied_digest": applied_digest(FIELDS, state),
     }
 
 
@@ -99,6 +103,7 @@ def row_to_live(row: Mapping[str, Any], owner: str) -> PolicyLive:
         facts=PolicyFacts(managed_by=_text(row.get("managed_by")), applied_at=_text(row.get("applied_at"))),
         owner=None if managed else row.get("managed_by") or None,
         prevent_destroy=bool(row.get("prevent_destroy")) if managed else False,
+        applied_digest=row.get("applied_digest") if managed else None,
     )
 
 

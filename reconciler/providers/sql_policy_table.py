@@ -99,6 +99,7 @@ def policy_table(name: str, schema: str | None = None) -> Table:
         Column("spec_name", String(255), nullable=True),
         Column("prevent_destroy", Boolean(create_constraint=False), nullable=True),
         Column("applied_at", IsoTimestamp(), nullable=True),
+        Column("applied_digest", String(80), nullable=True),
         schema=schema,
         comment=TABLE_COMMENT,
         sqlite_autoincrement=True,

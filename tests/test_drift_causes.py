@@ -1,0 +1,56 @@
+"""`drift` tells an edit made outside reconciler from a spec change not applied yet, per object,
+from the digest of what reconciler last applied recorded on the live side."""
+
+from __future__ import annotations
+
+import json
+
+from grafana_helpers import GrafanaProject, apply_clean, base
+from helpers import Project, policy
+
+
+def _causes(project: Project | GrafanaProject, *args: str) -> dict[str, str | None]:
+    result = project.cli("drift", "--format", "json", *args)
+    assert result.exit_code in (0, 2), result.output
+    return {o["name"]: o.get("cause") for o in json.loads(result.stdout)["objects"] if o["status"] == "drifted"}
+
+
+def test_policy_row_edit_is_out_of_band_and_a_spec_change_is_pending(project: Project) -> None:
+    project.write("p.yaml", policy("edited", ["w1"], 10) + "---\n" + policy("respecced", ["w2"], 20))
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    assert all(r["applied_digest"].startswith("sha256:") for r in project.rows())
+    project.sql("UPDATE query_sla_policies SET sla_seconds = 99 WHERE spec_name = 'edited'")
+    project.write("p.yaml", policy("edited", ["w1"], 10) + "---\n" + policy("respecced", ["w2"], 21))
+    assert _causes(project) == {"edited": "out_of_band", "respecced": "pending"}
+    text = project.cli("drift").stdout
+    assert "changed outside reconciler" in text and "spec changed, not applied yet" in text
+    assert _causes(project, "--only-out-of-band") == {"edited": "out_of_band"}
+
+    # An edit outside reconciler AND a spec change: still out of band (live is not what was applied).
+    project.sql("UPDATE query_sla_policies SET sla_seconds = 98 WHERE spec_name = 'respecced'")
+    assert _causes(project) == {"edited": "out_of_band", "respecced": "out_of_band"}
+
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    assert _causes(project) == {}
+    assert project.cli("drift", "--only-out-of-band").exit_code == 0
+
+
+def test_grafana_rule_edited_in_the_ui_is_out_of_band(gp: GrafanaProject) -> None:
+    base(gp)
+    apply_clean(gp)
+    rule = gp.rules()["SLA miss visits synchronizer"]
+    assert rule["annotations"]["reconciler_applied_digest"].startswith("sha256:")
+    gp.edit_behind_back(rule["uid"], {"for": "15m"})
+    assert _causes(gp) == {"alerts/SLA miss visits synchronizer": "out_of_band"}
+
+    apply_clean(gp)
+    base(gp, threshold="> 600")  # a spec change nobody applied yet
+    assert _causes(gp) == {"alerts/SLA miss visits synchronizer": "pending"}
+    assert gp.cli("drift", "--only-out-of-band").exit_code == 0
+
+
+def test_an_object_applied_before_digests_were_recorded_has_an_unknown_cause(project: Project) -> None:
+    project.write("p.yaml", policy("old", ["w1"], 10))
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.sql("UPDATE query_sla_policies SET applied_digest = NULL, sla_seconds = 5")
+    assert _causes(project) == {"old": "unknown"}

@@ -160,6 +160,31 @@ color_option = click.option(
 )
 
 
+def select_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--only KIND/NAME` and `--label key=value` (reconciler.selection)."""
+    fn = click.option(
+        "--label",
+        "labels",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Only objects whose metadata.labels have this value (repeatable; all must match). The plan is partial.",
+    )(fn)
+    return click.option(
+        "--only",
+        "only",
+        multiple=True,
+        metavar="KIND/NAME",
+        help="Only this object (repeatable; globs, e.g. 'SlaPolicy/etl-*', 'GrafanaAlertRule/alerts/*'). "
+        "The plan is partial, like terraform -target.",
+    )(fn)
+
+
+def _selection(only: tuple[str, ...], labels: tuple[str, ...]) -> Any:
+    from reconciler.selection import Selection
+
+    return Selection.parse(only, labels)
+
+
 @click.group(
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -261,14 +286,25 @@ def validate(specs_dir: Path, target: str | None, fmt: str = "text") -> None:
     help="Also save the plan as JSON for `apply --plan`.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
+@select_options
 @_guard
 def plan(
-    specs_dir: Path, target: str | None, fmt: str, color: bool | None, out: Path | None, detailed_exitcode: bool
+    specs_dir: Path,
+    target: str | None,
+    fmt: str,
+    color: bool | None,
+    out: Path | None,
+    detailed_exitcode: bool,
+    only: tuple[str, ...] = (),
+    labels: tuple[str, ...] = (),
 ) -> None:
     """Show what apply would change: creates, updates, replaces and deletes, field by field."""
     from reconciler.engine.plan import run_plan
 
-    the_plan = run_plan(specs_dir, target)
+    selection = _selection(only, labels)
+    the_plan = run_plan(specs_dir, target, selection=selection)
+    if selection:
+        click.echo(f"Warning: {the_plan.notes[0]}", err=True)
     if out:
         from reconciler.secrets import redact
 
@@ -344,6 +380,7 @@ def _emit_plan(
 @click.option("--lock/--no-lock", "use_lock", default=True, help="Hold the target's lock while applying.")
 @format_option
 @color_option
+@select_options
 @_guard
 def apply(
     specs_dir: Path,
@@ -358,6 +395,8 @@ def apply(
     use_lock: bool,
     fmt: str,
     color: bool | None,
+    only: tuple[str, ...] = (),
+    labels: tuple[str, ...] = (),
 ) -> None:
     """Make the live state match the specs (plans first, or applies a saved plan)."""
     from reconciler.engine.apply import ApplyHooks, ApplyOptions, run_apply
@@ -385,6 +424,7 @@ def apply(
             wait_timeout=wait_timeout,
             lock=use_lock,
             lock_timeout=lock_timeout,
+            selection=_selection(only, labels),
         ),
         ApplyHooks(
             planned=lambda the_plan: (
@@ -488,6 +528,7 @@ def _emit_result(fmt: str, the_plan: Any, report: Any, wait: tuple[bool, str | N
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write drift gauges to this file (node-exporter's textfile collector).",
 )
+@select_options
 @_guard
 def drift(
     specs_dir: Path,
@@ -497,6 +538,8 @@ def drift(
     only_out_of_band: bool = False,
     pushgateway: str | None = None,
     textfile: Path | None = None,
+    only: tuple[str, ...] = (),
+    labels: tuple[str, ...] = (),
 ) -> None:
     """Read-only check for changes made behind git's back. Exit 2 when anything drifted.
 
@@ -506,7 +549,8 @@ def drift(
     from reconciler.plan.drift import render_drift_markdown, render_drift_text
     from reconciler.plan.render_text import console_for
 
-    report = measured_drift(specs_dir, target, only_out_of_band, pushgateway, textfile)
+    selection = _selection(only, labels)
+    report = measured_drift(specs_dir, target, only_out_of_band, pushgateway, textfile, selection)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     elif fmt == "markdown":

@@ -133,7 +133,12 @@ def _target_name(specs_dir: Path, target: str | None) -> str:
 
 
 def measured_drift(
-    specs_dir: Path, target: str | None, only_out_of_band: bool, pushgateway: str | None, textfile: Path | None
+    specs_dir: Path,
+    target: str | None,
+    only_out_of_band: bool,
+    pushgateway: str | None,
+    textfile: Path | None,
+    selection: Any = None,
 ) -> Any:
     """`reconciler drift`, publishing gauges when asked: of the report when the check succeeds,
     the failure gauge when it fails (the error is raised as before)."""
@@ -141,7 +146,7 @@ def measured_drift(
 
     started = time.monotonic()
     try:
-        report = run_drift(specs_dir, target, only_out_of_band=only_out_of_band)
+        report = run_drift(specs_dir, target, only_out_of_band=only_out_of_band, selection=selection)
     except Exception:
         if pushgateway or textfile:
             name = _target_name(specs_dir, target)

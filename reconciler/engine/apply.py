@@ -25,6 +25,7 @@ from reconciler.apply.applier import (
 from reconciler.apply.lock import LockInfo, lock_errors, lock_store_for, target_lock
 from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.plan.model import Plan
+from reconciler.selection import Selection
 
 from .session import LiveState, Session
 
@@ -48,6 +49,7 @@ class ApplyOptions:
     wait_timeout: float = 1800.0
     lock: bool = True  # hold the target's live-side lock (reconciler.apply.lock)
     lock_timeout: float = 0.0  # seconds to wait for it when another apply holds it
+    selection: Selection | None = None  # --only/--label: plan and apply only these objects
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def run_apply(
     specs_dir: Path, target: str | None, options: ApplyOptions = ApplyOptions(), hooks: ApplyHooks = ApplyHooks()
 ) -> ApplyOutcome:
     """Make `target`'s live state match `specs_dir` (see the module docstring for the steps)."""
-    with Session(specs_dir, target) as session, _held_lock(session, options, hooks):
+    with Session(specs_dir, target, options.selection) as session, _held_lock(session, options, hooks):
         if options.plan_file is not None:
             the_plan = load_plan_file(options.plan_file)
             live = session.read_live()

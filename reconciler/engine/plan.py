@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.plan.model import Plan
+from reconciler.selection import Selection
 
 from .session import Session
 
 
-def run_plan(specs_dir: Path, target: str | None, strict: bool = True) -> Plan:
+def run_plan(specs_dir: Path, target: str | None, strict: bool = True, selection: Selection | None = None) -> Plan:
     """The plan of `specs_dir` against `target`. `strict=False` (drift) keeps going where a plan
     for apply would refuse, so a report can still show what differs."""
-    with Session(specs_dir, target) as session:
+    with Session(specs_dir, target, selection) as session:
         the_plan, _ = session.plan(strict=strict)
     return the_plan

@@ -19,6 +19,7 @@ from reconciler.plan.digest import fingerprint
 from reconciler.plan.model import Migration, Plan
 from reconciler.providers.base import Provider
 from reconciler.providers.provider_registry import provider_entry, provider_for
+from reconciler.selection import Selection
 from reconciler.specs.loader import SpecSet, load_specs
 from reconciler.targets import TargetContext
 
@@ -68,10 +69,12 @@ def needed_migrations(plan: Plan, live: LiveState) -> list[Migration]:
 class Session:
     """Specs loaded for one target, with the providers of every kind in play."""
 
-    def __init__(self, specs_dir: str | Path, target: str | None = None) -> None:
+    def __init__(self, specs_dir: str | Path, target: str | None = None, selection: Selection | None = None) -> None:
         self.specs = load_specs(specs_dir, target, kinds=KINDS)
         self.context = TargetContext(self.specs)
         self._providers: dict[str, Provider] = {}
+        # --only/--label: only the kinds it can name are read, and plans are narrowed to it.
+        self.selection = selection
 
     def __enter__(self) -> Session:
         return self
@@ -91,7 +94,10 @@ class Session:
     def kinds_in_play(self) -> Iterator[Kind]:
         """Kinds declared in the specs, plus kinds whose backend this target configures (their
         managed objects may need deleting even when no spec of that kind is left)."""
+        selected = self.selection.kinds(KINDS, self.specs.resources) if self.selection else None
         for kind in KINDS.values():
+            if selected is not None and kind.name not in selected:
+                continue
             declared = bool(self.specs.by_kind(kind.name))
             if declared or self.provider_configured(kind):
                 yield kind
@@ -147,6 +153,8 @@ class Session:
             ),
             strict=strict,
         )
+        if self.selection:
+            plan = self.selection.narrow(plan, self.specs.resources)
         # A schema change is part of the plan only when the plan writes to that store.
         plan.migrations = needed_migrations(plan, live)
         return plan, live

@@ -170,6 +170,9 @@ class Plan:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     migrations: list[Migration] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
+    # Made with --only/--label (reconciler.selection): only the selected objects are in it.
+    partial: bool = False
+    selection: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -200,6 +203,8 @@ class Plan:
             "notes": list(self.notes),
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "migrations": [asdict(m) for m in self.migrations],
+            "partial": self.partial,
+            "selection": list(self.selection),
         }
 
     def to_json(self) -> str:
@@ -221,4 +226,6 @@ class Plan:
             notes=list(data.get("notes", [])),
             diagnostics=[Diagnostic.from_dict(d) for d in data.get("diagnostics", [])],
             migrations=[Migration(**m) for m in data.get("migrations", [])],
+            partial=bool(data.get("partial", False)),
+            selection=list(data.get("selection", [])),
         )

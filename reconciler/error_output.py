@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from reconciler.contracts import ERRORS_FORMAT_VERSION, tool
-from reconciler.errors import SpecError
+from reconciler.errors import Diagnostic, SpecError
 
 # `specs/x.yaml:12` inside a plan-time message (e.g. "SlaPolicy 'bi' (specs/p.yaml:4) matches ...").
 _SOURCE = re.compile(r"([\w./\\-]+\.ya?ml):(\d+)")
 
 
-def errors_of(exc: Exception) -> list[SpecError]:
+def errors_of(exc: Exception) -> list[Diagnostic]:
     """The errors of a failed run, each with a file and line where one is known."""
     from reconciler.errors import SpecErrors
 
@@ -35,12 +35,12 @@ def errors_of(exc: Exception) -> list[SpecError]:
     return out
 
 
-def errors_document(errors: Sequence[SpecError]) -> dict[str, Any]:
+def errors_document(errors: Sequence[Diagnostic]) -> dict[str, Any]:
     return {
         "format_version": ERRORS_FORMAT_VERSION,
         "tool": tool(),
         "ok": False,
-        "errors": [{"file": e.file or None, "line": e.line, "path": e.path, "message": e.message} for e in errors],
+        "errors": [{"file": e.file or None, "line": e.line, "path": e.field, "message": e.message} for e in errors],
     }
 
 
@@ -67,8 +67,8 @@ def github_annotation(
     return f"::{level} {','.join(props)}::{_escape_data(message)}" if props else f"::{level}::{_escape_data(message)}"
 
 
-def github_annotations(errors: Sequence[SpecError]) -> list[str]:
-    return [github_annotation("error", e.message, e.file, e.line, e.path or "reconciler") for e in errors]
+def github_annotations(errors: Sequence[Diagnostic]) -> list[str]:
+    return [github_annotation("error", e.message, e.file, e.line, e.field or "reconciler") for e in errors]
 
 
 def plan_annotations(plan: Any) -> list[str]:

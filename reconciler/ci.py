@@ -23,6 +23,14 @@ from reconciler.plan.model import Plan
 MARKER_PREFIX = "<!-- reconciler-plan"
 
 
+def _exit_codes(*codes: str) -> str:
+    # The CLI's `--help` convention (reconciler.cli.exit_codes), kept here to avoid an import cycle.
+    return "\b\nExit codes:\n" + "\n".join(codes)
+
+
+_OK_OR_ERROR = _exit_codes("  0  success", "  1  error; or a usage error")
+
+
 def marker(target: str) -> str:
     """The hidden line a plan comment starts with; one sticky comment per target."""
     return f"{MARKER_PREFIX} target={target} -->"
@@ -86,12 +94,12 @@ def _comments(text: str) -> list[dict[str, Any]]:
     return items
 
 
-@click.group(name="ci")
+@click.group(name="ci", epilog=_OK_OR_ERROR)
 def ci() -> None:
     """Helpers for CI pipelines: the sticky plan comment and applying the reviewed plan."""
 
 
-@ci.command()
+@ci.command(epilog=_OK_OR_ERROR)
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--specs-dir", default="specs", show_default=True, help="The spec directory, as the apply command names it."
@@ -109,7 +117,10 @@ def comment(plan_file: Path, specs_dir: str, commit: str | None) -> None:
     click.echo(comment_body(plan, str(plan_file), specs_dir, _commit(commit, Path(specs_dir))), nl=False)
 
 
-@ci.command(name="find-comment")
+@ci.command(
+    name="find-comment",
+    epilog=_exit_codes("  0  success (the id printed, or nothing: no comment yet)", "  1  error; or a usage error"),
+)
 @click.argument("comments_file", type=click.File("r"))
 @click.option("--target", "-t", default="local", show_default=True, help="The target whose plan comment to find.")
 def find_comment(comments_file: Any, target: str) -> None:
@@ -123,7 +134,13 @@ def find_comment(comments_file: Any, target: str) -> None:
             return
 
 
-@ci.command(name="apply-reviewed")
+@ci.command(
+    name="apply-reviewed",
+    epilog=_exit_codes(
+        "  0  applied (the reviewed plan, or a re-plan making exactly its changes), or nothing to do",
+        "  1  error: the re-plan differs from the reviewed plan (nothing applied), or the apply failed; or a usage error",
+    ),
+)
 @click.argument("specs_dir", default="specs", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--plan", "plan_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--target", "-t", help="Target from reconciler.yaml.")

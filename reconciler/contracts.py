@@ -100,6 +100,9 @@ class PlanDocument(_Doc):
     unchanged: list[UnchangedDoc]
     unmanaged: list[UnmanagedDoc]
     notes: list[str]
+    diagnostics: list[dict[str, Any]] = Field(
+        default_factory=list, description="Refusals about objects no operation covers (a takeover, a locked object)."
+    )
     partial: bool = Field(
         default=False, description="True when --only/--label limited the plan to some objects (see `selection`)."
     )

@@ -7,6 +7,7 @@ import json
 
 from grafana_helpers import GrafanaProject, apply_clean, base
 from helpers import Project, policy
+from test_quality_monitors import ORDERS, Monitors, dbx, edit_monitor, mon, monitor_doc  # noqa: F401 (fixtures)
 
 
 def _causes(project: Project | GrafanaProject, *args: str) -> dict[str, str | None]:
@@ -54,3 +55,12 @@ def test_an_object_applied_before_digests_were_recorded_has_an_unknown_cause(pro
     assert project.cli("apply", "--auto-approve").exit_code == 0
     project.sql("UPDATE query_sla_policies SET applied_digest = NULL, sla_seconds = 5")
     assert _causes(project) == {"old": "unknown"}
+
+
+def test_monitor_edited_behind_the_tools_back_is_out_of_band(mon: Monitors) -> None:  # noqa: F811
+    mon.write(monitor_doc())
+    mon.apply()
+    metrics = mon.api()["custom_metrics"]
+    metrics[0]["definition"] = "avg(`{{input_column}}`) * 100"
+    edit_monitor(mon.server.state, ORDERS, {"custom_metrics": metrics})
+    assert _causes(mon) == {"orders": "out_of_band"}  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ reading only the live systems they concern."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from grafana_helpers import GrafanaProject, base
 from helpers import policy
@@ -74,3 +75,10 @@ def test_bad_selectors_are_errors(gp: GrafanaProject) -> None:
     bad = gp.cli("plan", "--only", "SlaPolicy")
     assert bad.exit_code == 1 and "expected KIND/NAME" in bad.output
     assert gp.cli("plan", "--label", "team").exit_code == 1
+
+
+def test_drift_gauges_are_never_published_for_a_part(gp: GrafanaProject, tmp_path: Path) -> None:
+    base(gp)
+    refused = gp.cli("drift", "--only", "SlaPolicy/*", "--textfile", tmp_path / "d.prom")
+    assert refused.exit_code == 1 and "drop --only/--label" in refused.output
+    assert not (tmp_path / "d.prom").exists()

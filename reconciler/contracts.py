@@ -103,6 +103,9 @@ class PlanDocument(_Doc):
     diagnostics: list[dict[str, Any]] = Field(
         default_factory=list, description="Refusals about objects no operation covers (a takeover, a locked object)."
     )
+    migrations: list[dict[str, Any]] = Field(
+        default_factory=list, description="Schema changes of a live store the plan needs (apply --allow-migrate)."
+    )
     partial: bool = Field(
         default=False, description="True when --only/--label limited the plan to some objects (see `selection`)."
     )

@@ -64,3 +64,15 @@ def test_monitor_edited_behind_the_tools_back_is_out_of_band(mon: Monitors) -> N
     metrics[0]["definition"] = "avg(`{{input_column}}`) * 100"
     edit_monitor(mon.server.state, ORDERS, {"custom_metrics": metrics})
     assert _causes(mon) == {"orders": "out_of_band"}  # type: ignore[arg-type]
+
+
+def test_a_policy_table_from_before_the_digest_column_is_migrated_by_apply(project: Project) -> None:
+    project.write("p.yaml", policy("old", ["w1"], 10))
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.sql("ALTER TABLE query_sla_policies DROP COLUMN applied_digest")  # as an earlier version made it
+    project.write("p.yaml", policy("old", ["w1"], 11))
+    assert "applied_digest" in project.cli("plan").output
+    migrated = project.cli("apply", "--auto-approve", "--allow-migrate")
+    assert migrated.exit_code == 0, migrated.output
+    (row,) = project.rows()
+    assert row["sla_seconds"] == 11 and row["applied_digest"].startswith("sha256:")

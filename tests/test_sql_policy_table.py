@@ -20,6 +20,7 @@ VALUES: dict[str, Any] = {
     "spec_name": "n",
     "prevent_destroy": False,
     "applied_at": "2026-01-01T00:00:00+00:00",
+    "applied_digest": "sha256:0",  # the digest of what was applied (reconciler.last_applied)
 }
 
 

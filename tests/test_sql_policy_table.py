@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.dialects import mssql, mysql, postgresql, sqlite
 
-from reconciler.providers.sql_policy_table import add_column_sql, policy_table, upsert
+from reconciler.providers.sql_policy_table import WRITTEN, add_column_sql, policy_table, upsert
 
 VALUES: dict[str, Any] = {
     "policy_hash": "h",
@@ -41,7 +41,8 @@ def test_mysql_upsert_guards_every_assignment_and_sets_the_owner_last() -> None:
     (sql,) = _sql(mysql.dialect())
     assert "ON DUPLICATE KEY UPDATE" in sql
     assignments = sql.split("ON DUPLICATE KEY UPDATE", 1)[1]
-    assert assignments.count("if(sla.query_sla_policies.managed_by = %s") == 8
+    # Every written column but the key (policy_hash) is one guarded assignment.
+    assert assignments.count("if(sla.query_sla_policies.managed_by = %s") == len(WRITTEN) - 1 == 9
     assert assignments.strip().startswith("warehouse_ids")
     assert assignments.rfind(" managed_by = if(") > assignments.rfind(" applied_at = if(")  # the owner goes last
 

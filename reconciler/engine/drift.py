@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.kinds.registry import KINDS
+from reconciler.kinds.kind_registry import KINDS
 from reconciler.last_applied import OUT_OF_BAND, causes
 from reconciler.plan.drift import DriftReport, drift_report
 from reconciler.selection import Selection

@@ -153,6 +153,7 @@ def _held_lock(session: Session, options: ApplyOptions, hooks: ApplyHooks) -> Ab
         session.context.name,
         timeout,
         lambda holder: hooks.notice(f"waiting up to {timeout:g}s for {holder.describe()}"),
+        lease_seconds=session.context.config.lock.lease_seconds,
     )
 
 

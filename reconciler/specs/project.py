@@ -170,6 +170,17 @@ class QualityMonitorSettings(_Strict):
     )
 
 
+class LockSettings(_Strict):
+    """The apply lock's lease (see the README's Failure behaviour)."""
+
+    lease_seconds: float = Field(
+        default=120,
+        ge=1,
+        description="How long a lock stays valid without its holder's heartbeat (renewed every third of it); "
+        "after a holder is killed, the next apply can take the lock over once this has passed.",
+    )
+
+
 class RetrySettings(_Strict):
     """Bounds of the retries of transient failures (connection errors, timeouts, 429, 500, 502,
     503, 504) of every API call this target makes; 4xx answers are never retried."""
@@ -205,6 +216,7 @@ class TargetConfig(_Strict):
     grafana: GrafanaConnection | None = None
     quality_monitors: QualityMonitorSettings | None = None
     retries: RetrySettings = Field(default_factory=RetrySettings)
+    lock: LockSettings = Field(default_factory=LockSettings)
 
 
 class ProjectFile(_Strict):

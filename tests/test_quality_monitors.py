@@ -181,7 +181,19 @@ def change(body: str, old: str, new: str) -> str:
 # ---- create, no endless diff ---------------------------------------------------------------------
 
 
-def test_create_then_replan_is_clean_before_and_after_active(mon_any: Monitors) -> None:
+@pytest.mark.parametrize("api", ["legacy", "data_quality"])
+def test_create_then_replan_is_clean_before_and_after_active(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: str
+) -> None:
+    # Its own sandbox with a longer PENDING phase: "still PENDING right after apply" must not
+    # depend on how fast a loaded machine runs the apply.
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
+    settings = SandboxSettings(monitor_active_delay_seconds=3.0)
+    with SandboxServer(tmp_path / "slow.db", settings) as server:
+        _create_then_replan(Monitors(project, server, api=api))
+
+
+def _create_then_replan(mon_any: Monitors) -> None:
     mon_any.write(monitor_doc())
     plan = mon_any.plan()
     (op,) = plan["operations"]

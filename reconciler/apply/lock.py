@@ -158,7 +158,11 @@ class SqlLockStore(LockStore):
     def try_acquire(self, lock: LockInfo) -> LockInfo | None:
         from sqlalchemy.exc import IntegrityError
 
-        self.table.create(self.engine, checkfirst=True)
+        from sqlalchemy.schema import CreateTable
+
+        # IF NOT EXISTS: two applies starting at once must not both try to create the table.
+        with self.engine.begin() as conn:
+            conn.execute(CreateTable(self.table, if_not_exists=True))
         try:
             with self.engine.begin() as conn:
                 conn.execute(

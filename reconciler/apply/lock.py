@@ -157,7 +157,6 @@ class SqlLockStore(LockStore):
 
     def try_acquire(self, lock: LockInfo) -> LockInfo | None:
         from sqlalchemy.exc import IntegrityError
-
         from sqlalchemy.schema import CreateTable
 
         # IF NOT EXISTS: two applies starting at once must not both try to create the table.

@@ -349,14 +349,15 @@ def target_lock(
             holder = store.try_acquire(lock)
         if holder is None:
             break
+        if not told and timeout > 0:
+            # Said before the deadline check: a slow first try must not skip the notice.
+            on_wait(holder)
+            told = True
         if time.monotonic() >= deadline:
             raise LockBusy(
                 f"target '{target}' is locked by another apply: {holder.describe()} ({store.where}). "
                 f"Wait for it, or if its holder is gone: reconciler force-unlock {holder.id}"
             )
-        if not told:
-            on_wait(holder)
-            told = True
         time.sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))
     stop = threading.Event()
     lost: list[str] = []

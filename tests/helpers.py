@@ -23,6 +23,14 @@ def run(*args: str | Path, input: str | None = None) -> Result:
     return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
 
 
+def inject_fault(server: Any, **fault: object) -> None:
+    """Queue a targeted fault in the sandbox's injector (`POST /sandbox/faults`; see
+    reconciler/sandbox/faults.py for the fields)."""
+    import requests
+
+    requests.post(server.url + "/sandbox/faults", json=fault, timeout=5).raise_for_status()
+
+
 def import_hints(output: str) -> list[str]:
     """The `reconciler import ...` commands an error message tells the user to run."""
     return re.findall(r"`(reconciler import [^`]*)`", output)

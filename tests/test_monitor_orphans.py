@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import Project
+from helpers import Project, inject_fault
 
 from reconciler.sandbox import SandboxServer, SandboxSettings
 
@@ -44,10 +44,6 @@ def ws(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         yield project, server
 
 
-def _fault(server: SandboxServer, **fault: object) -> None:
-    requests.post(server.url + "/sandbox/faults", json=fault, timeout=5).raise_for_status()
-
-
 def _ledger(server: SandboxServer) -> dict[str, dict[str, object]]:
     answer = requests.get(
         server.url + "/api/2.0/workspace/export",
@@ -68,7 +64,7 @@ def _monitor_exists(server: SandboxServer) -> bool:
 def test_a_lost_create_answer_is_reconciled_in_the_same_run(ws: tuple[Project, SandboxServer]) -> None:
     project, server = ws
     # The service creates the monitor, the answer is lost; the retry meets "already exists".
-    _fault(server, method="POST", path=f"^{MONITOR_PATH}$", status=500, mode="after")
+    inject_fault(server, method="POST", path=f"^{MONITOR_PATH}$", status=500, mode="after")
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
     assert _ledger(server)[ORDERS].get("pending") is None
@@ -78,7 +74,7 @@ def test_a_lost_create_answer_is_reconciled_in_the_same_run(ws: tuple[Project, S
 def test_a_failed_ledger_confirmation_converges_without_import(ws: tuple[Project, SandboxServer]) -> None:
     project, server = ws
     # The intent write goes through; the confirmation after the create keeps failing.
-    _fault(server, method="POST", path="^/api/2.0/workspace/import$", status=400, times=10, skip=1)
+    inject_fault(server, method="POST", path="^/api/2.0/workspace/import$", status=400, times=10, skip=1)
     failed = project.cli("apply", "--auto-approve")
     assert failed.exit_code == 1
     assert "Re-run apply" in failed.output and "reconciler import" not in failed.output
@@ -92,7 +88,7 @@ def test_a_failed_ledger_confirmation_converges_without_import(ws: tuple[Project
 
 def test_a_failed_intent_write_creates_nothing(ws: tuple[Project, SandboxServer]) -> None:
     project, server = ws
-    _fault(server, method="POST", path="^/api/2.0/workspace/import$", status=400, times=10)
+    inject_fault(server, method="POST", path="^/api/2.0/workspace/import$", status=400, times=10)
     failed = project.cli("apply", "--auto-approve")
     assert failed.exit_code == 1
     assert "Nothing was created" in failed.output
@@ -105,7 +101,7 @@ def test_a_failed_intent_write_creates_nothing(ws: tuple[Project, SandboxServer]
 
 def test_a_create_refused_outright_leaves_no_pending_entry(ws: tuple[Project, SandboxServer]) -> None:
     project, server = ws
-    _fault(server, method="POST", path=f"^{MONITOR_PATH}$", status=400, message="bad config")
+    inject_fault(server, method="POST", path=f"^{MONITOR_PATH}$", status=400, message="bad config")
     failed = project.cli("apply", "--auto-approve")
     assert failed.exit_code == 1 and "bad config" in failed.output
     assert ORDERS not in _ledger(server)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from grafana_helpers import GrafanaProject
-from helpers import Project
+from helpers import Project, inject_fault
 
 from reconciler.sandbox import SandboxServer, SandboxSettings
 
@@ -41,10 +41,6 @@ spec: {title: Alerts}
 """
 
 
-def _fault(server: SandboxServer, **fault: object) -> None:
-    requests.post(server.url + "/sandbox/faults", json=fault, timeout=5).raise_for_status()
-
-
 @pytest.fixture
 def grafana(gp: GrafanaProject) -> GrafanaProject:
     url = gp.sandbox.url
@@ -58,10 +54,10 @@ def grafana(gp: GrafanaProject) -> GrafanaProject:
 
 def test_grafana_transient_answers_are_retried_and_the_apply_converges(grafana: GrafanaProject) -> None:
     server = grafana.sandbox
-    _fault(server, method="GET", path=f"^{RULES}$", status=503, times=2)
-    _fault(server, method="POST", path="^/api/folders$", status=429, times=1)
-    _fault(server, method="PUT", path="/rule-groups/", status=502, times=1)
-    _fault(server, method="POST", path=f"^{RULES}$", status=500, times=1)
+    inject_fault(server, method="GET", path=f"^{RULES}$", status=503, times=2)
+    inject_fault(server, method="POST", path="^/api/folders$", status=429, times=1)
+    inject_fault(server, method="PUT", path="/rule-groups/", status=502, times=1)
+    inject_fault(server, method="POST", path=f"^{RULES}$", status=500, times=1)
     result = grafana.project.cli("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
     assert "SLA miss visits synchronizer" in grafana.rules()
@@ -72,7 +68,7 @@ def test_grafana_transient_answers_are_retried_and_the_apply_converges(grafana: 
 
 def test_grafana_client_errors_are_not_retried(grafana: GrafanaProject) -> None:
     server = grafana.sandbox
-    _fault(server, method="GET", path=f"^{RULES}$", status=403, times=5, message="permission denied")
+    inject_fault(server, method="GET", path=f"^{RULES}$", status=403, times=5, message="permission denied")
     server.faults.reset_counts()
     result = grafana.project.cli("plan")
     assert result.exit_code == 1
@@ -82,7 +78,7 @@ def test_grafana_client_errors_are_not_retried(grafana: GrafanaProject) -> None:
 
 def test_grafana_retries_are_bounded(grafana: GrafanaProject) -> None:
     server = grafana.sandbox
-    _fault(server, method="GET", path=f"^{RULES}$", status=503, times=50)
+    inject_fault(server, method="GET", path=f"^{RULES}$", status=503, times=50)
     server.faults.reset_counts()
     result = grafana.project.cli("plan")
     assert result.exit_code == 1
@@ -120,9 +116,11 @@ def test_databricks_500s_the_sdk_does_not_retry_are_retried_with_the_ledger_uplo
     workspace: tuple[Project, SandboxServer],
 ) -> None:
     project, server = workspace
-    _fault(server, method="GET", path="/api/2.1/unity-catalog/tables/main.sales.orders/monitor$", status=500, times=2)
-    _fault(server, method="POST", path="^/api/2.0/workspace/import$", status=502, times=1)
-    _fault(server, method="POST", path="^/api/2.0/workspace/import$", status=500, times=1)
+    inject_fault(
+        server, method="GET", path="/api/2.1/unity-catalog/tables/main.sales.orders/monitor$", status=500, times=2
+    )
+    inject_fault(server, method="POST", path="^/api/2.0/workspace/import$", status=502, times=1)
+    inject_fault(server, method="POST", path="^/api/2.0/workspace/import$", status=500, times=1)
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
@@ -137,7 +135,7 @@ def test_databricks_500s_the_sdk_does_not_retry_are_retried_with_the_ledger_uplo
 
 def test_databricks_client_errors_are_not_retried(workspace: tuple[Project, SandboxServer]) -> None:
     project, server = workspace
-    _fault(server, method="GET", path="/monitor$", status=400, times=5, message="bad request")
+    inject_fault(server, method="GET", path="/monitor$", status=400, times=5, message="bad request")
     server.faults.reset_counts()
     assert project.cli("plan").exit_code == 1
     gets = [n for k, n in server.request_counts().items() if k.startswith("GET") and k.endswith("/monitor")]

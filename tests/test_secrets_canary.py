@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import Result
-from helpers import Project, policy
+from helpers import Project, inject_fault, policy
 
 from reconciler.sandbox import SandboxServer, SandboxSettings
 
@@ -47,10 +47,6 @@ spec:
   assets_dir: /Shared/monitors/orders
   snapshot: {}
 """
-
-
-def _fault(server: SandboxServer, **fault: object) -> None:
-    requests.post(server.url + "/sandbox/faults", json=fault, timeout=5).raise_for_status()
 
 
 def _clean(result: Result, *codes: int) -> Result:
@@ -90,11 +86,11 @@ def test_grafana_token_and_spec_secret_appear_in_no_output(grafana: tuple[Projec
 def test_error_bodies_echoing_the_token_are_redacted(grafana: tuple[Project, SandboxServer]) -> None:
     project, server = grafana
     echo = f"invalid API key: Authorization: Bearer {CANARY}"
-    _fault(server, method="GET", path="^/api/folders", status=401, times=5, message=echo)
+    inject_fault(server, method="GET", path="^/api/folders", status=401, times=5, message=echo)
     result = _clean(project.cli("plan"), 1)
     assert "(sensitive)" in result.output
     requests.delete(server.url + "/sandbox/faults", timeout=5).raise_for_status()
-    _fault(server, method="POST", path="^/api/folders$", status=400, times=5, message=echo)
+    inject_fault(server, method="POST", path="^/api/folders$", status=400, times=5, message=echo)
     result = _clean(project.cli("apply", "--auto-approve"), 1)
     assert "(sensitive)" in result.output
 
@@ -113,7 +109,7 @@ def test_databricks_token_and_host_password_appear_in_no_output(
         project.write("monitors.yaml", MONITOR)
         _clean(project.cli("validate"), 0)
         _clean(project.cli("plan"), 0, 1)
-        _fault(server, method="GET", path="/monitor$", status=403, times=5, message=f"token {CANARY} denied")
+        inject_fault(server, method="GET", path="/monitor$", status=403, times=5, message=f"token {CANARY} denied")
         _clean(project.cli("plan"), 1)
         _clean(project.cli("apply", "--auto-approve"), 1)
         _clean(project.cli("drift"), 1)

@@ -378,6 +378,13 @@ def _emit_plan(
     help="Seconds to wait for the target's lock when another apply holds it.",
 )
 @click.option("--lock/--no-lock", "use_lock", default=True, help="Hold the target's lock while applying.")
+@click.option(
+    "--heartbeat",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Off a terminal, print a 'still waiting for ...' / 'still running ...' line this often while an operation, "
+    "--wait or a lock wait takes long (default $RECONCILER_HEARTBEAT, else 15).",
+)
 @format_option
 @color_option
 @select_options
@@ -395,13 +402,63 @@ def apply(
     use_lock: bool,
     fmt: str,
     color: bool | None,
+    heartbeat: float | None = None,
     only: tuple[str, ...] = (),
     labels: tuple[str, ...] = (),
 ) -> None:
-    """Make the live state match the specs (plans first, or applies a saved plan)."""
-    from reconciler.engine.apply import ApplyHooks, ApplyOptions, run_apply
+    """Make the live state match the specs (plans first, or applies a saved plan).
+
+    While it runs, each operation prints a line as it starts and as it ends (ok / FAILED, with
+    its duration); --wait and a wait for the target's lock print each state change and, off a
+    terminal, a heartbeat line ("still waiting for main.sales.orders: MONITOR_STATUS_PENDING,
+    3m10s elapsed of 30m"). On a terminal this is a live display instead. Progress goes to
+    stdout with --format text, to stderr otherwise (stdout then carries only the report)."""
+    from reconciler.apply.progress import heartbeat_seconds, reporter_for
+    from reconciler.engine.apply import ApplyOptions
+
+    try:
+        interval = heartbeat_seconds(heartbeat)
+    except ValueError as exc:
+        _fail(str(exc))
+    progress = reporter_for(sys.stdout if fmt == "text" else sys.stderr, interval, color)
+    try:
+        _apply(
+            specs_dir,
+            target,
+            ApplyOptions(
+                plan_file=plan_file,
+                allow_destructive=allow_destructive,
+                allow_migrate=allow_migrate,
+                wait=wait,
+                wait_timeout=wait_timeout,
+                lock=use_lock,
+                lock_timeout=lock_timeout,
+                selection=_selection(only, labels),
+            ),
+            progress,
+            auto_approve,
+            fmt,
+            color,
+        )
+    finally:
+        progress.close()
+
+
+def _apply(
+    specs_dir: Path,
+    target: str | None,
+    options: Any,
+    progress: Any,
+    auto_approve: bool,
+    fmt: str,
+    color: bool | None,
+) -> NoReturn:
+    from reconciler.engine.apply import ApplyHooks, run_apply
+
+    allow_destructive, wait = options.allow_destructive, options.wait
 
     def confirm(the_plan: Any) -> bool:
+        progress.pause()
         if auto_approve:
             return True
         if not sys.stdin.isatty():
@@ -416,16 +473,7 @@ def apply(
     outcome = run_apply(
         specs_dir,
         target,
-        ApplyOptions(
-            plan_file=plan_file,
-            allow_destructive=allow_destructive,
-            allow_migrate=allow_migrate,
-            wait=wait,
-            wait_timeout=wait_timeout,
-            lock=use_lock,
-            lock_timeout=lock_timeout,
-            selection=_selection(only, labels),
-        ),
+        options,
         ApplyHooks(
             planned=lambda the_plan: (
                 _emit_plan(the_plan, fmt, color, allow_destructive=allow_destructive) if fmt == "text" else None
@@ -433,8 +481,7 @@ def apply(
             confirm=confirm,
             # JSON is one document, written once the wait (if any) is over and its outcome known.
             applied=lambda the_plan, report: _emit_result(fmt, the_plan, report) if fmt != "json" else None,
-            # Progress goes to stderr when stdout carries a machine-readable document.
-            waiting=lambda line: click.echo(f"  waiting: {line}", err=fmt != "text"),
+            progress=progress,
             notice=lambda line: click.echo(line, err=True),
         ),
     )

@@ -9,7 +9,6 @@ every provider write is idempotent and keyed by identity.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -20,6 +19,7 @@ from reconciler.kinds.base import Resource
 from reconciler.plan.model import Action, Migration, Operation, Plan
 
 from .interrupts import Interrupts
+from .progress import ApplyObserver, WaitProgress
 
 
 class OpStatus(StrEnum):
@@ -137,7 +137,9 @@ def check_fresh(plan: Plan, session: Session, live: LiveState) -> None:
         )
 
 
-def execute(plan: Plan, session: Session, live: LiveState) -> ApplyReport:
+def execute(plan: Plan, session: Session, live: LiveState, observer: ApplyObserver | None = None) -> ApplyReport:
+    """Run the plan's migrations, then its operations; `observer` hears each one start and end."""
+    observer = observer or ApplyObserver()
     report = ApplyReport()
     failed = False
     with Interrupts().installed() as interrupts:
@@ -146,24 +148,32 @@ def execute(plan: Plan, session: Session, live: LiveState) -> ApplyReport:
             if failed or interrupts.received:
                 report.migrations.append(MigrationResult(migration, OpStatus.NOT_STARTED))
                 continue
+            observer.started(migration)
+            began = time.monotonic()
             try:
                 session.provider(migration.kind).migrate(migration)
             except Exception as exc:
                 failed = True
-                report.migrations.append(MigrationResult(migration, OpStatus.FAILED, f"{type(exc).__name__}: {exc}"))
+                done = MigrationResult(migration, OpStatus.FAILED, f"{type(exc).__name__}: {exc}")
             else:
-                report.migrations.append(MigrationResult(migration, OpStatus.SUCCEEDED))
+                done = MigrationResult(migration, OpStatus.SUCCEEDED)
+            report.migrations.append(done)
+            observer.finished(migration, done, time.monotonic() - began)
         for op in plan.operations:
             if failed or interrupts.received:
                 report.results.append(OpResult(op, OpStatus.NOT_STARTED))
                 continue
+            observer.started(op)
+            began = time.monotonic()
             try:
                 _run(op, session, live)
             except Exception as exc:  # the live system's own error, reported verbatim
                 failed = True
-                report.results.append(OpResult(op, OpStatus.FAILED, f"{type(exc).__name__}: {exc}"))
+                result = OpResult(op, OpStatus.FAILED, f"{type(exc).__name__}: {exc}")
             else:
-                report.results.append(OpResult(op, OpStatus.SUCCEEDED))
+                result = OpResult(op, OpStatus.SUCCEEDED)
+            report.results.append(result)
+            observer.finished(op, result, time.monotonic() - began)
         report.interrupted = interrupts.received
     return report
 
@@ -186,9 +196,10 @@ def _run(op: Operation, session: Session, live: LiveState) -> None:
     provider.apply(op, resource, obj)
 
 
-def wait_ready(report: ApplyReport, session: Session, timeout: float, progress: Callable[[str], None]) -> None:
+def wait_ready(report: ApplyReport, session: Session, timeout: float, observer: ApplyObserver) -> None:
     """`apply --wait`: block until every object created, updated or replaced is usable, per the
-    providers (e.g. a lakehouse monitor ACTIVE with its metric tables); raises on failure/timeout."""
+    providers (e.g. a lakehouse monitor ACTIVE with its metric tables); raises on failure/timeout.
+    `observer` hears each look's state (with elapsed time and the deadline) and each ready object."""
     by_kind: dict[str, list[Resource]] = {}
     for result in report.results:
         op = result.operation
@@ -198,5 +209,6 @@ def wait_ready(report: ApplyReport, session: Session, timeout: float, progress: 
         if resource is not None:
             by_kind.setdefault(op.kind, []).append(resource)
     deadline = time.monotonic() + timeout
+    progress = WaitProgress(observer, timeout)
     for kind, resources in by_kind.items():
         session.provider(kind).wait_ready(resources, max(deadline - time.monotonic(), 0.0), progress)

@@ -9,9 +9,10 @@ the caller only *how* it is shown and asked.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.apply.applier import (
@@ -22,7 +23,8 @@ from reconciler.apply.applier import (
     execute,
     wait_ready,
 )
-from reconciler.apply.lock import LockInfo, lock_errors, lock_store_for, target_lock
+from reconciler.apply.lock import LockInfo, LockStore, lock_errors, lock_store_for, target_lock
+from reconciler.apply.progress import ApplyObserver, duration_text
 from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.plan.model import Plan
 from reconciler.selection import Selection
@@ -56,13 +58,14 @@ class ApplyOptions:
 class ApplyHooks:
     """The caller's part in an apply, called in this order (each only when it applies):
     `planned` with the plan that would be applied; `confirm` (false cancels, nothing changed);
-    `applied` with the report; `waiting` with each progress line of `--wait`. `notice` gets
-    lines about the run itself (waiting for the target's lock, no place to hold one)."""
+    `applied` with the report. `progress` hears, while it runs, each operation start and end,
+    each look of `--wait` and of a wait for the target's lock (reconciler.apply.progress).
+    `notice` gets lines about the run itself (waiting for the target's lock, no place to hold one)."""
 
     planned: Callable[[Plan], None] = _nothing
     confirm: Callable[[Plan], bool] = _refuse
     applied: Callable[[Plan, ApplyReport], None] = _nothing
-    waiting: Callable[[str], None] = _nothing
+    progress: ApplyObserver = field(default_factory=ApplyObserver)
     notice: Callable[[str], None] = _nothing
 
 
@@ -123,12 +126,12 @@ def run_apply(
         check_migrations(the_plan, options.allow_migrate)
         if not hooks.confirm(the_plan):
             return ApplyOutcome(the_plan, cancelled=True)
-        report = execute(the_plan, session, live)
+        report = execute(the_plan, session, live, hooks.progress)
         hooks.applied(the_plan, report)
         outcome = ApplyOutcome(the_plan, report)
         if options.wait and report.ok:
             try:
-                wait_ready(report, session, options.wait_timeout, hooks.waiting)
+                wait_ready(report, session, options.wait_timeout, hooks.progress)
             except ReconcilerError as exc:
                 outcome.wait_error = str(exc)
                 return outcome
@@ -147,14 +150,33 @@ def _held_lock(session: Session, options: ApplyOptions, hooks: ApplyHooks) -> Ab
             "concurrent applies to it are not coordinated"
         )
         return nullcontext()
-    timeout = options.lock_timeout
-    return target_lock(
-        store,
-        session.context.name,
-        timeout,
-        lambda holder: hooks.notice(f"waiting up to {timeout:g}s for {holder.describe()}"),
-        lease_seconds=session.context.config.lock.lease_seconds,
-    )
+    return _lock_reported(session, store, options.lock_timeout, hooks)
+
+
+@contextmanager
+def _lock_reported(session: Session, store: LockStore, timeout: float, hooks: ApplyHooks) -> Iterator[LockInfo]:
+    """`target_lock`, with a wait for a busy lock told to `hooks` as it begins and as it ends,
+    so the progress reporter's heartbeats cover it ("still waiting for the lock of ...")."""
+    subject = f"the lock of target '{session.context.name}'"
+    began = time.monotonic()
+    waited = taken = False
+
+    def on_wait(holder: LockInfo) -> None:
+        nonlocal waited
+        waited = True
+        hooks.notice(f"waiting up to {timeout:g}s for {holder.describe()}")
+        hooks.progress.waiting(subject, f"held by {holder.user}@{holder.host} (lock {holder.id})", 0.0, timeout)
+
+    lease = session.context.config.lock.lease_seconds
+    try:
+        with target_lock(store, session.context.name, timeout, on_wait, lease_seconds=lease) as held:
+            taken = True
+            if waited:
+                hooks.progress.ready(subject, f"taken after {duration_text(time.monotonic() - began)}")
+            yield held
+    finally:
+        if waited and not taken:
+            hooks.progress.ready(subject, "not taken")
 
 
 def force_unlock(specs_dir: Path, target: str | None, lock_id: str) -> LockInfo:

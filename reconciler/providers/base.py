@@ -8,7 +8,7 @@ planner can compare them without knowing anything about the backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, cast
@@ -19,6 +19,7 @@ from reconciler.kinds.base import FactsT, Kind, LiveObject, Resource, SpecT
 from reconciler.plan.model import Action, Migration, Operation
 
 if TYPE_CHECKING:
+    from reconciler.apply.progress import WaitProgress
     from reconciler.targets import TargetContext
 
 
@@ -135,9 +136,10 @@ class Provider(ABC, Generic[SpecT, FactsT]):
         """How reports name a live object of this provider (e.g. 'monitor on main.sales.orders')."""
         return f"{self.kind.name} {live.key}"
 
-    def wait_ready(self, resources: Sequence[Resource[SpecT]], timeout: float, progress: Callable[[str], None]) -> None:
+    def wait_ready(self, resources: Sequence[Resource[SpecT]], timeout: float, progress: WaitProgress) -> None:
         """Block until objects just created, updated or replaced are usable (`apply --wait`),
-        reporting progress lines; raise ReconcilerError on failure or after `timeout` seconds.
+        reporting each look's state and each object ready to `progress`; raise ReconcilerError
+        on failure or after `timeout` seconds.
         Most live systems are ready when the write returns, hence the default."""
 
     def declared_resources(self) -> list[Resource[SpecT]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,7 @@ from .monitor_apis import LEGACY, MonitorApi, monitor_api
 from .workspace_ledger import WorkspaceLedger
 
 if TYPE_CHECKING:
+    from reconciler.apply.progress import WaitProgress
     from reconciler.targets import TargetContext
 
 KIND = "QualityMonitor"
@@ -467,13 +468,13 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
 
     # --- after apply -----------------------------------------------------------------------------
 
-    def wait_ready(self, resources: Sequence[MonitorResource], timeout: float, progress: Callable[[str], None]) -> None:
+    def wait_ready(self, resources: Sequence[MonitorResource], timeout: float, progress: WaitProgress) -> None:
         """Wait for ACTIVE *and* for both metric tables to exist: the tables appear minutes after
         the monitor turns ACTIVE, and grants on them in the same pipeline would fail before."""
         with live_errors("waiting for lakehouse monitors"):
             self._wait(resources, timeout, progress)
 
-    def _wait(self, resources: Sequence[MonitorResource], timeout: float, progress: Callable[[str], None]) -> None:
+    def _wait(self, resources: Sequence[MonitorResource], timeout: float, progress: WaitProgress) -> None:
         deadline = time.monotonic() + timeout
         pending = {r.key for r in resources}
         last: dict[str, str] = {}
@@ -493,12 +494,11 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
                             missing.append(table)
                     if not missing:
                         pending.discard(key)
-                        progress(f"{key}: ACTIVE, metric tables ready")
+                        progress.ready(key, "ACTIVE, metric tables ready")
                         continue
-                line = f"{key}: {status}" + (f", waiting for {', '.join(missing)}" if missing else "")
-                if last.get(key) != line:
-                    progress(line)
-                    last[key] = line
+                state = status + (f", waiting for {', '.join(missing)}" if missing else "")
+                progress.state(key, state)
+                last[key] = f"{key}: {state}"
             if not pending:
                 return
             if time.monotonic() + delay > deadline:

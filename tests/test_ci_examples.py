@@ -279,3 +279,29 @@ def test_github_workflow_passes_actionlint() -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _vendored_schema(name: str) -> dict[str, Any]:
+    """A CI platform's own JSON Schema, as check-jsonschema vendors it (from SchemaStore / GitLab's
+    `ci.json`), so the check needs no network."""
+    from importlib import resources
+
+    vendor = pytest.importorskip("check_jsonschema.builtin_schemas.vendor")
+    schema: dict[str, Any] = json.loads((resources.files(vendor) / f"{name}.json").read_text())
+    return schema
+
+
+@pytest.mark.parametrize(("schema_name", "path"), [("gitlab-ci", GITLAB), ("github-workflows", GITHUB)])
+def test_ci_examples_validate_against_the_platforms_schemas(schema_name: str, path: Path) -> None:
+    from jsonschema.validators import validator_for
+
+    schema = _vendored_schema(schema_name)
+    document = _workflow() if path == GITHUB else yaml.safe_load(path.read_text())
+    validator = validator_for(schema)(schema)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+    assert errors == []
+    # The schema is strict enough to catch a broken job (it is not an always-true schema).
+    broken = dict(document)
+    first = next(k for k, v in document.items() if isinstance(v, dict) and ("script" in v or k == "jobs"))
+    broken[first] = {**document[first], "bogus-key": 1} if path == GITLAB else {"x": {"bogus-key": 1}}
+    assert list(validator.iter_errors(broken)), "the vendored schema accepted a job with an unknown key"

@@ -268,3 +268,47 @@ def test_examples_route_the_sla_rule_to_the_team_and_mute_it(tmp_path: Any) -> N
     assert {"GrafanaContactPoint", "GrafanaMuteTiming"} <= kinds
     assert run("apply", specs, "--auto-approve").exit_code == 0
     assert run("plan", specs, "--detailed-exitcode").exit_code == 0
+
+
+def test_drift_tells_ui_edits_from_unapplied_spec_changes_for_every_notification_kind(
+    gp: GrafanaProject, secret_env: None
+) -> None:
+    """The digest of what reconciler last applied, kept in the project's ledger entry (these
+    objects have no annotation field), separates *changed outside reconciler* from *spec changed,
+    not applied yet* for contact points, mute timings, templates and the policy tree."""
+
+    def causes() -> dict[str, Any]:
+        result = gp.cli("drift", "--format", "json")
+        assert result.exit_code in (0, 2), result.output
+        objects = json.loads(result.stdout)["objects"]
+        return {o["kind"]: o.get("cause") for o in objects if o["status"] == "drifted"}
+
+    _write_all(gp)
+    assert gp.cli("apply", "--auto-approve").exit_code == 0
+    assert causes() == {}
+    webhook = _ours(gp)[0]
+    body = {**webhook, "settings": {**webhook["settings"], "url": "https://evil.example.com"}}
+    gp.api("PUT", f"/api/v1/provisioning/contact-points/{webhook['uid']}", json=body).raise_for_status()
+    gp.api(
+        "PUT",
+        "/api/v1/provisioning/mute-timings/visits-sync-maintenance",
+        json={"name": "visits-sync-maintenance", "time_intervals": [{"weekdays": ["monday"]}]},
+    ).raise_for_status()
+    template = _get(gp, "/templates/sla-messages")
+    gp.api(
+        "PUT",
+        "/api/v1/provisioning/templates/sla-messages",
+        json={"template": '{{ define "sla.title" }}edited{{ end }}', "version": template.get("version")},
+    ).raise_for_status()
+    tree = _get(gp, "/policies")
+    tree["group_by"] = ["alertname"]
+    gp.api("PUT", "/api/v1/provisioning/policies", json=tree).raise_for_status()
+    every = {"GrafanaContactPoint", "GrafanaMuteTiming", "GrafanaTemplate", "GrafanaNotificationPolicy"}
+    assert causes() == dict.fromkeys(every, "out_of_band")
+
+    assert gp.cli("apply", "--auto-approve").exit_code == 0
+    gp.write("contact-points.yaml", CONTACT_POINT.replace("data-platform@example.com", "oncall@example.com"))
+    gp.write("mute-timings.yaml", MUTE_TIMING.replace("04:00", "05:00"))
+    gp.write("templates.yaml", TEMPLATE.replace("SLA miss:", "SLA missed:"))
+    gp.write("policy.yaml", POLICY.replace("group_wait: 60s", "group_wait: 90s"))
+    assert causes() == dict.fromkeys(every, "pending")

@@ -27,6 +27,8 @@ from urllib.parse import quote
 
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import LiveObject, Resource
+from reconciler.last_applied import FIELD as APPLIED_FIELD
+from reconciler.last_applied import applied_digest
 from reconciler.providers.base import Adopted, Provider
 
 from .client import GrafanaApiError, GrafanaClient
@@ -266,6 +268,20 @@ class _NotificationProvider(Provider):
     def claim(self, resource: Resource) -> None:
         self.notifications.claim(self.section, resource.key, resource.name, resource.lifecycle.prevent_destroy)
 
+    def record_applied(self, resource: Resource, extra: dict[str, Any] | None = None) -> None:
+        """Record, in the project's ledger entry, the digest of what was just written (drift's
+        *changed outside reconciler* vs *spec changed, not applied yet*). The ledger is the place
+        because these objects have no annotation field Grafana keeps; it is written only *after*
+        Grafana accepted the write, so a failed write never records a digest it did not apply."""
+        digest = applied_digest(self.kind.fields, resource.state)
+
+        def record(ledger: Ledger) -> None:
+            entry = ledger.entries[self.section].setdefault(resource.key, {"spec": resource.name})
+            entry[APPLIED_FIELD] = digest
+            entry.update(extra or {})
+
+        self.notifications.update_ledger(record)
+
     def live_object(
         self, key: str, state: dict[str, Any], raw: Any, provenance: str, info: dict[str, Any] | None = None
     ) -> LiveObject:
@@ -280,6 +296,7 @@ class _NotificationProvider(Provider):
             info={"provenance": provenance, "used_by": self.notifications.used_by(self.section, key), **(info or {})},
             locked_reason=FILE_LOCKED if provenance == "file" else None,
             prevent_destroy=bool(entry and entry.get("prevent_destroy")),
+            applied_digest=str(entry[APPLIED_FIELD]) if entry and entry.get(APPLIED_FIELD) else None,
         )
 
     def in_scope(self, key: str, desired: Sequence[Resource]) -> bool:
@@ -363,12 +380,7 @@ class GrafanaContactPointProvider(_NotificationProvider):
             }
         for uid in uids[len(spec.integrations) :]:
             api.delete_integration(uid, resource.key, editable)
-
-        def record(ledger: Ledger) -> None:
-            entry = ledger.entries["contact_points"].setdefault(resource.key, {"spec": resource.name})
-            entry["secrets"] = {uid: digests for uid, digests in written.items() if digests}
-
-        self.notifications.update_ledger(record)
+        self.record_applied(resource, {"secrets": {uid: digests for uid, digests in written.items() if digests}})
 
     def delete(self, live: LiveObject) -> None:
         editable = str(live.info.get("provenance") or "") == ""
@@ -407,6 +419,7 @@ class GrafanaMuteTimingProvider(_NotificationProvider):
     def create(self, resource: Resource) -> None:
         self.claim(resource)
         self.notifications.api.create_mute_timing(self._body(resource), self.editable_for(""))
+        self.record_applied(resource)
 
     def update(self, resource: Resource, live: LiveObject) -> None:
         self.claim(resource)
@@ -414,6 +427,7 @@ class GrafanaMuteTimingProvider(_NotificationProvider):
         self.notifications.api.update_mute_timing(
             live.key, self._body(resource, live.info.get("version")), self.editable_for(provenance)
         )
+        self.record_applied(resource)
 
     def delete(self, live: LiveObject) -> None:
         editable = str(live.info.get("provenance") or "") == ""
@@ -447,6 +461,7 @@ class GrafanaTemplateProvider(_NotificationProvider):
         spec = resource.spec
         assert isinstance(spec, GrafanaTemplateSpec)
         self.notifications.api.put_template(resource.key, spec.template, None, self.editable_for(""))
+        self.record_applied(resource)
 
     def update(self, resource: Resource, live: LiveObject) -> None:
         self.claim(resource)
@@ -457,6 +472,7 @@ class GrafanaTemplateProvider(_NotificationProvider):
         self.notifications.api.put_template(
             live.key, spec.template, str(version) if version else None, self.editable_for(provenance)
         )
+        self.record_applied(resource)
 
     def delete(self, live: LiveObject) -> None:
         self.notifications.api.delete_template(live.key, str(live.info.get("provenance") or "") == "")
@@ -491,6 +507,7 @@ class GrafanaNotificationPolicyProvider(_NotificationProvider):
         spec = resource.spec
         assert isinstance(spec, GrafanaNotificationPolicySpec)
         self.notifications.api.put_policy_tree(api_policy_tree(spec), self.editable_for(provenance))
+        self.record_applied(resource)
 
     def delete(self, live: LiveObject) -> None:
         self.notifications.api.reset_policy_tree(str(live.info.get("provenance") or "") == "")

@@ -23,6 +23,7 @@ from reconciler.specs.project import TargetConfig
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
+    from reconciler.providers.request import ProviderRequest
     from reconciler.sandbox import SandboxServer
 
 T = TypeVar("T")
@@ -47,7 +48,8 @@ class Endpoint:
 
 class TargetContext:
     def __init__(self, specs: SpecSet) -> None:
-        self.specs = specs
+        # Private: providers get a `ProviderRequest` (`request`), never the whole spec set.
+        self._specs = specs
         self.name = specs.target_name
         self.config: TargetConfig = specs.target
         self.root = specs.root
@@ -57,9 +59,20 @@ class TargetContext:
         self._shared: dict[str, Any] = {}
 
     @property
+    def project(self) -> str:
+        """The project id the project file names ("default" when it names none)."""
+        return self._specs.project.project or "default"
+
+    @property
     def owner(self) -> str:
         """The ownership marker this project writes on the live side."""
-        return f"reconciler/{self.specs.project.project or 'default'}"
+        return f"reconciler/{self.project}"
+
+    def request(self, kind: str, sees_kinds: tuple[str, ...] = ()) -> ProviderRequest:
+        """The narrow request for a provider of `kind` that also needs `sees_kinds`' specs."""
+        from reconciler.providers.request import ProviderRequest
+
+        return ProviderRequest.build(kind, self.owner, self.project, self._specs.resources, sees_kinds)
 
     @property
     def state_dir(self) -> Path:

@@ -309,7 +309,7 @@ def lock_store_for(session: Session) -> LockStore | None:
     if context.has_databricks:
         settings = context.config.quality_monitors
         ledger = settings.ledger_path if settings and settings.ledger_path else None
-        project = context.specs.project.project or "default"
+        project = context.project
         folder = ledger.rsplit("/", 1)[0] if ledger else f"/Shared/.reconciler/{project}/{context.name}"
         return WorkspaceLockStore(context.workspace_client(), f"{folder}/apply.lock")
     return None

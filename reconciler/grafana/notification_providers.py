@@ -166,6 +166,7 @@ class NotificationBackend:
 
     def __init__(self, context: TargetContext) -> None:
         self.context = context
+        self.request = context.request(NOTIFICATION_KINDS[0], NOTIFICATION_KINDS[1:])
         self.grafana = backend_for(context)
         self._api: NotificationsApi | None = None
         self._snapshot: NotificationSnapshot | None = None
@@ -185,7 +186,7 @@ class NotificationBackend:
         return self.grafana.editable
 
     def declared(self) -> bool:
-        return any(self.context.specs.by_kind(k) for k in NOTIFICATION_KINDS)
+        return self.request.any_of(NOTIFICATION_KINDS)
 
     def snapshot(self) -> NotificationSnapshot:
         if self._snapshot is None:

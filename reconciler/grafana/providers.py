@@ -54,8 +54,13 @@ if TYPE_CHECKING:
     from reconciler.targets import TargetContext
 
 
+ALERTING_KINDS = ("GrafanaFolder", "GrafanaRuleGroup", "GrafanaAlertRule")
+
+
 class _GrafanaProvider(Provider):
     backend = "grafana"
+    # A rule's, group's or folder's plan needs the declared objects of the other two kinds.
+    sees_kinds = ALERTING_KINDS
 
     def __init__(self, kind: Any, context: TargetContext) -> None:
         super().__init__(kind, context)
@@ -65,7 +70,7 @@ class _GrafanaProvider(Provider):
         return grafana_configured(self.context)
 
     def declared(self, kind: str) -> list[Resource]:
-        return self.context.specs.by_kind(kind)
+        return self.request.of(kind)
 
     def apply(self, op: Operation, resource: Resource | None, live: LiveObject | None) -> None:
         """Exactly the calls the plan lists for `op`, in order (see `write_steps`)."""
@@ -403,9 +408,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         current = self.grafana.client.get_group(folder, group)
         if current is None:
             raise ReconcilerError(f"no rule group {key!r} in Grafana (expected FOLDER_UID/GROUP)")
-        children = [
-            r for r in self.context.specs.by_kind("GrafanaAlertRule") if rule_child(r).group_name == declared.name
-        ]
+        children = [r for r in self.request.of("GrafanaAlertRule") if rule_child(r).group_name == declared.name]
         keys = {c.key for c in children}
         # A rule whose spec gives an explicit uid is that uid and nothing else; one with a derived
         # uid is matched by its title in the folder.
@@ -434,7 +437,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         return Adopted(key, notes)
 
     def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
-        return SpecGenerator(self.grafana, self.context, self.expand_env).generate(selector, source)
+        return SpecGenerator(self.grafana, self.request, self.expand_env).generate(selector, source)
 
 
 class GrafanaAlertRuleProvider(_GrafanaProvider):
@@ -550,7 +553,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
         return next(
             (
                 r
-                for r in self.context.specs.by_kind(self.kind.name)
+                for r in self.request.of()
                 if r.state["folder"] == rule.get("folderUID")
                 and r.state["title"] == rule.get("title")
                 and rule_child(r).rule.uid is None

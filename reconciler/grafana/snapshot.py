@@ -62,6 +62,8 @@ class GrafanaBackend:
 
     def __init__(self, context: TargetContext) -> None:
         self.context = context
+        # The declared folders and groups: which folders are ours, whether to read at all.
+        self.request = context.request("GrafanaFolder", ("GrafanaRuleGroup",))
         conn = context.config.grafana
         self.editable = conn is not None and conn.provenance == "editable"
         self._client: GrafanaClient | None = None
@@ -89,7 +91,7 @@ class GrafanaBackend:
         out = {OWNER_ANNOTATION: self.owner, SPEC_ANNOTATION: spec_name, UID_ANNOTATION: uid}
         if prevent_destroy:
             out[PREVENT_DESTROY_ANNOTATION] = "true"
-        declared = next((r for r in self.context.specs.by_kind("GrafanaFolder") if r.key == folder_uid), None)
+        declared = next((r for r in self.request.of("GrafanaFolder") if r.key == folder_uid), None)
         if declared is not None:
             owned, protected = True, declared.lifecycle.prevent_destroy
         else:
@@ -122,8 +124,7 @@ class GrafanaBackend:
         return self._snapshot
 
     def _read(self) -> GrafanaSnapshot:
-        specs = self.context.specs
-        grafana_declared = any(specs.by_kind(k) for k in ("GrafanaFolder", "GrafanaRuleGroup"))
+        grafana_declared = self.request.any_of(("GrafanaFolder", "GrafanaRuleGroup"))
         if not grafana_declared and self.context.known_empty("grafana"):
             # Nothing can exist yet (a fresh local target), and connecting to find that out
             # would cost every SLA-only run.
@@ -148,10 +149,10 @@ class GrafanaBackend:
                         counts["pending"] += 1
                 if rule.get("uid"):
                     states[rule["uid"]] = counts
-        declared_groups = {(r.state["folder"], r.state["group"]) for r in specs.by_kind("GrafanaRuleGroup")}
+        declared_groups = {(r.state["folder"], r.state["group"]) for r in self.request.of("GrafanaRuleGroup")}
         managed_groups = {(r["folderUID"], r["ruleGroup"]) for r in rules if self.is_managed(r)}
         scope_folders = (
-            {r.key for r in specs.by_kind("GrafanaFolder")}
+            {r.key for r in self.request.of("GrafanaFolder")}
             | {f for f, _ in declared_groups}
             | {r["folderUID"] for r in rules if self.is_managed(r)}
         )

@@ -19,7 +19,7 @@ from .rule_form import file_rule_to_api, spec_rule_from_api
 from .spec_model import format_duration, parse_duration
 
 if TYPE_CHECKING:
-    from reconciler.targets import TargetContext
+    from reconciler.providers.request import ProviderRequest
 
     from .snapshot import GrafanaBackend
 
@@ -36,9 +36,9 @@ def slug(text: str) -> str:
 class SpecGenerator:
     """Spec files from live Grafana or from Grafana's export / file-provisioning YAML."""
 
-    def __init__(self, grafana: GrafanaBackend, context: TargetContext, expand_env: tuple[str, ...] = ()) -> None:
+    def __init__(self, grafana: GrafanaBackend, request: ProviderRequest, expand_env: tuple[str, ...] = ()) -> None:
         self.grafana = grafana
-        self.context = context
+        self.request = request
         # Environment variables a provisioning file may expand (`import --expand-env`; `*`: all).
         self.expand_env = expand_env
 
@@ -48,9 +48,9 @@ class SpecGenerator:
         if not chosen:
             where = str(source) if source is not None else "Grafana"
             raise ReconcilerError(f"no rule group in {where} matches {selector!r} (groups are named FOLDER_UID/GROUP)")
-        declared_groups = {r.key for r in self.context.specs.by_kind("GrafanaRuleGroup")}
-        declared_names = {r.name for r in self.context.specs.by_kind("GrafanaRuleGroup")}
-        declared_folders = {r.key for r in self.context.specs.by_kind("GrafanaFolder")}
+        declared_groups = {r.key for r in self.request.of("GrafanaRuleGroup")}
+        declared_names = {r.name for r in self.request.of("GrafanaRuleGroup")}
+        declared_folders = {r.key for r in self.request.of("GrafanaFolder")}
         result = GeneratedSpecs()
         by_folder: dict[str, list[dict[str, Any]]] = {}
         file_provisioned = {

@@ -3,6 +3,12 @@
 A provider reads live objects and executes single operations; it never plans. Reads return
 objects in the same normalised shape as the kind's desired state, with an ownership flag, so the
 planner can compare them without knowing anything about the backend.
+
+What a provider may know of the specs is narrow and typed: `self.request`, a `ProviderRequest`
+the target context builds for it, holds the declared objects of its own kind and of the kinds it
+names in `sees_kinds` (nothing else), the owner marker and the project id. `read`, `check` and
+`wait_ready` are handed the desired objects of the provider's kind per call. A provider never
+reaches the run's whole spec set; asking the request for another kind fails loudly.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import FactsT, Kind, LiveObject, Resource, SpecT
 from reconciler.plan.model import Action, Migration, Operation
+from reconciler.providers.request import ProviderRequest
 
 if TYPE_CHECKING:
     from reconciler.apply.progress import WaitProgress
@@ -51,10 +58,13 @@ class Provider(ABC, Generic[SpecT, FactsT]):
     # Environment variables an export file read by `generate_specs` may expand, where the live
     # system's own file provisioning would (`reconciler import --expand-env`; "*": all).
     expand_env: tuple[str, ...] = ()
+    # Kinds besides its own whose declared objects this provider needs (see `ProviderRequest`).
+    sees_kinds: tuple[str, ...] = ()
 
     def __init__(self, kind: Kind[SpecT, FactsT], context: TargetContext) -> None:
         self.kind = kind
         self.context = context
+        self.request: ProviderRequest = context.request(kind.name, self.sees_kinds)
 
     def configured(self) -> bool:
         """Whether the target gives this provider a live system to talk to. A provider whose
@@ -145,7 +155,7 @@ class Provider(ABC, Generic[SpecT, FactsT]):
     def declared_resources(self) -> list[Resource[SpecT]]:
         """The declared objects of this provider's kind, typed in its spec model (the loader
         validated each against `kind.spec_model`)."""
-        return cast(list[Resource[SpecT]], self.context.specs.by_kind(self.kind.name))
+        return cast(list[Resource[SpecT]], self.request.of())
 
     def declaring(self, key: str) -> Resource[SpecT] | None:
         """The spec that declares the live object `key`; import adopts only declared objects (an
@@ -157,7 +167,7 @@ class Provider(ABC, Generic[SpecT, FactsT]):
         whose metadata.name is KEY (so a spec name works as well as the 64-hex hash)."""
         if self.declaring(key) is not None:
             return key
-        named = next((r for r in self.context.specs.by_kind(self.kind.name) if r.name == key), None)
+        named = next((r for r in self.request.of() if r.name == key), None)
         return named.key if named is not None else key
 
     def adopt(self, key: str, name: str | None = None) -> Adopted:

@@ -76,7 +76,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         if not self.context.has_databricks:
             return False
         # A workspace that certainly holds nothing yet only matters once a spec declares a monitor.
-        return bool(self.context.specs.by_kind(KIND)) or not self.context.known_empty("databricks")
+        return bool(self.request.of()) or not self.context.known_empty("databricks")
 
     @property
     def client(self) -> Any:
@@ -95,7 +95,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         settings = self.context.config.quality_monitors
         if settings is not None and settings.ledger_path:
             return settings.ledger_path
-        project = self.context.specs.project.project or "default"
+        project = self.request.project
         return f"/Shared/.reconciler/{project}/{self.context.name}/ledger.json"
 
     @property
@@ -391,7 +391,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
                 f"QualityMonitor selector {selector!r} must be a catalog.schema.table glob, e.g. 'main.sales.*'"
             )
         tables = self._matching_tables(*parts)
-        declared = {r.key: r.name for r in self.context.specs.by_kind(KIND)}
+        declared = {r.key: r.name for r in self.request.of()}
         names = set(declared.values())
         entries = self.ledger.entries(KIND)
         result = GeneratedSpecs()

@@ -160,7 +160,7 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
     def import_key(self, key: str) -> str:
         """A spec name as the key of the row it declares (the row with its hash, or the row under
         another hash for the same warehouse set); anything else unchanged."""
-        res = next((r for r in self.context.specs.by_kind(self.kind.name) if r.name == key), None)
+        res = next((r for r in self.request.of() if r.name == key), None)
         if res is None:
             return key
         rows = self._live_rows()
@@ -177,7 +177,7 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
             raise ReconcilerError(
                 "SlaPolicy specs are generated from the policy table; --from-file takes Grafana exports"
             )
-        declared = {r.key: r.name for r in self.context.specs.by_kind(self.kind.name)}
+        declared = {r.key: r.name for r in self.request.of()}
         names = set(declared.values())
         result = GeneratedSpecs()
         matched = 0

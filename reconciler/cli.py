@@ -412,7 +412,10 @@ def apply(
     its duration); --wait and a wait for the target's lock print each state change and, off a
     terminal, a heartbeat line ("still waiting for main.sales.orders: MONITOR_STATUS_PENDING,
     3m10s elapsed of 30m"). On a terminal this is a live display instead. Progress goes to
-    stdout with --format text, to stderr otherwise (stdout then carries only the report)."""
+    stdout with --format text, to stderr otherwise (stdout then carries only the report).
+
+    --format markdown prints the apply report as a pull-request comment: every operation as
+    ok / FAILED / not started, with its error, within GitHub's comment limit."""
     from reconciler.apply.progress import heartbeat_seconds, reporter_for
     from reconciler.engine.apply import ApplyOptions
 
@@ -479,8 +482,9 @@ def _apply(
                 _emit_plan(the_plan, fmt, color, allow_destructive=allow_destructive) if fmt == "text" else None
             ),
             confirm=confirm,
-            # JSON is one document, written once the wait (if any) is over and its outcome known.
-            applied=lambda the_plan, report: _emit_result(fmt, the_plan, report) if fmt != "json" else None,
+            # JSON and Markdown are one document each, written once the wait (if any) is over and
+            # its outcome known.
+            applied=lambda the_plan, report: _emit_result(fmt, the_plan, report) if fmt == "text" else None,
             progress=progress,
             notice=lambda line: click.echo(line, err=True),
         ),
@@ -490,7 +494,7 @@ def _apply(
     if outcome.report is None:
         _emit_result(fmt, outcome.plan, None)
         sys.exit(EXIT_OK)
-    if fmt == "json":
+    if fmt in ("json", "markdown"):
         _emit_result(fmt, outcome.plan, outcome.report, wait=(wait, outcome.wait_error))
     if outcome.wait_error is not None:
         click.echo(f"Error: the apply went through, but --wait failed: {outcome.wait_error}", err=True)
@@ -529,9 +533,12 @@ def _emit_result(fmt: str, the_plan: Any, report: Any, wait: tuple[bool, str | N
         document = {"format_version": APPLY_FORMAT_VERSION, "tool": tool(), "plan": the_plan.to_dict()}
         click.echo(json.dumps({**document, "apply": applied}, indent=2, default=str))
         return
+    if fmt == "markdown":
+        from reconciler.apply.render_markdown import render_apply_markdown
+
+        click.echo(render_apply_markdown(the_plan, report, wait_error=wait[1]), nl=False)
+        return
     if report is None:
-        if fmt == "markdown":
-            click.echo("No changes. The live state matches the specs.")
         return
     marks = {OpStatus.SUCCEEDED: "ok", OpStatus.FAILED: "FAILED", OpStatus.NOT_STARTED: "not started"}
     click.echo("")

@@ -12,6 +12,7 @@ from reconciler.grafana.notification_kinds import (
     GrafanaTemplateKind,
 )
 
+from .anomaly_detection import AnomalyDetectionKind
 from .base import Kind
 from .quality_monitor import QualityMonitorKind
 from .sla_policy import SlaPolicyKind
@@ -29,6 +30,7 @@ KINDS: dict[str, Kind[Any, Any]] = {
         GrafanaMuteTimingKind(),
         GrafanaTemplateKind(),
         QualityMonitorKind(),
+        AnomalyDetectionKind(),
     )
 }
 

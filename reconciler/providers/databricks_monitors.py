@@ -48,7 +48,7 @@ from reconciler.sqlexpr import expression_columns
 from .base import Adopted, GeneratedSpecs, Provider
 from .databricks_errors import live_errors
 from .monitor_apis import LEGACY, MonitorApi, monitor_api
-from .workspace_ledger import WorkspaceLedger
+from .workspace_ledger import WorkspaceLedger, ledger_path
 
 if TYPE_CHECKING:
     from reconciler.apply.progress import WaitProgress
@@ -92,11 +92,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
 
     @property
     def ledger_path(self) -> str:
-        settings = self.context.config.quality_monitors
-        if settings is not None and settings.ledger_path:
-            return settings.ledger_path
-        project = self.request.project
-        return f"/Shared/.reconciler/{project}/{self.context.name}/ledger.json"
+        return ledger_path(self.context, self.request.project)
 
     @property
     def ledger(self) -> WorkspaceLedger:

@@ -57,6 +57,9 @@ PROVIDERS: dict[tuple[str, str], ProviderEntry] = {
     ("QualityMonitor", "databricks"): ProviderEntry(
         "reconciler.providers.databricks_monitors:DatabricksMonitorProvider", "databricks"
     ),
+    ("AnomalyDetection", "databricks"): ProviderEntry(
+        "reconciler.providers.databricks_anomaly:DatabricksAnomalyProvider", "databricks"
+    ),
 }
 
 

@@ -32,11 +32,26 @@ from reconciler.errors import ReconcilerError
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
+    from reconciler.targets import TargetContext
+
 FORMAT_VERSION = 1
 
 
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def ledger_path(context: TargetContext, project: str) -> str:
+    """The target's ledger file: one per target, shared by every Databricks kind that keeps
+    ownership in it (QualityMonitor, AnomalyDetection), each under its own kind key."""
+    settings = context.config.quality_monitors
+    if settings is not None and settings.ledger_path:
+        return settings.ledger_path
+    return f"/Shared/.reconciler/{project}/{context.name}/ledger.json"
+
+
+def target_ledger(context: TargetContext, project: str) -> WorkspaceLedger:
+    return WorkspaceLedger(context.workspace_client(), ledger_path(context, project), context.owner, context.name)
 
 
 class WorkspaceLedger:

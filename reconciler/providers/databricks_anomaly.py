@@ -1,0 +1,373 @@
+"""Schema-level anomaly detection through databricks-sdk `w.data_quality` (Data Quality v1 API).
+
+One `Monitor(object_type="schema", object_id=<schema_id>)` per schema. Schema names are resolved
+to ids with `w.schemas.get` once per run (cached). Reading: `get_monitor` for every declared
+schema and every schema this target's ownership ledger lists — the same workspace ledger file the
+QualityMonitor kind keeps (`workspace_ledger.target_ledger`), under the kind key
+`AnomalyDetection`, with the same pending-intent entry written before a create so a lost answer
+or a kill never leaves a monitor reconciler made but does not recognise.
+
+Live fields the spec does not model (see `kinds.anomaly_detection.unmodelled_paths`) lock the
+object: the plan refuses to change it rather than drop them. Updates name only the modelled
+fields in `update_mask`, so the service keeps every other field as it is.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from databricks.sdk.errors import NotFound, ResourceAlreadyExists
+from databricks.sdk.service.dataquality import AnomalyDetectionConfig, Monitor
+
+from reconciler.commands import import_command
+from reconciler.diagnostics import Diagnostic
+from reconciler.errors import ReconcilerError
+from reconciler.kinds.anomaly_detection import (
+    FIELDS,
+    KIND,
+    AnomalyDetectionSpec,
+    AnomalyFacts,
+    AnomalyLive,
+    AnomalyResource,
+    anomaly_state,
+    config_from_spec,
+    spec_from_config,
+    unmodelled_paths,
+)
+from reconciler.kinds.base import Kind, LiveObject
+from reconciler.last_applied import applied_digest
+from reconciler.plan.diff import diff_states
+
+from .base import Adopted, GeneratedSpecs, Provider
+from .databricks_errors import live_errors
+from .workspace_ledger import WorkspaceLedger, ledger_path, target_ledger
+
+if TYPE_CHECKING:
+    from reconciler.targets import TargetContext
+
+SCHEMA = "schema"
+UPDATE_MASK = "anomaly_detection_config.excluded_table_full_names,anomaly_detection_config.notification_settings"
+
+
+class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
+    backend = "databricks"
+
+    def __init__(self, kind: Kind[AnomalyDetectionSpec, AnomalyFacts], context: TargetContext) -> None:
+        super().__init__(kind, context)
+        self._ledger: WorkspaceLedger | None = None
+        self._schema_ids: dict[str, str] = {}
+        self._gone: set[str] = set()
+
+    def configured(self) -> bool:
+        if not self.context.has_databricks:
+            return False
+        return bool(self.request.of()) or not self.context.known_empty("databricks")
+
+    @property
+    def client(self) -> Any:
+        return self.context.workspace_client()
+
+    @property
+    def ledger(self) -> WorkspaceLedger:
+        if self._ledger is None:
+            self._ledger = target_ledger(self.context, self.request.project)
+        return self._ledger
+
+    def legacy_pinned(self) -> bool:
+        """The target pins the legacy monitor API (`quality_monitors: {api: legacy}`), which has no
+        anomaly detection. Unset means v1 for this kind."""
+        settings = self.context.config.quality_monitors
+        return settings is not None and "api" in settings.model_fields_set and settings.api == "legacy"
+
+    def schema_id(self, schema: str) -> str:
+        if schema not in self._schema_ids:
+            info = self.client.schemas.get(schema)
+            if not info.schema_id:
+                raise ReconcilerError(f"Unity Catalog returned no schema_id for {schema}")
+            self._schema_ids[schema] = info.schema_id
+        return self._schema_ids[schema]
+
+    def _get(self, schema: str) -> dict[str, Any]:
+        """The schema's anomaly_detection_config JSON; NotFound when there is none."""
+        monitor = self.client.data_quality.get_monitor(SCHEMA, self.schema_id(schema))
+        if monitor.anomaly_detection_config is None:
+            raise NotFound(f"no anomaly detection monitor on schema {schema}")
+        return monitor.anomaly_detection_config.as_dict()  # type: ignore[no-any-return]
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def read(self, desired: Sequence[AnomalyResource]) -> list[AnomalyLive]:
+        if self.legacy_pinned():
+            return []  # check() reports it
+        with live_errors(f"reading anomaly detection monitors on target '{self.context.name}'"):
+            entries = self.ledger.entries(KIND)
+            live: list[AnomalyLive] = []
+            for key in dict.fromkeys([*(r.key for r in desired), *entries]):
+                try:
+                    config = self._get(key)
+                except NotFound:
+                    if key in entries:
+                        self._gone.add(key)
+                    continue
+                live.append(self._live_object(key, config, entries.get(key)))
+            return live
+
+    def _live_object(self, key: str, config: dict[str, Any], entry: dict[str, Any] | None) -> AnomalyLive:
+        state = anomaly_state(key, config)
+        extra = unmodelled_paths(config)
+        locked = (
+            f"its anomaly_detection_config has fields reconciler does not model ({', '.join(extra)}); "
+            "writing it would drop them: change them in Databricks, or manage this monitor there"
+            if extra
+            else None
+        )
+        return LiveObject(
+            kind=KIND,
+            key=key,
+            state=state,
+            managed=entry is not None,
+            name=entry.get("spec_name") if entry else None,
+            raw={"config": config},
+            facts=AnomalyFacts(schema_id=self._schema_ids.get(key)),
+            locked_reason=locked,
+            prevent_destroy=bool(entry.get("prevent_destroy")) if entry else False,
+            applied_digest=entry.get("applied_digest") if entry else None,
+        )
+
+    # --- plan-time checks ----------------------------------------------------------------------
+
+    def check(self, desired: Sequence[AnomalyResource]) -> list[Diagnostic]:
+        if self.legacy_pinned():
+            return [
+                r.error(
+                    ("kind",),
+                    f"AnomalyDetection needs the Data Quality v1 API, but target '{self.context.name}' pins "
+                    "quality_monitors.api: legacy (the legacy monitor API has no anomaly detection): set "
+                    "quality_monitors: {api: data_quality} on the target, or remove this spec",
+                )
+                for r in desired
+            ]
+        errors: list[Diagnostic] = []
+        with live_errors(f"checking anomaly detection specs against the catalog of target '{self.context.name}'"):
+            for res in desired:
+                try:
+                    self.schema_id(res.key)
+                except NotFound:
+                    errors.append(
+                        res.error(("spec", "schema_name"), f"schema {res.key} does not exist in Unity Catalog")
+                    )
+                    continue
+                for i, table in enumerate(res.spec.excluded_table_full_names):
+                    try:
+                        self.client.tables.get(table.lower())
+                    except NotFound:
+                        errors.append(
+                            res.error(
+                                ("spec", "excluded_table_full_names", i),
+                                f"table {table} does not exist in Unity Catalog",
+                            )
+                        )
+        return errors
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _monitor(self, resource: AnomalyResource) -> Monitor:
+        return Monitor(
+            object_type=SCHEMA,
+            object_id=self.schema_id(resource.key),
+            anomaly_detection_config=AnomalyDetectionConfig.from_dict(config_from_spec(resource.spec)),
+        )
+
+    def create(self, resource: AnomalyResource) -> None:
+        # Intent first (as QualityMonitor): the ledger says "ours, being created" before the monitor exists.
+        self._record(resource, pending=True)
+        try:
+            self.client.data_quality.create_monitor(self._monitor(resource))
+        except (ResourceAlreadyExists, Exception):
+            # Ambiguous (a retried create whose first answer was lost) or someone else's monitor:
+            # ours only if it is exactly what we asked for.
+            if not self._created_as_desired(resource):
+                self._forget_intent(resource.key)
+                raise
+        self._record(resource)
+
+    def _created_as_desired(self, resource: AnomalyResource) -> bool:
+        try:
+            config = self._get(resource.key)
+        except Exception:
+            return False
+        return not diff_states(anomaly_state(resource.key, config), resource.state, FIELDS)
+
+    def _forget_intent(self, key: str) -> None:
+        try:
+            entry = self.ledger.entries(KIND).get(key)
+            if entry and entry.get("pending"):
+                self.ledger.remove(KIND, key)
+        except Exception:
+            pass
+
+    def update(self, resource: AnomalyResource, live: AnomalyLive) -> None:
+        if diff_states(live.state, resource.state, FIELDS):
+            self.client.data_quality.update_monitor(
+                SCHEMA, self.schema_id(resource.key), self._monitor(resource), update_mask=UPDATE_MASK
+            )
+        self._record(resource)
+
+    def _record(self, resource: AnomalyResource, pending: bool = False) -> None:
+        entry: dict[str, Any] = {
+            "spec_name": resource.name,
+            "prevent_destroy": bool(resource.lifecycle.prevent_destroy),
+            "write_only": {},
+            "applied_digest": applied_digest(FIELDS, resource.state),
+        }
+        if pending:
+            entry["pending"] = True
+        try:
+            if self._gone:
+                self.ledger.remove(KIND, *sorted(self._gone))
+                self._gone.clear()
+            self.ledger.put(KIND, resource.key, entry)
+        except Exception as exc:
+            if pending:
+                raise ReconcilerError(
+                    f"recording the anomaly detection monitor on {resource.key} in the ownership ledger "
+                    f"{ledger_path(self.context, self.request.project)} before creating it failed: {exc}. Nothing was created; re-run apply"
+                ) from exc
+            raise ReconcilerError(
+                f"the anomaly detection monitor on {resource.key} was written, but recording it in the ownership "
+                f"ledger {ledger_path(self.context, self.request.project)} failed: {exc}. Re-run apply, or record it with: "
+                f"{import_command(KIND, resource.key, self.context.root, self.context.name)}"
+            ) from exc
+
+    def delete(self, live: AnomalyLive) -> None:
+        try:
+            self.client.data_quality.delete_monitor(SCHEMA, self.schema_id(live.key))
+        except NotFound:
+            pass  # already gone: the desired outcome
+        self.ledger.remove(KIND, live.key, *sorted(self._gone))
+        self._gone.clear()
+
+    def describe_live(self, live: AnomalyLive) -> str:
+        return f"anomaly detection monitor on schema {live.key}"
+
+    # --- import --------------------------------------------------------------------------------
+
+    def declaring(self, key: str) -> AnomalyResource | None:
+        return super().declaring(key.lower())
+
+    def adopt(self, key: str, name: str | None = None) -> Adopted:
+        key = key.lower()
+        with live_errors(f"importing the anomaly detection monitor on {key}"):
+            try:
+                self._get(key)
+            except NotFound as exc:
+                raise ReconcilerError(f"no anomaly detection monitor exists on schema {key}: {exc}") from exc
+            if key in self.ledger.entries(KIND):
+                raise ReconcilerError(
+                    f"the anomaly detection monitor on {key} is already managed by {self.context.owner}"
+                )
+            self.ledger.put(KIND, key, {"spec_name": name or key, "prevent_destroy": False, "write_only": {}})
+        return Adopted(key)
+
+    def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
+        """Spec files for the anomaly detection monitors on the schemas matching the glob
+        `selector` (catalog.schema, e.g. 'main.*'): schemas from Unity Catalog listings, one
+        `get_monitor` each."""
+        if source is not None:
+            raise ReconcilerError(
+                "AnomalyDetection specs are generated from live monitors; --from-file takes Grafana exports"
+            )
+        if self.legacy_pinned():
+            raise ReconcilerError(
+                f"target '{self.context.name}' pins quality_monitors.api: legacy, which has no anomaly detection"
+            )
+        with live_errors(f"generating AnomalyDetection specs from target '{self.context.name}'"):
+            return self._generate(selector.strip().lower())
+
+    def _generate(self, selector: str) -> GeneratedSpecs:
+        parts = selector.split(".")
+        if len(parts) != 2 or not all(parts):
+            raise ReconcilerError(
+                f"AnomalyDetection selector {selector!r} must be a catalog.schema glob, e.g. 'main.*'"
+            )
+        catalog, schema = parts
+        catalogs = (
+            [c.name for c in self.client.catalogs.list() if c.name and fnmatch.fnmatchcase(c.name, catalog)]
+            if _is_glob(catalog)
+            else [catalog]
+        )
+        schemas: list[str] = []
+        for cat in sorted(catalogs):
+            for info in self.client.schemas.list(cat):
+                full = (info.full_name or "").lower()
+                if info.name and fnmatch.fnmatchcase(info.name.lower(), schema):
+                    if info.schema_id:
+                        self._schema_ids[full] = info.schema_id
+                    schemas.append(full)
+        declared = {r.key: r.name for r in self.request.of()}
+        names = set(declared.values())
+        entries = self.ledger.entries(KIND)
+        result = GeneratedSpecs()
+        for full in dict.fromkeys(schemas):
+            if full in declared:
+                result.notes.append(
+                    f"AnomalyDetection on {full} is already declared by spec '{declared[full]}'; skipped"
+                )
+                continue
+            try:
+                config = self._get(full)
+            except NotFound:
+                continue
+            extra = unmodelled_paths(config)
+            if extra:
+                result.notes.append(
+                    f"the anomaly detection monitor on {full} has fields reconciler does not model "
+                    f"({', '.join(extra)}); skipped"
+                )
+                continue
+            name = _spec_name(full, names)
+            names.add(name)
+            doc = {
+                "apiVersion": "reconciler/v1",
+                "kind": KIND,
+                "metadata": {"name": name},
+                "spec": spec_from_config(full, config),
+            }
+            header = (
+                "# yaml-language-server: $schema=../../schemas/anomaly-detection.schema.json\n"
+                f"# Generated by `reconciler import --generate-specs` from the anomaly detection monitor on {full}.\n"
+            )
+            result.files[f"anomaly-detection/{name}.yaml"] = header + yaml.safe_dump(doc, sort_keys=False)
+            if full in entries:
+                result.notes.append(
+                    f"the monitor on {full} is already managed by {self.context.owner}: nothing to adopt"
+                )
+            else:
+                result.adopt.append((full, name))
+        if not result.files and not result.notes:
+            raise ReconcilerError(f"no anomaly detection monitor exists on a schema matching {selector!r}")
+        return result
+
+
+def _is_glob(text: str) -> bool:
+    return any(ch in text for ch in "*?[")
+
+
+_NAME = re.compile(r"[^a-z0-9_-]+")
+
+
+def _spec_name(schema: str, taken: set[str]) -> str:
+    catalog, short = schema.split(".")
+    for candidate in (short, f"{catalog}-{short}"):
+        name = _NAME.sub("-", candidate).strip("-") or "anomaly-detection"
+        if name not in taken:
+            return name
+    n = 2
+    while f"{name}-{n}" in taken:
+        n += 1
+    return f"{name}-{n}"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.core import Config
-from databricks.sdk.errors import NotFound, ResourceAlreadyExists
+from databricks.sdk.errors import InvalidParameterValue, NotFound, ResourceAlreadyExists
 from databricks.sdk.service.dataquality import (
     AnomalyDetectionConfig,
     Monitor,
@@ -196,15 +196,59 @@ def test_import_and_generate_specs_adopt_what_the_sdk_created(
 
 
 def test_unmodelled_live_fields_are_refused_not_dropped(ws: tuple[Project, WorkspaceClient, SandboxServer]) -> None:
-    project, w, _ = ws
-    _by_hand(w, on_failure=NotificationDestination(email_addresses=["ops@example.com"]))
+    project, w, server = ws
+    _by_hand(w, on_unhealthy_table=NotificationDestination(destination_user_ids=[7]))
+    # Email recipients set elsewhere (the API refuses them on schema monitors; the UI's alert is shared).
+    with server.state.connect() as conn:
+        conn.execute(
+            "UPDATE dbx_anomaly_monitors SET config = ? WHERE schema_name = 'main.sales'",
+            (
+                json.dumps(
+                    {
+                        "excluded_table_full_names": ["main.sales.customers"],
+                        "notification_settings": {
+                            "on_unhealthy_table": {"destination_user_ids": [7], "email_addresses": ["ops@example.com"]}
+                        },
+                    }
+                ),
+            ),
+        )
     assert run("import", "AnomalyDetection", "main.sales", project.root).exit_code == 1  # no spec yet
     project.write("anomaly.yaml", SPEC)
     assert run("import", "AnomalyDetection", "main.sales", project.root).exit_code == 0
     result = project.cli("plan")
     assert result.exit_code == 1, result.output
-    assert "notification_settings.on_failure" in result.output and "does not model" in result.output
-    assert _config(w)["notification_settings"]["on_failure"] == {"email_addresses": ["ops@example.com"]}
+    assert "notification_settings.on_unhealthy_table.email_addresses" in result.output
+    assert "does not model" in result.output
+    recipients = _config(w)["notification_settings"]["on_unhealthy_table"]
+    assert recipients["email_addresses"] == ["ops@example.com"]
+
+
+def test_emulator_follows_the_sdk_shapes_and_errors(ws: tuple[Project, WorkspaceClient, SandboxServer]) -> None:
+    _, w, _ = ws
+    schema_id = w.schemas.get("main.ml").schema_id
+    assert schema_id
+    with pytest.raises(NotFound) as missing:
+        w.data_quality.get_monitor("schema", schema_id)
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(NotFound):
+        w.data_quality.get_monitor("schema", "00000000-0000-0000-0000-000000000000")
+    for unsupported in (
+        NotificationSettings(on_failure=NotificationDestination(destination_user_ids=[1])),
+        NotificationSettings(on_unhealthy_table=NotificationDestination(email_addresses=["a@example.com"])),
+    ):
+        with pytest.raises(InvalidParameterValue):
+            w.data_quality.create_monitor(
+                Monitor(
+                    object_type="schema",
+                    object_id=schema_id,
+                    anomaly_detection_config=AnomalyDetectionConfig(notification_settings=unsupported),
+                )
+            )
+    _by_hand(w, "main.ml")
+    with pytest.raises(ResourceAlreadyExists) as twice:
+        _by_hand(w, "main.ml")
+    assert twice.value.error_code == "RESOURCE_ALREADY_EXISTS"
 
 
 def test_a_target_pinned_to_the_legacy_api_is_a_plan_error(ws: tuple[Project, WorkspaceClient, SandboxServer]) -> None:
@@ -264,3 +308,40 @@ def test_field_table_and_normaliser() -> None:
         "schema_name": "main.sales",
         "excluded_table_full_names": ["main.sales.a", "main.sales.b"],
     }
+
+
+def test_schema_ids_are_resolved_once_per_run(ws: tuple[Project, WorkspaceClient, SandboxServer]) -> None:
+    project, _, server = ws
+    project.write("anomaly.yaml", SPEC)
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    before = server.request_counts()
+    assert project.cli("plan", "--detailed-exitcode").exit_code == 0
+    after = server.request_counts()
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+    schema_gets = {k: v for k, v in delta.items() if k.startswith("GET /api/2.1/unity-catalog/schemas/main.sales")}
+    monitor_gets = {k: v for k, v in delta.items() if k.startswith("GET /api/data-quality/v1/monitors/schema/")}
+    assert list(schema_gets.values()) == [1], delta
+    assert list(monitor_gets.values()) == [1], delta
+
+
+def test_unknown_top_level_fields_are_carried_through_updates(
+    ws: tuple[Project, WorkspaceClient, SandboxServer],
+) -> None:
+    project, w, server = ws
+    project.write("anomaly.yaml", SPEC)
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    with server.state.connect() as conn:  # a field of a newer API version, set elsewhere
+        row = conn.execute("SELECT config FROM dbx_anomaly_monitors WHERE schema_name = 'main.sales'").fetchone()
+        config = {**json.loads(row["config"]), "sensitivity": "HIGH"}
+        conn.execute(
+            "UPDATE dbx_anomaly_monitors SET config = ? WHERE schema_name = 'main.sales'", (json.dumps(config),)
+        )
+    project.write("anomaly.yaml", SPEC.replace("[7, 3]", "[3]"))
+    plan = project.cli("plan")
+    assert plan.exit_code == 0 and "kept unchanged by updates: sensitivity" in plan.output, plan.output
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    with server.state.connect() as conn:
+        row = conn.execute("SELECT config FROM dbx_anomaly_monitors WHERE schema_name = 'main.sales'").fetchone()
+    stored = json.loads(row["config"])
+    assert stored["sensitivity"] == "HIGH"
+    assert stored["notification_settings"] == {"on_unhealthy_table": {"destination_user_ids": [3]}}

@@ -7,9 +7,12 @@ QualityMonitor kind keeps (`workspace_ledger.target_ledger`), under the kind key
 `AnomalyDetection`, with the same pending-intent entry written before a create so a lost answer
 or a kill never leaves a monitor reconciler made but does not recognise.
 
-Live fields the spec does not model (see `kinds.anomaly_detection.unmodelled_paths`) lock the
-object: the plan refuses to change it rather than drop them. Updates name only the modelled
-fields in `update_mask`, so the service keeps every other field as it is.
+Monitors are read as JSON (the SDK's own GET, without `Monitor.from_dict`, which would drop fields
+this SDK version does not know). Updates name only the modelled fields in `update_mask`, so the
+service keeps every other field as it is: unmodelled top-level fields are carried through (and
+the plan says so); unmodelled fields *inside* the masked ones (see
+`kinds.anomaly_detection.unmodelled_paths`) lock the object: the plan refuses to change it
+rather than drop them.
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ if TYPE_CHECKING:
     from reconciler.targets import TargetContext
 
 SCHEMA = "schema"
-UPDATE_MASK = "anomaly_detection_config.excluded_table_full_names,anomaly_detection_config.notification_settings"
+# The fields an update writes; every other field of the live config is left as it is.
+MASKED = ("excluded_table_full_names", "notification_settings")
+UPDATE_MASK = ",".join(f"anomaly_detection_config.{f}" for f in MASKED)
 
 
 class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
@@ -62,11 +67,19 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
         self._ledger: WorkspaceLedger | None = None
         self._schema_ids: dict[str, str] = {}
         self._gone: set[str] = set()
+        self._notes: list[str] = []
 
     def configured(self) -> bool:
+        """Read when a spec declares anomaly detection, or the target opts into the v1 API
+        (`quality_monitors: {api: data_quality}`): then removing the last spec plans its delete.
+        Other targets make no calls for this kind (see the README's Known limits)."""
         if not self.context.has_databricks:
             return False
-        return bool(self.request.of()) or not self.context.known_empty("databricks")
+        if self.request.of():
+            return True
+        settings = self.context.config.quality_monitors
+        v1 = settings is not None and settings.api == "data_quality"
+        return v1 and not self.context.known_empty("databricks")
 
     @property
     def client(self) -> Any:
@@ -94,10 +107,18 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
 
     def _get(self, schema: str) -> dict[str, Any]:
         """The schema's anomaly_detection_config JSON; NotFound when there is none."""
-        monitor = self.client.data_quality.get_monitor(SCHEMA, self.schema_id(schema))
-        if monitor.anomaly_detection_config is None:
+        # The same GET `w.data_quality.get_monitor` makes, kept as JSON: `Monitor.from_dict` would
+        # drop fields this SDK version does not know, and those must be carried or refused.
+        headers = {"Accept": "application/json"}
+        if self.client.config.workspace_id:
+            headers["X-Databricks-Workspace-Id"] = self.client.config.workspace_id
+        monitor = self.client.api_client.do(
+            "GET", f"/api/data-quality/v1/monitors/{SCHEMA}/{self.schema_id(schema)}", headers=headers
+        )
+        config = monitor.get("anomaly_detection_config") if isinstance(monitor, dict) else None
+        if not isinstance(config, dict):
             raise NotFound(f"no anomaly detection monitor on schema {schema}")
-        return monitor.anomaly_detection_config.as_dict()  # type: ignore[no-any-return]
+        return config
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -120,10 +141,19 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
     def _live_object(self, key: str, config: dict[str, Any], entry: dict[str, Any] | None) -> AnomalyLive:
         state = anomaly_state(key, config)
         extra = unmodelled_paths(config)
+        # Fields inside the ones an update writes (update_mask) would be lost: refuse. Others the
+        # service keeps as they are (they are not in the mask): carried through, and said.
+        rewritten = [p for p in extra if p.split(".")[0] in MASKED]
+        carried = [p for p in extra if p not in rewritten]
+        if carried:
+            self._notes.append(
+                f"AnomalyDetection {key}: live fields reconciler does not model are kept unchanged by updates: "
+                + ", ".join(carried)
+            )
         locked = (
-            f"its anomaly_detection_config has fields reconciler does not model ({', '.join(extra)}); "
+            f"its anomaly_detection_config has fields reconciler does not model ({', '.join(rewritten)}); "
             "writing it would drop them: change them in Databricks, or manage this monitor there"
-            if extra
+            if rewritten
             else None
         )
         return LiveObject(
@@ -138,6 +168,10 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
             prevent_destroy=bool(entry.get("prevent_destroy")) if entry else False,
             applied_digest=entry.get("applied_digest") if entry else None,
         )
+
+    def notes(self) -> list[str]:
+        notes, self._notes = self._notes, []
+        return notes
 
     # --- plan-time checks ----------------------------------------------------------------------
 
@@ -323,7 +357,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
                 config = self._get(full)
             except NotFound:
                 continue
-            extra = unmodelled_paths(config)
+            extra = [p for p in unmodelled_paths(config) if p.split(".")[0] in MASKED]
             if extra:
                 result.notes.append(
                     f"the anomaly detection monitor on {full} has fields reconciler does not model "

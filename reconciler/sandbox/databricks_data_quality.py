@@ -16,6 +16,9 @@ Objects are addressed by `object_type` (`table` | `schema`) and `object_id` (the
 
 - `data_profiling_config` is for tables; `anomaly_detection_config` for schemas (anomaly detection
   over every table of the schema but `excluded_table_full_names`), kept in its own table here.
+  Its `notification_settings` take `on_unhealthy_table` with `destination_ids` /
+  `destination_user_ids` only (the SDK's docstring: `on_failure` and email addresses are not
+  supported on schema monitors; 400 otherwise); both lists empty removes the alert.
 - Update replaces the fields the `update_mask` names (`data_profiling_config.<field>` or
   `anomaly_detection_config.<field>`; a nested path replaces its top-level field), leaves the others
   and keeps the legacy-only settings (data classification, classification-tag notifications,
@@ -133,13 +136,26 @@ def _check_anomaly(conn: sqlite3.Connection, schema: dict[str, Any], config: Any
         if get_table(conn, name) is None:
             fail(404, "TABLE_DOES_NOT_EXIST", f"Table '{normalise_name(name)}' does not exist.")
     settings = config.get("notification_settings") or {}
-    if not isinstance(settings, dict) or set(settings) - {"on_failure", "on_unhealthy_table"}:
-        invalid("notification_settings takes on_failure and on_unhealthy_table.")
+    # SDK 0.162.0 AnomalyDetectionConfig.notification_settings: "Set the recipients in
+    # on_unhealthy_table; on_failure is not supported here. Only destination_ids and
+    # destination_user_ids are supported." Both lists empty removes the alert.
+    if not isinstance(settings, dict) or set(settings) - {"on_unhealthy_table"}:
+        invalid(
+            "anomaly_detection_config.notification_settings takes on_unhealthy_table only (on_failure is not supported)."
+        )
+    recipients = settings.get("on_unhealthy_table") or {}
+    if not isinstance(recipients, dict) or set(recipients) - {"destination_ids", "destination_user_ids"}:
+        invalid("notification_settings.on_unhealthy_table takes destination_ids and destination_user_ids only.")
+    for field in ("destination_ids", "destination_user_ids"):
+        values = recipients.get(field) or []
+        if not isinstance(values, list) or len(values) > 25:
+            invalid(f"notification_settings.on_unhealthy_table.{field} must be a list of at most 25 ids.")
     out: dict[str, Any] = {}
     if excluded:
         out["excluded_table_full_names"] = [normalise_name(n) for n in excluded]
-    if settings:
-        out["notification_settings"] = settings
+    kept = {f: list(recipients[f]) for f in ("destination_ids", "destination_user_ids") if recipients.get(f)}
+    if kept:
+        out["notification_settings"] = {"on_unhealthy_table": kept}
     return out
 
 
@@ -221,7 +237,13 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
                 else:
                     new[field] = given[field]
             if kind == "schema":
-                config = _check_anomaly(conn, target, new)
+                # Fields the request did not name stay as stored, even ones this emulator's API
+                # version does not know (a newer service's, or set by the UI): only the mask is written.
+                known = {"excluded_table_full_names", "notification_settings"}
+                config = {
+                    **{k: v for k, v in new.items() if k not in known},
+                    **_check_anomaly(conn, target, {k: v for k, v in new.items() if k in known}),
+                }
                 conn.execute(
                     "UPDATE dbx_anomaly_monitors SET config = ? WHERE schema_name = ?",
                     (json.dumps(config, sort_keys=True), target["full_name"]),

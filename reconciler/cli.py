@@ -719,6 +719,26 @@ def fields(kind: str | None) -> None:
         click.echo(f"### {k.name}\n\n{k.fields.to_markdown()}\n")
 
 
+@cli.command(epilog=exit_codes((EXIT_OK, "printed"), (EXIT_ERROR, "unknown shell, or usage error")))
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@_guard
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (commands, options, kinds, file names).
+
+    \b
+    bash:  eval "$(reconciler completion bash)"   (e.g. in ~/.bashrc)
+    zsh:   eval "$(reconciler completion zsh)"    (e.g. in ~/.zshrc)
+    fish:  reconciler completion fish > ~/.config/fish/completions/reconciler.fish
+
+    It is click's own completion (the `_RECONCILER_COMPLETE` protocol), so it always matches the
+    installed version's commands and options."""
+    from click.shell_completion import get_completion_class
+
+    completion_class = get_completion_class(shell)
+    assert completion_class is not None  # click ships all three shells the choice allows
+    click.echo(completion_class(cli, {}, "reconciler", "_RECONCILER_COMPLETE").source())
+
+
 @cli.group(cls=_Group, epilog=exit_codes((EXIT_OK, "success"), ERROR_CODE))
 def sandbox() -> None:
     """The bundled local emulators of the Databricks and Grafana APIs."""

@@ -604,4 +604,5 @@ def _same_rule(live: dict[str, Any] | None, written: dict[str, Any]) -> bool:
     create can be taken as done."""
     if live is None:
         return False
-    return all(live.get(k) == written.get(k) for k in _RULE_DEFINITION if k in written)
+    # Grafana omits empty `labels` / `annotations` (omitempty): {} written reads back as absent.
+    return all((live.get(k) or None) == (written.get(k) or None) for k in _RULE_DEFINITION if k in written)

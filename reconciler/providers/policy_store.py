@@ -10,6 +10,7 @@ stores give identical plans, errors and guarantees.
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from abc import abstractmethod
 from collections.abc import Sequence
@@ -69,10 +70,15 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
         framework's own `add_sla_policy()` or an older hash) is an error naming both rows: the
         plan would otherwise add a second policy for the same warehouses."""
         self._checked = live = self._live_rows()
+        # Rows indexed by their warehouse set, so the check is linear in rows + specs (a scan of
+        # every row per spec took seconds at 10,000 policies).
+        by_warehouses: dict[str, list[PolicyLive]] = {}
+        for row in live:
+            by_warehouses.setdefault(_warehouses_key(row.state.get("warehouse_ids")), []).append(row)
         errors = []
         for res in desired:
-            for row in live:
-                if row.key == res.key or row.state.get("warehouse_ids") != res.state.get("warehouse_ids"):
+            for row in by_warehouses.get(_warehouses_key(res.state.get("warehouse_ids")), ()):
+                if row.key == res.key:
                     continue
                 if row.managed and row.name == res.name:
                     continue  # adopted: the plan re-keys it (a replace under the spec's hash)
@@ -239,6 +245,12 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
 
 
 _NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _warehouses_key(value: Any) -> str:
+    """A hashable key for a row's or spec's warehouse_ids (a list of id strings, or None when a row
+    has none): its JSON text, order kept, so two keys are equal exactly when the lists are."""
+    return json.dumps(value, default=repr)
 
 
 def _policy_name(label: str, row: PolicyLive, taken: set[str]) -> str:

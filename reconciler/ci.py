@@ -19,6 +19,7 @@ import click
 
 from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.plan.model import Plan
+from reconciler.plan.plan_file import load_plan_file as load_plan
 
 MARKER_PREFIX = "<!-- reconciler-plan"
 
@@ -34,13 +35,6 @@ _OK_OR_ERROR = _exit_codes("  0  success", "  1  error; or a usage error")
 def marker(target: str) -> str:
     """The hidden line a plan comment starts with; one sticky comment per target."""
     return f"{MARKER_PREFIX} target={target} -->"
-
-
-def load_plan(path: Path) -> Plan:
-    try:
-        return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ReconcilerError(f"{path}: not a reconciler plan: {exc}") from exc
 
 
 def _commit(explicit: str | None, where: Path) -> str:

@@ -1,4 +1,4 @@
-"""Command line: `reconciler validate | plan | apply | drift | import | schema | fields | sandbox`.
+"""Command line: `reconciler validate | plan | show | apply | drift | import | schema | fields | sandbox`.
 
 Exit codes (Terraform's `-detailed-exitcode` convention): 0 success and nothing to change,
 2 success with changes pending (`plan --detailed-exitcode`, and `drift` whenever it finds drift),
@@ -501,6 +501,23 @@ def _apply(
     elif outcome.waited and fmt == "text":
         click.echo("Ready.")
     sys.exit(EXIT_OK if outcome.ok else EXIT_ERROR)
+
+
+@cli.command(
+    epilog=exit_codes((EXIT_OK, "shown"), (EXIT_ERROR, "the file is missing, not a plan, or of another format_version"))
+)
+@click.argument("plan_file", metavar="PLANFILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
+@color_option
+@_guard
+def show(plan_file: Path, fmt: str, color: bool | None) -> None:
+    """Show a plan saved by `plan --out`, as `plan` showed it (like `terraform show PLANFILE`).
+
+    Reads only the file: nothing live is read or changed, no specs are needed. --format json
+    prints the plan document itself, markdown the pull-request comment."""
+    from reconciler.engine.apply import load_plan_file
+
+    _emit_plan(load_plan_file(plan_file), fmt, color, title="saved plan")
 
 
 @cli.command("force-unlock", epilog=exit_codes((EXIT_OK, "the lock was removed"), ERROR_CODE))

@@ -8,7 +8,6 @@ the caller only *how* it is shown and asked.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -27,6 +26,7 @@ from reconciler.apply.lock import LockInfo, LockStore, lock_errors, lock_store_f
 from reconciler.apply.progress import ApplyObserver, duration_text
 from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.plan.model import Plan
+from reconciler.plan.plan_file import load_plan_file
 from reconciler.selection import Selection
 
 from .session import LiveState, Session
@@ -80,14 +80,6 @@ class ApplyOutcome:
     @property
     def ok(self) -> bool:
         return (self.report is None or self.report.ok) and self.wait_error is None
-
-
-def load_plan_file(path: Path) -> Plan:
-    """A plan saved by `reconciler plan --out`."""
-    try:
-        return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ReconcilerError(f"{path}: not a reconciler plan: {exc}") from exc
 
 
 def _with_sensitive_values(saved: Plan, session: Session, live: LiveState) -> tuple[Plan, LiveState]:

@@ -66,9 +66,10 @@ def test_quality_monitors_apply_and_no_change_plan(workspace: tuple[Project, San
         "GET /api/2.0/workspace/export": 5,
         "POST /api/2.0/workspace/import": 4,
         "POST /api/2.0/workspace/mkdirs": 4,
-        # AVOIDABLE: schemas.get of the same output schema once per monitor (cache it per run).
-        f"GET {UC}/schemas/main.monitoring": 2,
-        f"GET {UC}/tables/main.sales.customers": 1,  # the columns the spec names are checked
+        # The output schema once per run, whatever the number of monitors writing to it.
+        f"GET {UC}/schemas/main.monitoring": 1,
+        # Creates: the table is checked to exist (and the columns the spec names).
+        f"GET {UC}/tables/main.sales.customers": 1,
         f"GET {UC}/tables/main.sales.orders": 1,
         f"GET {UC}/tables/main.sales.customers/monitor": 1,
         f"GET {UC}/tables/main.sales.orders/monitor": 1,
@@ -79,19 +80,12 @@ def test_quality_monitors_apply_and_no_change_plan(workspace: tuple[Project, San
     server.faults.reset_counts()
     result = project.cli("plan", "--detailed-exitcode")
     assert result.exit_code == 0, result.output
-    # One GET per monitor is what the API makes unavoidable (it has no list call).
+    # One GET per monitor is what the API makes unavoidable (it has no list call), and nothing
+    # else per monitor: the table, columns and output schema the live monitor already uses are
+    # not looked up again, the refresh history only for a replace or delete (below).
     assert counts(server) == {
         "GET /.well-known/databricks-config": 1,
         "GET /api/2.0/workspace/export": 1,  # the ledger, once
-        # AVOIDABLE: the same output schema fetched once per monitor (cache it per run).
-        f"GET {UC}/schemas/main.monitoring": 2,
-        # AVOIDABLE on a no-change plan: list_refreshes per managed monitor, which only a
-        # replace's or delete's loss warning needs.
-        f"GET {UC}/tables/main.sales.customers/monitor/refreshes": 1,
-        f"GET {UC}/tables/main.sales.orders/monitor/refreshes": 1,
-        # AVOIDABLE on a no-change plan: tables.get per monitor, only for the column-name checks.
-        f"GET {UC}/tables/main.sales.customers": 1,
-        f"GET {UC}/tables/main.sales.orders": 1,
         f"GET {UC}/tables/main.sales.customers/monitor": 1,
         f"GET {UC}/tables/main.sales.orders/monitor": 1,
     }
@@ -107,11 +101,8 @@ def test_a_monitor_delete_still_reads_its_refresh_history_for_the_warning(
     result = project.cli("plan")
     assert result.exit_code == 0, result.output
     refreshes = {k: n for k, n in counts(server).items() if k.endswith("/refreshes")}
-    # the deleted one's history is needed; the kept one's read is AVOIDABLE (see above)
-    assert refreshes == {
-        f"GET {UC}/tables/main.sales.customers/monitor/refreshes": 1,
-        f"GET {UC}/tables/main.sales.orders/monitor/refreshes": 1,
-    }
+    # the deleted one's history is needed, the kept one's is not read
+    assert refreshes == {f"GET {UC}/tables/main.sales.customers/monitor/refreshes": 1}
     # the loss warning carries the numbers of that one list_refreshes
     assert "its refresh history is lost: 1 refresh since" in result.output
 
@@ -181,3 +172,20 @@ def test_sla_policies_on_databricks_apply_and_no_change_plan(policies: tuple[Sto
         "GET /api/2.0/workspace/export": 1,  # one workspace-file read per run
         "POST /api/2.0/sql/statements": 1,  # the one SELECT
     }
+
+
+def test_a_monitor_naming_a_new_column_looks_its_table_up_once(workspace: tuple[Project, SandboxServer]) -> None:
+    project, server = workspace
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.write(
+        "monitors.yaml",
+        monitor("orders", "main.sales.orders")
+        + "  slicing_exprs: [region]\n---\n"
+        + monitor("customers", "main.sales.customers"),
+    )
+    server.faults.reset_counts()
+    result = project.cli("plan")
+    assert result.exit_code == 0, result.output
+    catalog = {k: n for k, n in counts(server).items() if "/monitor" not in k and k.startswith("GET /api/2.1")}
+    # only the table whose spec names a column its live monitor does not use yet
+    assert catalog == {f"GET {UC}/tables/main.sales.orders": 1}

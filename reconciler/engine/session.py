@@ -16,7 +16,7 @@ from reconciler.kinds.base import Kind, LiveObject, Resource
 from reconciler.kinds.kind_registry import KINDS
 from reconciler.plan.builder import PlanInput, build_plan
 from reconciler.plan.digest import fingerprint
-from reconciler.plan.model import Migration, Plan
+from reconciler.plan.model import Action, Migration, Plan
 from reconciler.providers.base import Provider
 from reconciler.providers.provider_registry import provider_entry, provider_for
 from reconciler.selection import Selection
@@ -141,6 +141,30 @@ class Session:
 
     def plan(self, strict: bool = True, live: LiveState | None = None) -> tuple[Plan, LiveState]:
         live = live or self.read_live()
+        plan = self._build(live, strict)
+        if self._add_loss_facts(plan, live):
+            plan = self._build(live, strict)  # the loss warnings with their numbers
+        return plan, live
+
+    def _add_loss_facts(self, plan: Plan, live: LiveState) -> bool:
+        """Give the live objects `plan` replaces or deletes the facts their loss warnings need
+        (`Provider.loss_facts`); whether any was added."""
+        doomed: dict[str, list[LiveObject]] = {}
+        for op in plan.operations:
+            if op.action in (Action.REPLACE, Action.DELETE):
+                obj = live.find(op.kind, op.replaces_key or op.key)
+                if obj is not None:
+                    doomed.setdefault(op.kind, []).append(obj)
+        changed: dict[int, LiveObject] = {}
+        for kind, objects in doomed.items():
+            for before, after in zip(objects, self.provider(kind).loss_facts(objects), strict=True):
+                if after is not before:
+                    changed[id(before)] = after
+        if changed:
+            live.objects = [changed.get(id(obj), obj) for obj in live.objects]
+        return bool(changed)
+
+    def _build(self, live: LiveState, strict: bool) -> Plan:
         plan = build_plan(
             PlanInput(
                 target=self.specs.target_name,
@@ -157,7 +181,7 @@ class Session:
             plan = self.selection.narrow(plan, self.specs.resources)
         # A schema change is part of the plan only when the plan writes to that store.
         plan.migrations = needed_migrations(plan, live)
-        return plan, live
+        return plan
 
     def resource(self, kind: str, name: str) -> Resource | None:
         for res in self.specs.resources:

@@ -82,6 +82,13 @@ class Provider(ABC, Generic[SpecT, FactsT]):
         them to file:line."""
         return []
 
+    def loss_facts(self, live: Sequence[LiveObject[FactsT]]) -> list[LiveObject[FactsT]]:
+        """`live` — the objects a plan replaces or deletes — with the facts only their loss
+        warnings need, read now (e.g. a monitor's refresh history), so they are read for those
+        few objects only, not for every object on every plan. The session then plans again with
+        them. Return an object unchanged (the same instance) when there is nothing to add."""
+        return list(live)
+
     def notes(self) -> list[str]:
         """Facts about the backend a plan should state (e.g. 'the table will be created')."""
         return []

@@ -1,7 +1,7 @@
 """Schema-level anomaly detection through databricks-sdk `w.data_quality` (Data Quality v1 API).
 
 One `Monitor(object_type="schema", object_id=<schema_id>)` per schema. Schema names are resolved
-to ids with `w.schemas.get` once per run (cached). Reading: `get_monitor` for every declared
+to ids with `w.schemas.get` once per run (`unity_catalog.py`, shared with QualityMonitor). Reading: `get_monitor` for every declared
 schema and every schema this target's ownership ledger lists — the same workspace ledger file the
 QualityMonitor kind keeps (`workspace_ledger.target_ledger`), under the kind key
 `AnomalyDetection`, with the same pending-intent entry written before a create so a lost answer
@@ -48,6 +48,7 @@ from reconciler.plan.diff import diff_states
 
 from .base import Adopted, GeneratedSpecs, Provider
 from .databricks_errors import live_errors
+from .unity_catalog import UnityCatalog, unity_catalog
 from .workspace_ledger import WorkspaceLedger, ledger_path, target_ledger
 
 if TYPE_CHECKING:
@@ -65,7 +66,6 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
     def __init__(self, kind: Kind[AnomalyDetectionSpec, AnomalyFacts], context: TargetContext) -> None:
         super().__init__(kind, context)
         self._ledger: WorkspaceLedger | None = None
-        self._schema_ids: dict[str, str] = {}
         self._gone: set[str] = set()
         self._notes: list[str] = []
 
@@ -98,12 +98,11 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
         return settings is not None and "api" in settings.model_fields_set and settings.api == "legacy"
 
     def schema_id(self, schema: str) -> str:
-        if schema not in self._schema_ids:
-            info = self.client.schemas.get(schema)
-            if not info.schema_id:
-                raise ReconcilerError(f"Unity Catalog returned no schema_id for {schema}")
-            self._schema_ids[schema] = info.schema_id
-        return self._schema_ids[schema]
+        return self.catalog.schema_id(schema)
+
+    @property
+    def catalog(self) -> UnityCatalog:
+        return unity_catalog(self.context)
 
     def _get(self, schema: str) -> dict[str, Any]:
         """The schema's anomaly_detection_config JSON; NotFound when there is none."""
@@ -163,7 +162,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
             managed=entry is not None,
             name=entry.get("spec_name") if entry else None,
             raw={"config": config},
-            facts=AnomalyFacts(schema_id=self._schema_ids.get(key)),
+            facts=AnomalyFacts(schema_id=self.schema_id(key)),
             locked_reason=locked,
             prevent_destroy=bool(entry.get("prevent_destroy")) if entry else False,
             applied_digest=entry.get("applied_digest") if entry else None,
@@ -198,7 +197,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
                     continue
                 for i, table in enumerate(res.spec.excluded_table_full_names):
                     try:
-                        self.client.tables.get(table.lower())
+                        self.catalog.table(table)
                     except NotFound:
                         errors.append(
                             res.error(
@@ -340,8 +339,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
             for info in self.client.schemas.list(cat):
                 full = (info.full_name or "").lower()
                 if info.name and fnmatch.fnmatchcase(info.name.lower(), schema):
-                    if info.schema_id:
-                        self._schema_ids[full] = info.schema_id
+                    self.catalog.known_schema(info)
                     schemas.append(full)
         declared = {r.key: r.name for r in self.request.of()}
         names = set(declared.values())

@@ -6,8 +6,12 @@ are confined to this module so moving to the newer `data_quality` API touches no
 
 Reading: there is no list-all-monitors call, and scanning the catalog would be slow and
 presumptuous, so `get` is called for every declared table and every table in the ownership ledger
-(`workspace_ledger.py`). Ownership, `prevent_destroy` and the create-only values the service never
-returns (`warehouse_id`, `skip_builtin_dashboard`) come from the ledger.
+(`workspace_ledger.py`) — once per table per run, and on a no-change plan nothing else per
+monitor: the plan-time checks look a table up (`tables.get`) only for a monitor still to be
+created or for columns the live monitor does not already use, each output schema once per run
+(`unity_catalog.py`), and the refresh history only for the monitors a plan replaces or deletes
+(their loss warnings, `loss_facts`). Ownership, `prevent_destroy` and the create-only values the
+service never returns (`warehouse_id`, `skip_builtin_dashboard`) come from the ledger.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from reconciler.sqlexpr import expression_columns
 from .base import Adopted, GeneratedSpecs, Provider
 from .databricks_errors import live_errors
 from .monitor_apis import LEGACY, MonitorApi, monitor_api
+from .unity_catalog import unity_catalog
 from .workspace_ledger import WorkspaceLedger, ledger_path
 
 if TYPE_CHECKING:
@@ -58,6 +63,7 @@ KIND = "QualityMonitor"
 # list_refreshes returns the most recent refreshes only (SDK docstring: "up to 25").
 REFRESH_LIST_LIMIT = 25
 FAILED = (MonitorInfoStatus.MONITOR_STATUS_FAILED, MonitorInfoStatus.MONITOR_STATUS_ERROR)
+INFERENCE_COLUMNS = ("timestamp_col", "prediction_col", "model_id_col", "label_col", "prediction_proba_col")
 
 
 class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
@@ -69,6 +75,8 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         self._gone: set[str] = set()
         self._ledger: WorkspaceLedger | None = None
         self._api: MonitorApi | None = None
+        # Monitors the plan-time checks fetched (None: the table has none), for `read` to use.
+        self._fetched: dict[str, Any | None] = {}
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -87,7 +95,9 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         """The monitor API this target uses (`quality_monitors: {api: legacy | data_quality}`)."""
         if self._api is None:
             settings = self.context.config.quality_monitors
-            self._api = monitor_api(settings.api if settings is not None else LEGACY, self.client)
+            self._api = monitor_api(
+                settings.api if settings is not None else LEGACY, self.client, unity_catalog(self.context)
+            )
         return self._api
 
     @property
@@ -113,16 +123,31 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         self.api.expect_schemas(
             {str(r.state.get("output_schema_name")) for r in desired if r.state.get("output_schema_name")}
         )
+        monitors = self._fetch(keys)
+        self._fetched.clear()
         live: list[MonitorLive] = []
         for key in keys:
-            try:
-                info = self.api.get(key)
-            except NotFound:
+            info = monitors[key]
+            if info is None:
                 if key in entries:
                     self._gone.add(key)  # deleted behind our back: the ledger entry is stale
                 continue
             live.append(self._live_object(key, info, entries.get(key)))
         return live
+
+    def _fetch(self, keys: Sequence[str]) -> dict[str, Any | None]:
+        """The monitor on each table (None: it has none): one GET per table, reusing what the
+        plan-time checks of this run fetched."""
+        found: dict[str, Any | None] = {}
+        for key in keys:
+            if key in self._fetched:
+                found[key] = self._fetched[key]
+                continue
+            try:
+                found[key] = self.api.get(key)
+            except NotFound:
+                found[key] = None
+        return found
 
     def _live_object(self, key: str, info: Any, entry: dict[str, Any] | None) -> MonitorLive:
         api = info.as_dict()
@@ -140,8 +165,6 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             self._notes.append(
                 f"QualityMonitor {key} is {status}: {info.latest_monitor_failure_msg or 'no failure message given'}"
             )
-        if entry is not None:
-            facts = self._with_refresh_facts(key, facts)
         return LiveObject(
             kind=KIND,
             key=key,
@@ -158,18 +181,28 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             applied_digest=entry.get("applied_digest") if entry else None,
         )
 
-    def _with_refresh_facts(self, key: str, facts: MonitorFacts) -> MonitorFacts:
+    def loss_facts(self, live: Sequence[MonitorLive]) -> list[MonitorLive]:
+        """The refresh history a replace or delete loses (one `list_refreshes` each), read only
+        for the monitors the plan replaces or deletes: their loss warnings give the numbers."""
+        with live_errors(f"reading the refresh history of lakehouse monitors on target '{self.context.name}'"):
+            return [self._with_refresh_facts(obj) for obj in live]
+
+    def _with_refresh_facts(self, obj: MonitorLive) -> MonitorLive:
+        facts = facts_of(obj, MonitorFacts)
+        if not obj.managed or facts.refresh_count is not None:
+            return obj
         try:
-            refreshes = self.api.list_refreshes(key)
+            refreshes = self.api.list_refreshes(obj.key)
         except NotFound:
-            return facts
+            return obj
         starts = [r.start_time_ms for r in refreshes if r.start_time_ms]
-        return replace(
+        facts = replace(
             facts,
             refresh_count=len(refreshes),
             refresh_history_truncated=len(refreshes) >= REFRESH_LIST_LIMIT,
             first_refresh_ms=min(starts) if starts else None,
         )
+        return replace(obj, facts=facts)
 
     def notes(self) -> list[str]:
         notes, self._notes = self._notes, []
@@ -180,13 +213,19 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
     def check(self, desired: Sequence[MonitorResource]) -> list[Diagnostic]:
         errors: list[Diagnostic] = []
         with live_errors(f"checking monitor specs against the catalog of target '{self.context.name}'"):
+            self._fetched = self._fetch([r.key for r in desired])
             for res in desired:
-                errors.extend(self._check_one(res))
+                errors.extend(self._check_one(res, self._fetched[res.key]))
         return errors
 
-    def _check_one(self, res: MonitorResource) -> list[Diagnostic]:
+    def _check_one(self, res: MonitorResource, info: Any | None) -> list[Diagnostic]:
+        """The spec against the catalog. What the live monitor on the table already uses (its
+        table, columns, baseline, output schema) the service accepted, so only what is new is
+        looked up: a no-change plan makes no catalog call per monitor."""
         spec = res.spec
         errors: list[Diagnostic] = []
+        current = info.as_dict() if info is not None else None
+        used = _columns_used(current) if current is not None else set()
 
         def error(path: tuple[str | int, ...], message: str) -> None:
             errors.append(res.error(("spec", *path), message))
@@ -198,42 +237,33 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
                 f"{path} is not available in the Data Quality v1 API this target uses (quality_monitors.api: "
                 "data_quality): remove it, or use api: legacy",
             )
-        try:
-            table = self.client.tables.get(res.key)
-        except NotFound:
-            error(("table_name",), f"table {res.key} does not exist in Unity Catalog")
-            return errors
-        columns = {c.name.lower(): c.name for c in table.columns or [] if c.name}
-        listing = ", ".join(columns.values())
-
-        def column(path: tuple[str | int, ...], name: str | None, what: str) -> None:
-            if name is not None and name.lower() not in columns:
-                error(path, f"{what} '{name}' is not a column of {res.key} (columns: {listing})")
-
-        if spec.time_series is not None:
-            column(("time_series", "timestamp_col"), spec.time_series.timestamp_col, "timestamp column")
-        if spec.inference_log is not None:
-            for field in ("timestamp_col", "prediction_col", "model_id_col", "label_col", "prediction_proba_col"):
-                column(("inference_log", field), getattr(spec.inference_log, field), field.replace("_col", " column"))
-        for i, metric in enumerate(spec.custom_metrics):
-            for j, name in enumerate(metric.input_columns):
-                if name != ":table":
-                    column(("custom_metrics", i, "input_columns", j), name, f"input column of metric `{metric.name}`")
-        for i, expression in enumerate(spec.slicing_exprs):
-            for name in dict.fromkeys(expression_columns(expression)):
-                column(("slicing_exprs", i), name, "slicing expression column")
-        if spec.baseline_table_name is not None:
+        catalog = unity_catalog(self.context)
+        named = _columns_named(spec)
+        if current is None or any(name.lower() not in used for _, name, _ in named):
             try:
-                self.client.tables.get(spec.baseline_table_name.lower())
+                table = catalog.table(res.key)
             except NotFound:
-                error(
-                    ("baseline_table_name",),
-                    f"baseline table {spec.baseline_table_name} does not exist in Unity Catalog",
-                )
-        try:
-            self.client.schemas.get(spec.output_schema_name.lower())
-        except NotFound:
-            error(("output_schema_name",), f"schema {spec.output_schema_name} does not exist in Unity Catalog")
+                error(("table_name",), f"table {res.key} does not exist in Unity Catalog")
+                return errors
+            columns = {c.name.lower(): c.name for c in table.columns or [] if c.name}
+            listing = ", ".join(columns.values())
+            for where, name, what in named:
+                if name.lower() not in columns:
+                    error(where, f"{what} '{name}' is not a column of {res.key} (columns: {listing})")
+        baseline = spec.baseline_table_name
+        if baseline is not None and (
+            current is None or str(current.get("baseline_table_name")).lower() != baseline.lower()
+        ):
+            try:
+                catalog.table(baseline)
+            except NotFound:
+                error(("baseline_table_name",), f"baseline table {baseline} does not exist in Unity Catalog")
+        schema = spec.output_schema_name.lower()
+        if current is None or str(current.get("output_schema_name")).lower() != schema:
+            try:
+                catalog.schema(schema)
+            except NotFound:
+                error(("output_schema_name",), f"schema {spec.output_schema_name} does not exist in Unity Catalog")
         return errors
 
     # --- writing -------------------------------------------------------------------------------
@@ -504,6 +534,39 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
                 )
             time.sleep(delay)
             delay = min(delay * 1.5, 10.0)
+
+
+def _columns_named(spec: QualityMonitorSpec) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """(spec path, column, what it is) for every table column the spec names."""
+    named: list[tuple[tuple[str | int, ...], str, str]] = []
+    if spec.time_series is not None:
+        named.append((("time_series", "timestamp_col"), spec.time_series.timestamp_col, "timestamp column"))
+    if spec.inference_log is not None:
+        for field in INFERENCE_COLUMNS:
+            name = getattr(spec.inference_log, field)
+            if name is not None:
+                named.append((("inference_log", field), name, field.replace("_col", " column")))
+    for i, metric in enumerate(spec.custom_metrics):
+        for j, name in enumerate(metric.input_columns):
+            if name != ":table":
+                named.append(
+                    (("custom_metrics", i, "input_columns", j), name, f"input column of metric `{metric.name}`")
+                )
+    for i, expression in enumerate(spec.slicing_exprs):
+        for name in dict.fromkeys(expression_columns(expression)):
+            named.append((("slicing_exprs", i), name, "slicing expression column"))
+    return named
+
+
+def _columns_used(api: dict[str, Any]) -> set[str]:
+    """The table columns (lower case) a live monitor's configuration (MonitorInfo JSON) uses."""
+    used: list[Any] = [(api.get("time_series") or {}).get("timestamp_col")]
+    used += [(api.get("inference_log") or {}).get(field) for field in INFERENCE_COLUMNS]
+    for metric in api.get("custom_metrics") or []:
+        used += metric.get("input_columns") or []
+    for expression in api.get("slicing_exprs") or []:
+        used += expression_columns(str(expression))
+    return {str(name).lower() for name in used if name}
 
 
 def _is_glob(text: str) -> bool:

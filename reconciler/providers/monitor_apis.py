@@ -27,8 +27,9 @@ from databricks.sdk.service.catalog import (
 )
 from databricks.sdk.service.dataquality import DataProfilingConfig, Monitor, Refresh
 
-from reconciler.errors import ReconcilerError
 from reconciler.kinds import monitor_shapes as shapes
+
+from .unity_catalog import UnityCatalog
 
 LEGACY = "legacy"
 DATA_QUALITY = "data_quality"
@@ -114,45 +115,28 @@ class LegacyMonitorApi:
 class DataQualityMonitorApi:
     """`w.data_quality`: the same operations on `Monitor(object_type="table", object_id=table_id,
     data_profiling_config=...)`, translated to and from the legacy shape. Unity Catalog ids are
-    looked up once per run (`w.tables.get` / `w.schemas.get`), names back from ids likewise."""
+    looked up once per run (`UnityCatalog`, shared with the plan-time checks), names back from ids
+    likewise."""
 
     name = DATA_QUALITY
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, catalog: UnityCatalog) -> None:
         self.client = client
-        self._table_ids: dict[str, str] = {}
-        self._schema_ids: dict[str, str] = {}
-        self._schema_names: dict[str, str] = {}
+        self.catalog = catalog
 
     def table_id(self, table: str) -> str:
-        if table not in self._table_ids:
-            info = self.client.tables.get(table)
-            if not info.table_id:
-                raise ReconcilerError(f"Unity Catalog returned no table_id for {table}")
-            self._table_ids[table] = info.table_id
-        return self._table_ids[table]
+        return self.catalog.table_id(table)
 
     def schema_id(self, schema: str) -> str:
-        if schema not in self._schema_ids:
-            info = self.client.schemas.get(schema)
-            if not info.schema_id:
-                raise ReconcilerError(f"Unity Catalog returned no schema_id for {schema}")
-            self._schema_ids[schema] = info.schema_id
-            self._schema_names[info.schema_id] = schema
-        return self._schema_ids[schema]
+        return self.catalog.schema_id(schema)
 
     def schema_name(self, schema_id: str) -> str | None:
-        if schema_id not in self._schema_names:
-            for catalog in self.client.catalogs.list():
-                for schema in self.client.schemas.list(catalog.name):
-                    if schema.schema_id and schema.full_name:
-                        self._schema_names[schema.schema_id] = schema.full_name.lower()
-                        self._schema_ids[schema.full_name.lower()] = schema.schema_id
-        return self._schema_names.get(schema_id)
+        return self.catalog.schema_name(schema_id)
 
     def expect_schemas(self, names: set[str]) -> None:
-        """Resolve the output schemas the run's specs name (one `w.schemas.get` each), so reading a
-        monitor maps its output_schema_id back to a name without listing the metastore."""
+        """Resolve the output schemas the run's specs name (one `w.schemas.get` each, shared with
+        the plan-time checks), so reading a monitor maps its output_schema_id back to a name
+        without listing the metastore."""
         for name in sorted(names):
             try:
                 self.schema_id(name)
@@ -219,5 +203,5 @@ class DataQualityMonitorApi:
 MonitorApi = LegacyMonitorApi | DataQualityMonitorApi
 
 
-def monitor_api(name: str, client: Any) -> MonitorApi:
-    return DataQualityMonitorApi(client) if name == DATA_QUALITY else LegacyMonitorApi(client)
+def monitor_api(name: str, client: Any, catalog: UnityCatalog) -> MonitorApi:
+    return DataQualityMonitorApi(client, catalog) if name == DATA_QUALITY else LegacyMonitorApi(client)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 
-from grafana_helpers import GrafanaProject, apply_clean, base
+from grafana_helpers import GrafanaProject, apply_clean, base, folder_doc, group_doc, shorthand_rule
 from helpers import Project, policy
 from test_quality_monitors import ORDERS, Monitors, dbx, edit_monitor, mon, monitor_doc  # noqa: F401 (fixtures)
+
+LEDGER_PATH = "/api/v1/provisioning/templates/reconciler-ledger-test"
 
 
 def _causes(project: Project | GrafanaProject, *args: str) -> dict[str, str | None]:
@@ -76,3 +78,31 @@ def test_a_policy_table_from_before_the_digest_column_is_migrated_by_apply(proje
     assert migrated.exit_code == 0, migrated.output
     (row,) = project.rows()
     assert row["sla_seconds"] == 11 and row["applied_digest"].startswith("sha256:")
+
+
+def test_grafana_folder_edited_in_the_ui_is_out_of_band_and_a_retitle_is_pending(gp: GrafanaProject) -> None:
+    """A folder has no field to carry a digest: the planned ledger write after each folder write
+    records it in the project's ledger, so drift tells the two apart for folders too."""
+    base(gp)
+    gp.write("folders.yaml", folder_doc() + "---\n" + folder_doc("reports", "Reports"))
+    gp.write("reports.yaml", group_doc("weekly", shorthand_rule("Weekly report late"), folder="reports"))
+    steps = [c for op in gp.plan_ops() if op["kind"] == "GrafanaFolder" for c in op["calls"]]
+    assert [c["path"] for c in steps if c["method"] == "PUT"] == [LEDGER_PATH, LEDGER_PATH]
+    apply_clean(gp)
+    ledger = gp.api("GET", LEDGER_PATH).json()["template"]
+    assert '"folders":{"alerts":{"applied_digest":"sha256:' in ledger
+
+    folder = gp.folder("alerts")
+    assert folder is not None
+    gp.api("PUT", "/api/folders/alerts", json={"title": "Alerts (edited)", "version": folder["version"]})
+    gp.write("folders.yaml", folder_doc() + "---\n" + folder_doc("reports", "Team reports"))
+    assert _causes(gp) == {"alerts": "out_of_band", "reports": "pending"}
+    assert _causes(gp, "--only-out-of-band") == {"alerts": "out_of_band"}
+
+    apply_clean(gp)
+    assert _causes(gp) == {}
+    gp.write("folders.yaml", folder_doc())  # reports is deleted (with our rule), and dropped from the ledger
+    gp.remove("reports.yaml")
+    apply_clean(gp, "--allow-destructive")
+    assert gp.folder("reports") is None
+    assert '"reports"' not in gp.api("GET", LEDGER_PATH).json()["template"]

@@ -101,7 +101,7 @@ def test_a_new_group_with_another_interval_is_one_interval_write_after_its_rules
     gp.write("rules.yaml", group_doc("slow", shorthand_rule("x") + shorthand_rule("y"), interval="5m"))
     ops = gp.plan_ops()
     assert [(o["kind"], [c["method"] for c in o["calls"]]) for o in ops] == [
-        ("GrafanaFolder", ["POST"]),
+        ("GrafanaFolder", ["POST", "PUT"]),  # the folder, then its applied digest in the project's ledger
         ("GrafanaAlertRule", ["POST"]),
         ("GrafanaAlertRule", ["POST"]),
         ("GrafanaRuleGroup", ["PUT"]),

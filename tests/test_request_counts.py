@@ -116,7 +116,10 @@ def test_grafana_rules_apply_and_no_change_plan(gp: GrafanaProject) -> None:
     assert counts(server) == {
         RULES_LIST: 1,
         STATES: 1,
-        LEDGER: 1,
+        # The run's read, and the re-read right before the folder's applied digest is written
+        # under that version (another apply's entries are kept, never overwritten).
+        LEDGER: 2,
+        "PUT /api/v1/provisioning/templates/reconciler-ledger-test": 1,
         "GET /api/folders/alerts": 1,
         "POST /api/folders": 1,
         f"POST {RULES}": 2,  # one per created rule (the per-rule endpoint)

@@ -174,6 +174,7 @@ class Session:
                 live=live.objects,
                 kinds=KINDS,
                 notes=live.notes,
+                owner=self.context.owner,
             ),
             strict=strict,
         )

@@ -507,8 +507,11 @@ def is_default_tree(tree: dict[str, Any]) -> bool:
 
 
 # --- the ownership ledger ----------------------------------------------------------------------
-Section = Literal["contact_points", "mute_timings", "templates", "policy"]
-SECTIONS: tuple[Section, ...] = ("contact_points", "mute_timings", "templates", "policy")
+Section = Literal["contact_points", "mute_timings", "templates", "policy", "folders"]
+SECTIONS: tuple[Section, ...] = ("contact_points", "mute_timings", "templates", "policy", "folders")
+# The sections of objects the ledger owns; `folders` only records what was applied to the
+# project's folders (a folder has no field to carry it), never their ownership.
+OWNED_SECTIONS: tuple[Section, ...] = ("contact_points", "mute_timings", "templates", "policy")
 
 
 def ledger_name(owner: str) -> str:
@@ -521,7 +524,8 @@ class Ledger:
     """What one project owns among the notification objects, stored in Grafana as a template.
 
     Entries: `{section: {name: {"spec": metadata.name, "prevent_destroy": bool,
-    "secrets": {integration uid: {field: digest}}}}}`."""
+    "secrets": {integration uid: {field: digest}}, "applied_digest": digest}}}`; the `folders`
+    section holds `{folder uid: {"spec": metadata.name, "applied_digest": digest}}`."""
 
     HEADER = "{{/* reconciler ownership ledger: written by reconciler, do not edit. "
     FOOTER = " */}}"
@@ -535,6 +539,10 @@ class Ledger:
 
     def get(self, section: Section, name: str) -> dict[str, Any] | None:
         return self.entries[section].get(name)
+
+    def owns_any(self) -> bool:
+        """Whether the ledger names any notification object of the project's."""
+        return any(self.entries[s] for s in OWNED_SECTIONS)
 
     def render(self) -> str:
         data = json.dumps({"owner": self.owner, **self.entries}, sort_keys=True, separators=(",", ":"))

@@ -170,6 +170,7 @@ class NotificationBackend:
         self.grafana = backend_for(context)
         self._api: NotificationsApi | None = None
         self._snapshot: NotificationSnapshot | None = None
+        self._ledger: tuple[Ledger, str | None] | None = None
 
     @property
     def api(self) -> NotificationsApi:
@@ -196,15 +197,22 @@ class NotificationBackend:
     def _read(self) -> NotificationSnapshot:
         if not self.declared() and self.context.known_empty("grafana"):
             return NotificationSnapshot(Ledger(self.owner), None)
-        ledger, version = self.read_ledger()
+        ledger, version = self.ledger()
         snap = NotificationSnapshot(ledger, version)
-        if not self.declared() and not any(ledger.entries.values()):
+        if not self.declared() and not ledger.owns_any():
             return snap  # nothing declared, nothing owned: one call
         snap.contact_points = self.api.contact_points()
         snap.policy_tree = self.api.policy_tree()
         snap.mute_timings = self.api.mute_timings()
         snap.templates = [t for t in self.api.templates() if not str(t.get("name", "")).startswith(LEDGER_PREFIX)]
         return snap
+
+    def ledger(self) -> tuple[Ledger, str | None]:
+        """The ledger as the run first read it: one read per run, shared by the notification
+        kinds and the folders (whose applied digests it records)."""
+        if self._ledger is None:
+            self._ledger = self.read_ledger()
+        return self._ledger
 
     def read_ledger(self) -> tuple[Ledger, str | None]:
         name = ledger_name(self.owner)
@@ -229,6 +237,18 @@ class NotificationBackend:
         def change(ledger: Ledger) -> None:
             entry = ledger.entries[section].setdefault(name, {})
             entry.update({"spec": spec_name, "prevent_destroy": prevent_destroy})
+
+        self.update_ledger(change)
+
+    def record_applied(self, section: Section, name: str, spec_name: str, digest: str, **extra: Any) -> None:
+        """Record the digest of what was just written to `name` (drift's *changed outside
+        reconciler* vs *spec changed, not applied yet*). Called only *after* Grafana accepted the
+        write, so a failed write never records a digest it did not apply."""
+
+        def change(ledger: Ledger) -> None:
+            entry = ledger.entries[section].setdefault(name, {"spec": spec_name})
+            entry[APPLIED_FIELD] = digest
+            entry.update(extra)
 
         self.update_ledger(change)
 
@@ -269,19 +289,11 @@ class _NotificationProvider(Provider):
     def claim(self, resource: Resource) -> None:
         self.notifications.claim(self.section, resource.key, resource.name, resource.lifecycle.prevent_destroy)
 
-    def record_applied(self, resource: Resource, extra: dict[str, Any] | None = None) -> None:
-        """Record, in the project's ledger entry, the digest of what was just written (drift's
-        *changed outside reconciler* vs *spec changed, not applied yet*). The ledger is the place
-        because these objects have no annotation field Grafana keeps; it is written only *after*
-        Grafana accepted the write, so a failed write never records a digest it did not apply."""
+    def record_applied(self, resource: Resource, **extra: Any) -> None:
+        """Record, in the project's ledger entry, the digest of what was just written: the ledger
+        is the place because these objects have no annotation field Grafana keeps."""
         digest = applied_digest(self.kind.fields, resource.state)
-
-        def record(ledger: Ledger) -> None:
-            entry = ledger.entries[self.section].setdefault(resource.key, {"spec": resource.name})
-            entry[APPLIED_FIELD] = digest
-            entry.update(extra or {})
-
-        self.notifications.update_ledger(record)
+        self.notifications.record_applied(self.section, resource.key, resource.name, digest, **extra)
 
     def live_object(
         self, key: str, state: dict[str, Any], raw: Any, provenance: str, info: dict[str, Any] | None = None
@@ -381,7 +393,7 @@ class GrafanaContactPointProvider(_NotificationProvider):
             }
         for uid in uids[len(spec.integrations) :]:
             api.delete_integration(uid, resource.key, editable)
-        self.record_applied(resource, {"secrets": {uid: digests for uid, digests in written.items() if digests}})
+        self.record_applied(resource, secrets={uid: digests for uid, digests in written.items() if digests})
 
     def delete(self, live: LiveObject) -> None:
         editable = str(live.info.get("provenance") or "") == ""

@@ -5,7 +5,8 @@ Ownership is recorded in Grafana itself: reconciler's rules carry the annotation
 name). Folders cannot carry metadata in Grafana, so a folder counts as managed when a spec
 declares it, or when it holds reconciler's rules and no declared group still uses it; a folder's
 prevent_destroy rides on reconciler's rules in it (`reconciler_folder_prevent_destroy`), since a
-folder without them is never deleted. An interval change of a group holding rules reconciler
+folder without them is never deleted, and what reconciler last applied to it is recorded in the
+project's ledger (`folders` section; see `notification_model.Ledger`). An interval change of a group holding rules reconciler
 does not manage is refused: Grafana would rewrite those rules with the new interval.
 """
 
@@ -20,11 +21,14 @@ from reconciler.commands import import_command
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import LiveObject, Resource
+from reconciler.last_applied import FIELD as APPLIED_FIELD
+from reconciler.last_applied import applied_digest
 from reconciler.plan.model import Action, ApiCall, Operation
 from reconciler.providers.base import Adopted, GeneratedSpecs, Provider, ReplaceIncomplete
 
 from .client import GrafanaApiError, GrafanaClient
 from .kinds import rule_child, rule_path
+from .notification_providers import notifications_for
 from .ownership import (
     APPLIED_DIGEST_ANNOTATION,
     FOLDER_OWNED_ANNOTATION,
@@ -41,10 +45,12 @@ from .write_steps import (
     CREATE_RULE,
     DELETE_FOLDER,
     DELETE_RULE,
+    FORGET_FOLDER,
     GROUP_INTERVAL,
     MARK_FOLDER_PROTECTION,
     MOVE_FOLDER,
     PARK_TITLE,
+    RECORD_FOLDER,
     RENAME_FOLDER,
     UPDATE_RULE,
     temporary_title,
@@ -116,6 +122,12 @@ class _GrafanaProvider(Provider):
             except GrafanaApiError as exc:
                 if exc.status != 404:
                     raise
+        elif call.purpose == RECORD_FOLDER and resource is not None:
+            # After the folder's own writes succeeded: a failed write never records a digest.
+            digest = applied_digest(self.kind.fields, resource.state)
+            notifications_for(self.context).record_applied("folders", resource.key, resource.name, digest)
+        elif call.purpose == FORGET_FOLDER:
+            notifications_for(self.context).release("folders", op.key)
         elif call.purpose == MARK_FOLDER_PROTECTION and resource is not None:
             body = grafana.live_rule(uid)
             annotations = dict(rule_annotations(body))
@@ -200,6 +212,8 @@ class GrafanaFolderProvider(_GrafanaProvider):
             )
         blockers: dict[tuple[str, bool], str | None] = {}
         self._contents: dict[str, dict[str, int]] = {}
+        # What reconciler last applied to each folder (the run's one ledger read, shared).
+        recorded = notifications_for(self.context).ledger()[0].entries["folders"] if facts else {}
         out = []
         for uid, fact in facts.items():
             folder = snap.folders[uid] or {}
@@ -222,6 +236,9 @@ class GrafanaFolderProvider(_GrafanaProvider):
                     info={"rules": fact.summaries, "version": folder.get("version")},
                     locked_reason=locked,
                     prevent_destroy=fact.prevent_destroy,
+                    applied_digest=str(recorded[uid].get(APPLIED_FIELD) or "") or None
+                    if fact.managed and uid in recorded
+                    else None,
                 )
             )
         return out

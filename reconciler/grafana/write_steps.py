@@ -13,6 +13,11 @@ Order within a folder: Grafana allows one rule per title in a folder, so a rule 
 title another rule gives up (renamed, moved away or deleted) is written after it; when rules
 swap titles, the first one's write is preceded by a write that parks the other under a
 temporary title (that rule's own write follows and gives it its final title).
+
+A folder has no field to carry what reconciler applied to it, so each folder write is followed by
+a write of the project's ledger (the Grafana template the notification kinds use) recording the
+folder's applied digest; a folder delete is followed by one dropping it. Drift then tells a folder
+edited in Grafana from a spec change not applied yet.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from reconciler.kinds.base import LiveObject, Resource
 from reconciler.plan.model import Action, ApiCall, Operation, Rewritten
 from reconciler.plan.steps import StepView
 
+from .notification_model import ledger_name
 from .spec_model import MAX_NAME_LENGTH, format_duration
 
 FOLDER, GROUP, RULE = "GrafanaFolder", "GrafanaRuleGroup", "GrafanaAlertRule"
@@ -41,6 +47,7 @@ CREATE_RULE, UPDATE_RULE, DELETE_RULE = "create-rule", "update-rule", "delete-ru
 MARK_FOLDER_PROTECTION = "mark-folder-protection"  # a folder's prevent_destroy, recorded on a rule of ours
 PARK_TITLE = "park-title"  # a rule written under a temporary title, to free its title
 GROUP_INTERVAL = "group-interval"
+RECORD_FOLDER, FORGET_FOLDER = "record-folder", "forget-folder"  # the folder's entry in the project's ledger
 
 
 def rule_path(uid: str) -> str:
@@ -71,13 +78,17 @@ def plan_grafana_calls(ops: list[Operation], view: StepView) -> list[Operation]:
 # --- folders ----------------------------------------------------------------------------------
 def _folder_calls(op: Operation, view: StepView, ops: list[Operation]) -> list[ApiCall]:
     desired, live = view.resource(op), view.before(op)
+    ledger = f"/api/v1/provisioning/templates/{ledger_name(view.owner)}"
     if op.action is Action.CREATE and desired is not None:
         parent = desired.state.get("parent")
         where = f" in folder {parent}" if parent else ""
         return [
             ApiCall(
                 "POST", "/api/folders", f"create folder '{desired.state['title']}' (uid {op.key}){where}", CREATE_FOLDER
-            )
+            ),
+            ApiCall(
+                "PUT", ledger, f"record what was applied to folder {op.key} in the project's ledger", RECORD_FOLDER
+            ),
         ]
     if op.action is Action.DELETE:
         title = live.state.get("title") if live is not None else op.key
@@ -87,7 +98,8 @@ def _folder_calls(op: Operation, view: StepView, ops: list[Operation]) -> list[A
                 f"/api/folders/{op.key}",
                 f"delete folder '{title}' (never with forceDeleteRules)",
                 DELETE_FOLDER,
-            )
+            ),
+            ApiCall("PUT", ledger, f"drop folder {op.key} from the project's ledger", FORGET_FOLDER),
         ]
     if desired is None or live is None:
         return []
@@ -118,6 +130,9 @@ def _folder_calls(op: Operation, view: StepView, ops: list[Operation]) -> list[A
                         MARK_FOLDER_PROTECTION,
                     )
                 )
+    calls.append(
+        ApiCall("PUT", ledger, f"record what was applied to folder {op.key} in the project's ledger", RECORD_FOLDER)
+    )
     return calls
 
 

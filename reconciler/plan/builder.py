@@ -39,6 +39,7 @@ class PlanInput:
     live: Sequence[LiveObject]
     kinds: Mapping[str, Kind]
     notes: list[str] = field(default_factory=list)
+    owner: str = ""  # the project's ownership marker, for the write steps
 
 
 def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
@@ -156,7 +157,7 @@ def build_plan(inp: PlanInput, strict: bool = True) -> Plan:
         plan.operations, inp.kinds, {(r.kind, r.name): r.depends_on for r in inp.desired}
     )
     # The API calls apply will make for each operation, shown in the plan (see `steps`).
-    plan.operations = plan_write_steps(plan.operations, inp.kinds, StepView(inp.desired, inp.live))
+    plan.operations = plan_write_steps(plan.operations, inp.kinds, StepView(inp.desired, inp.live, inp.owner))
     _attach_diagnostics(plan, problems)
     if problems:
         if strict:

@@ -26,6 +26,9 @@ class StepView:
 
     desired: Sequence[Resource]
     live: Sequence[LiveObject]
+    # The project's ownership marker (`reconciler/<project>`): names the live-side records a step
+    # writes (e.g. the project's Grafana ledger).
+    owner: str = ""
     _desired_by_name: dict[tuple[str, str], Resource] = field(init=False, repr=False)
     _desired_by_key: dict[tuple[str, str], Resource] = field(init=False, repr=False)
     _live_by_key: dict[tuple[str, str], LiveObject] = field(init=False, repr=False)

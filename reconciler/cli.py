@@ -67,8 +67,24 @@ def exit_codes(*codes: tuple[int, str]) -> str:
 ERROR_CODE = (EXIT_ERROR, "error (bad specs, usage error, live system error)")
 
 
+OPTION_ORDER = "reconciler.option_order"
+
+
+class _Command(click.Command):
+    """Remembers the order options were given in (`ctx.meta[OPTION_ORDER]`): `--var` and
+    `--var-file` override each other in command-line order, which click's per-option lists lose."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if any(p.name == "var_files" for p in self.params):
+            _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+            ctx.meta[OPTION_ORDER] = [p.name for p in order]
+        return super().parse_args(ctx, args)
+
+
 class _Group(click.Group):
     """Usage errors exit 1, not click's 2: 2 means "changes pending" / "drift found" here."""
+
+    command_class = _Command
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -179,6 +195,52 @@ def select_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def _check_var(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    from reconciler.specs.cli_variables import parse_var
+
+    for value in values:
+        try:
+            parse_var(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return values
+
+
+def variable_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--var NAME=VALUE` and `--var-file FILE` (reconciler.specs.cli_variables)."""
+    fn = click.option(
+        "--var-file",
+        "var_files",
+        multiple=True,
+        metavar="FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A YAML file of variable values (NAME: VALUE lines), as --var each (repeatable).",
+    )(fn)
+    return click.option(
+        "--var",
+        "cli_vars",
+        multiple=True,
+        metavar="NAME=VALUE",
+        callback=_check_var,
+        help="Set ${var.NAME} (repeatable). VALUE is read as JSON when it is JSON (a number, true/false, a list), "
+        "else as a string. Later --var / --var-file override earlier ones; all override reconciler.yaml's.",
+    )(fn)
+
+
+def _variables(cli_vars: tuple[str, ...], var_files: tuple[Path, ...]) -> Any:
+    """The `--var` / `--var-file` assignments in the order given on the command line."""
+    from reconciler.specs.cli_variables import command_line_variables
+    from reconciler.specs.loader import display_path
+
+    queues: dict[str, list[str]] = {"cli_vars": list(cli_vars), "var_files": [str(f) for f in var_files]}
+    order = [n for n in click.get_current_context().meta.get(OPTION_ORDER, []) if n in queues]
+    sources: list[Any] = []
+    for name in order + ["var_files"] * len(var_files) + ["cli_vars"] * len(cli_vars):
+        if queues[name]:
+            sources.append(("var" if name == "cli_vars" else "var_file", queues[name].pop(0)))
+    return command_line_variables(sources, display_path)
+
+
 def _selection(only: tuple[str, ...], labels: tuple[str, ...]) -> Any:
     from reconciler.selection import Selection
 
@@ -249,13 +311,20 @@ def _redact_output(ctx: click.Context) -> None:
     show_default=True,
     help="Errors also as a JSON document (json) or as GitHub Actions annotations on the spec lines (github).",
 )
+@variable_options
 @_guard
-def validate(specs_dir: Path, target: str | None, fmt: str = "text") -> None:
+def validate(
+    specs_dir: Path,
+    target: str | None,
+    fmt: str = "text",
+    cli_vars: tuple[str, ...] = (),
+    var_files: tuple[Path, ...] = (),
+) -> None:
     """Check spec files offline (syntax, fields, variables, identities); touches nothing live."""
     from reconciler.kinds.kind_registry import KINDS
     from reconciler.specs.loader import load_specs
 
-    specs = load_specs(specs_dir, target, kinds=KINDS)
+    specs = load_specs(specs_dir, target, kinds=KINDS, variables=_variables(cli_vars, var_files))
     counts: dict[str, int] = {}
     for res in specs.resources:
         counts[res.kind] = counts.get(res.kind, 0) + 1
@@ -287,6 +356,7 @@ def validate(specs_dir: Path, target: str | None, fmt: str = "text") -> None:
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @select_options
+@variable_options
 @_guard
 def plan(
     specs_dir: Path,
@@ -297,12 +367,14 @@ def plan(
     detailed_exitcode: bool,
     only: tuple[str, ...] = (),
     labels: tuple[str, ...] = (),
+    cli_vars: tuple[str, ...] = (),
+    var_files: tuple[Path, ...] = (),
 ) -> None:
     """Show what apply would change: creates, updates, replaces and deletes, field by field."""
     from reconciler.engine.plan import run_plan
 
     selection = _selection(only, labels)
-    the_plan = run_plan(specs_dir, target, selection=selection)
+    the_plan = run_plan(specs_dir, target, selection=selection, variables=_variables(cli_vars, var_files))
     if selection:
         click.echo(f"Warning: {the_plan.notes[0]}", err=True)
     if out:
@@ -388,6 +460,7 @@ def _emit_plan(
 @format_option
 @color_option
 @select_options
+@variable_options
 @_guard
 def apply(
     specs_dir: Path,
@@ -405,6 +478,8 @@ def apply(
     heartbeat: float | None = None,
     only: tuple[str, ...] = (),
     labels: tuple[str, ...] = (),
+    cli_vars: tuple[str, ...] = (),
+    var_files: tuple[Path, ...] = (),
 ) -> None:
     """Make the live state match the specs (plans first, or applies a saved plan).
 
@@ -437,6 +512,7 @@ def apply(
                 lock=use_lock,
                 lock_timeout=lock_timeout,
                 selection=_selection(only, labels),
+                variables=_variables(cli_vars, var_files),
             ),
             progress,
             auto_approve,
@@ -600,6 +676,7 @@ def _emit_result(fmt: str, the_plan: Any, report: Any, wait: tuple[bool, str | N
     help="Also write drift gauges to this file (node-exporter's textfile collector).",
 )
 @select_options
+@variable_options
 @_guard
 def drift(
     specs_dir: Path,
@@ -611,6 +688,8 @@ def drift(
     textfile: Path | None = None,
     only: tuple[str, ...] = (),
     labels: tuple[str, ...] = (),
+    cli_vars: tuple[str, ...] = (),
+    var_files: tuple[Path, ...] = (),
 ) -> None:
     """Read-only check for changes made behind git's back. Exit 2 when anything drifted.
 
@@ -621,7 +700,8 @@ def drift(
     from reconciler.plan.render_text import console_for
 
     selection = _selection(only, labels)
-    report = measured_drift(specs_dir, target, only_out_of_band, pushgateway, textfile, selection)
+    variables = _variables(cli_vars, var_files)
+    report = measured_drift(specs_dir, target, only_out_of_band, pushgateway, textfile, selection, variables)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     elif fmt == "markdown":

@@ -139,18 +139,26 @@ def measured_drift(
     pushgateway: str | None,
     textfile: Path | None,
     selection: Any = None,
+    variables: Any = None,
 ) -> Any:
     """`reconciler drift`, publishing gauges when asked: of the report when the check succeeds,
     the failure gauge when it fails (the error is raised as before)."""
     from reconciler.engine.drift import run_drift
     from reconciler.errors import ReconcilerError
+    from reconciler.specs.cli_variables import NO_VARIABLES
 
     if selection and (pushgateway or textfile):
         # The gauges describe the whole target: a partial check would replace them with a part.
         raise ReconcilerError("--pushgateway/--textfile publish the whole target's drift: drop --only/--label")
     started = time.monotonic()
     try:
-        report = run_drift(specs_dir, target, only_out_of_band=only_out_of_band, selection=selection)
+        report = run_drift(
+            specs_dir,
+            target,
+            only_out_of_band=only_out_of_band,
+            selection=selection,
+            variables=variables or NO_VARIABLES,
+        )
     except Exception:
         if pushgateway or textfile:
             name = _target_name(specs_dir, target)

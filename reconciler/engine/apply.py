@@ -28,6 +28,7 @@ from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.plan.model import Plan
 from reconciler.plan.plan_file import load_plan_file
 from reconciler.selection import Selection
+from reconciler.specs.cli_variables import NO_VARIABLES, CommandLineVariables
 
 from .session import LiveState, Session
 
@@ -52,6 +53,7 @@ class ApplyOptions:
     lock: bool = True  # hold the target's live-side lock (reconciler.apply.lock)
     lock_timeout: float = 0.0  # seconds to wait for it when another apply holds it
     selection: Selection | None = None  # --only/--label: plan and apply only these objects
+    variables: CommandLineVariables = NO_VARIABLES  # --var / --var-file, in command-line order
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,10 @@ def run_apply(
     specs_dir: Path, target: str | None, options: ApplyOptions = ApplyOptions(), hooks: ApplyHooks = ApplyHooks()
 ) -> ApplyOutcome:
     """Make `target`'s live state match `specs_dir` (see the module docstring for the steps)."""
-    with Session(specs_dir, target, options.selection) as session, _held_lock(session, options, hooks):
+    with (
+        Session(specs_dir, target, options.selection, options.variables) as session,
+        _held_lock(session, options, hooks),
+    ):
         if options.plan_file is not None:
             the_plan = load_plan_file(options.plan_file)
             live = session.read_live()

@@ -6,13 +6,21 @@ from pathlib import Path
 
 from reconciler.plan.model import Plan
 from reconciler.selection import Selection
+from reconciler.specs.cli_variables import NO_VARIABLES, CommandLineVariables
 
 from .session import Session
 
 
-def run_plan(specs_dir: Path, target: str | None, strict: bool = True, selection: Selection | None = None) -> Plan:
+def run_plan(
+    specs_dir: Path,
+    target: str | None,
+    strict: bool = True,
+    selection: Selection | None = None,
+    variables: CommandLineVariables = NO_VARIABLES,
+) -> Plan:
     """The plan of `specs_dir` against `target`. `strict=False` (drift) keeps going where a plan
-    for apply would refuse, so a report can still show what differs."""
-    with Session(specs_dir, target, selection) as session:
+    for apply would refuse, so a report can still show what differs. `variables`: the command
+    line's `--var` / `--var-file`."""
+    with Session(specs_dir, target, selection, variables) as session:
         the_plan, _ = session.plan(strict=strict)
     return the_plan

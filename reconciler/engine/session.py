@@ -20,6 +20,7 @@ from reconciler.plan.model import Action, Migration, Plan
 from reconciler.providers.base import Provider
 from reconciler.providers.provider_registry import provider_entry, provider_for
 from reconciler.selection import Selection
+from reconciler.specs.cli_variables import NO_VARIABLES, CommandLineVariables
 from reconciler.specs.loader import SpecSet, load_specs
 from reconciler.targets import TargetContext
 
@@ -69,8 +70,14 @@ def needed_migrations(plan: Plan, live: LiveState) -> list[Migration]:
 class Session:
     """Specs loaded for one target, with the providers of every kind in play."""
 
-    def __init__(self, specs_dir: str | Path, target: str | None = None, selection: Selection | None = None) -> None:
-        self.specs = load_specs(specs_dir, target, kinds=KINDS)
+    def __init__(
+        self,
+        specs_dir: str | Path,
+        target: str | None = None,
+        selection: Selection | None = None,
+        variables: CommandLineVariables = NO_VARIABLES,
+    ) -> None:
+        self.specs = load_specs(specs_dir, target, kinds=KINDS, variables=variables)
         self.context = TargetContext(self.specs)
         self._providers: dict[str, Provider] = {}
         # --only/--label: only the kinds it can name are read, and plans are narrowed to it.

@@ -21,6 +21,7 @@ from reconciler.diagnostics import Diagnostic, resolve
 from reconciler.errors import ReconcilerError, SpecError, SpecErrors, shorten
 from reconciler.kinds.base import Kind, Resource, SourceRef
 
+from .cli_variables import NO_VARIABLES, Assignment, CommandLineVariables
 from .envelope import API_VERSION, Envelope
 from .errors_format import validation_errors
 from .project import PROJECT_FILE, ProjectFile, TargetConfig
@@ -105,10 +106,17 @@ def spec_files(root: Path) -> list[Path]:
     return files
 
 
-def load_specs(root: str | Path, target_name: str | None = None, *, kinds: Mapping[str, Kind]) -> SpecSet:
+def load_specs(
+    root: str | Path,
+    target_name: str | None = None,
+    *,
+    kinds: Mapping[str, Kind],
+    variables: CommandLineVariables = NO_VARIABLES,
+) -> SpecSet:
     """Load, interpolate and validate every spec under `root` for `target_name`, as documents of
     `kinds` (by name; the engine passes every registered kind — a parameter, so this layer never
-    imports the kinds it is imported by)."""
+    imports the kinds it is imported by). `variables` are the command line's `--var` /
+    `--var-file` assignments, in order: they override the project's and the target's."""
     root = Path(root)
     if not root.is_dir():
         raise ReconcilerError(f"spec directory not found: {root}")
@@ -120,7 +128,10 @@ def load_specs(root: str | Path, target_name: str | None = None, *, kinds: Mappi
     if target is None:
         known = ", ".join(sorted(set(project.targets) | {"local"}))
         raise ReconcilerError(f"unknown target '{name}' (known targets: {known})")
-    variables = {**project.variables, **target.variables}
+    errors = list(variables.problems)
+    assigned = variables.assignments
+    values = _Referenced({**project.variables, **target.variables, **{a.name: a.value for a in assigned}})
+    _remember_sensitive(project, values)
 
     resources: list[Resource] = []
     files = spec_files(root)
@@ -128,13 +139,59 @@ def load_specs(root: str | Path, target_name: str | None = None, *, kinds: Mappi
         docs, file_errors = load_documents(path, display_path(path))
         errors.extend(file_errors)
         for doc in docs:
-            resources.extend(_declared(doc, variables, errors, kinds))
+            resources.extend(_declared(doc, values, errors, kinds))
+    errors.extend(_unknown_variables(assigned, project, values.referenced))
 
     # Over every document that validated, even when others did not: one run reports it all.
     errors.extend(_cross_checks(resources, kinds))
     if errors:
         raise SpecErrors(errors)
     return SpecSet(root, project, name, target, resources, [display_path(p) for p in files])
+
+
+class _Referenced(dict[str, Any]):
+    """The variables, noting which names a spec looked up (`name in variables`)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.referenced: set[str] = set()
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            self.referenced.add(name)
+        return super().__contains__(name)
+
+
+def _remember_sensitive(project: ProjectFile, values: Mapping[str, Any]) -> None:
+    """Values of sensitive variables are secrets for the rest of the run (reconciler/secrets.py)."""
+    listed = set(project.sensitive_variables)
+    for name, value in values.items():
+        if name in listed or secrets.SENSITIVE_KEY.search(name):
+            secrets.remember(value if isinstance(value, str) else str(value))
+
+
+def _unknown_variables(
+    assigned: tuple[Assignment, ...], project: ProjectFile, referenced: set[str]
+) -> list[Diagnostic]:
+    """A command-line variable nothing knows is a typo until proven otherwise (as Terraform's
+    "undeclared variable"): an error where it was set, naming the close matches."""
+    import difflib
+
+    known = set(project.variables) | set(project.sensitive_variables) | referenced
+    for target in project.targets.values():
+        known |= set(target.variables)
+    errors: list[Diagnostic] = []
+    for a in assigned:
+        if a.name in known:
+            continue
+        close = difflib.get_close_matches(a.name, sorted(known), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        message = (
+            f"variable '{a.name}' is not used: no spec references ${{var.{a.name}}} and reconciler.yaml does not "
+            f"define it{hint}"
+        )
+        errors.append(SpecError(a.file, a.line, "" if a.line is None else a.name, message))
+    return errors
 
 
 def _declared(

@@ -231,6 +231,12 @@ class ProjectFile(_Strict):
     )
     default_target: str = LOCAL_TARGET
     variables: dict[str, Any] = Field(default_factory=dict, description="Variables shared by every target.")
+    sensitive_variables: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
+        default_factory=list,
+        description="Variables whose values are secrets, wherever they are set (here, a target, --var, --var-file): "
+        "shown as (sensitive) in plans, saved plans and logs. Variables named like a secret (…password, …token, "
+        "…secret, …api_key) are sensitive without being listed.",
+    )
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
 
     @field_validator("required_version")

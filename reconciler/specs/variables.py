@@ -41,9 +41,13 @@ def interpolate(
     def lookup(kind: str, name: str) -> tuple[bool, Any]:
         if kind == "var.":
             if name in variables:
+                if _sensitive_position(path, value):
+                    secrets.remember(variables[name])
                 return True, variables[name]
             on_error(
-                path, f"variable '{name}' is not defined (${{var.{name}}}); define it under the target's variables"
+                path,
+                f"variable '{name}' is not defined (${{var.{name}}}); define it under the target's variables "
+                f"or pass --var {name}=VALUE",
             )
             return False, None
         if name in env:
@@ -68,9 +72,9 @@ def interpolate(
 
 
 def _sensitive_position(path: PathKey, value: str) -> bool:
-    """Whether an `${env:}` value lands where secrets go: a field named like one (password,
+    """Whether an `${env:}` or `${var.}` value lands where secrets go: a field named like one (password,
     token, secret, ...; any level, so `secure_settings.url` counts) or a URL's `user:password@`.
     Such values are redacted from all output (reconciler/secrets.py), so plans show `(sensitive)`."""
     if any(isinstance(key, str) and (secrets.SENSITIVE_KEY.search(key) or key == "secure_settings") for key in path):
         return True
-    return re.search(r":\$\{env:[A-Za-z_][A-Za-z0-9_]*\}@", value) is not None
+    return re.search(r":\$\{(env:|var\.)[A-Za-z_][A-Za-z0-9_]*\}@", value) is not None

@@ -13,6 +13,10 @@ wrapper makes them reproducible for the Databricks and the Grafana emulators wit
   applied) and then answers the error instead, i.e. a lost response; `mixed` draws either.
 - `POST /sandbox/faults` queues targeted faults (`{"method", "path" (regex), "status", "mode",
   "times", "skip", "message"}`; `skip` lets that many matching requests through first) for tests that need one failure at one exact call; `DELETE` clears them.
+- `mode: "hold"` is no failure: the matching request waits until `POST /sandbox/faults/release`
+  (or `hold_seconds`, 10 by default), then is served. A test holds one write of an apply that way,
+  changes the service behind the tool's back (a person editing Grafana while an apply runs), and
+  releases it: the edit lands exactly between the apply's read and that write.
 - `GET /sandbox/requests` lists the counts of requests served per `METHOD path` (test controls
   under `/sandbox/` are neither counted nor faulted); `DELETE` resets them.
 
@@ -91,6 +95,7 @@ class _Targeted:
     times: int
     message: str
     skip: int = 0
+    hold_seconds: float = 10.0
 
 
 @dataclass
@@ -105,6 +110,10 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._random = random.Random(self.settings.fault_seed)
         self._targeted: list[_Targeted] = []
+        # Requests held by a `hold` fault: how many wait now, and how many releases were given.
+        self._holds = threading.Condition(self._lock)
+        self._holding = 0
+        self._releases = 0
 
     # --- control -------------------------------------------------------------------------
     def add(
@@ -117,12 +126,13 @@ class FaultInjector:
         times: int = 1,
         message: str = "",
         skip: int = 0,
+        hold_seconds: float = 10.0,
     ) -> None:
         """Queue a targeted fault: after letting `skip` matching requests through, the next
         `times` requests matching `method` and the `path` regex fail with `status`, before or
-        after being served."""
-        if mode not in ("before", "after"):
-            raise ValueError(f"mode must be before or after, not {mode!r}")
+        after being served, or (`hold`) wait for `release()` and are then served."""
+        if mode not in ("before", "after", "hold"):
+            raise ValueError(f"mode must be before, after or hold, not {mode!r}")
         with self._lock:
             self._targeted.append(
                 _Targeted(
@@ -133,8 +143,20 @@ class FaultInjector:
                     int(times),
                     message or "injected fault",
                     int(skip),
+                    float(hold_seconds),
                 )
             )
+
+    def wait_held(self, count: int = 1, timeout: float = 30.0) -> bool:
+        """Block until `count` requests are held (by `hold` faults); False after `timeout`."""
+        with self._holds:
+            return self._holds.wait_for(lambda: self._holding >= count, timeout)
+
+    def release(self) -> None:
+        """Let every request held now go on to be served."""
+        with self._holds:
+            self._releases += 1
+            self._holds.notify_all()
 
     def clear(self) -> None:
         with self._lock:
@@ -180,7 +202,10 @@ class FaultInjector:
                 self.requests[f"{method} {path}"] += 1
             if fault is None:
                 return app(environ, start_response)
-            status, mode, message = fault
+            status, mode, message, hold_seconds = fault
+            if mode == "hold":
+                self._hold(hold_seconds)
+                return app(environ, start_response)
             with self._lock:
                 self.injected[f"{mode} {status} {method} {path}"] += 1
             if mode == "after":
@@ -197,7 +222,7 @@ class FaultInjector:
 
         return middleware
 
-    def _draw(self, method: str, path: str) -> tuple[int, str, str] | None:
+    def _draw(self, method: str, path: str) -> tuple[int, str, str, float] | None:
         with self._lock:
             for fault in self._targeted:
                 if (not fault.method or fault.method == method) and fault.path.search(path):
@@ -207,14 +232,22 @@ class FaultInjector:
                     fault.times -= 1
                     if fault.times <= 0:
                         self._targeted.remove(fault)
-                    return fault.status, fault.mode, fault.message
+                    return fault.status, fault.mode, fault.message, fault.hold_seconds
             if self.settings.fault_rate and self._random.random() < self.settings.fault_rate:
                 status = self._random.choice(self.settings.fault_statuses)
                 mode = self.settings.fault_mode
                 if mode == "mixed":
                     mode = self._random.choice(("before", "after"))
-                return status, mode, "injected fault"
+                return status, mode, "injected fault", 0.0
         return None
+
+    def _hold(self, seconds: float) -> None:
+        with self._holds:
+            self._holding += 1
+            releases = self._releases
+            self._holds.notify_all()
+            self._holds.wait_for(lambda: self._releases != releases, seconds)
+            self._holding -= 1
 
     def _error(self, start_response: Callable[..., Any], path: str, status: int, message: str) -> list[bytes]:
         if _DATABRICKS_PATH.match(path):
@@ -239,6 +272,8 @@ class FaultInjector:
                     self.reset_counts()
                 else:
                     payload = {"requests": self.counts(), "injected": dict(self.injected)}
+            elif path.startswith("/sandbox/faults/release") and method == "POST":
+                self.release()
             elif method == "DELETE":
                 self.clear()
             elif method == "POST":
@@ -252,6 +287,7 @@ class FaultInjector:
                     times=int(spec.get("times", 1)),
                     message=str(spec.get("message", "")),
                     skip=int(spec.get("skip", 0)),
+                    hold_seconds=float(spec.get("hold_seconds", 10.0)),
                 )
             else:
                 status = "405 Method Not Allowed"

@@ -129,6 +129,7 @@ class _GrafanaProvider(Provider):
         elif call.purpose == FORGET_FOLDER:
             notifications_for(self.context).release("folders", op.key)
         elif call.purpose == MARK_FOLDER_PROTECTION and resource is not None:
+            grafana.check_unchanged(uid)
             body = grafana.live_rule(uid)
             annotations = dict(rule_annotations(body))
             if resource.lifecycle.prevent_destroy:
@@ -136,11 +137,12 @@ class _GrafanaProvider(Provider):
             else:
                 annotations.pop(FOLDER_PREVENT_DESTROY_ANNOTATION, None)
             body["annotations"] = annotations
-            client.update_rule(uid, body, disable_provenance=grafana.provenance_of(uid) == "")
+            grafana.wrote(uid, client.update_rule(uid, body, disable_provenance=grafana.provenance_of(uid) == ""))
         elif call.purpose == PARK_TITLE:
+            grafana.check_unchanged(uid)
             body = grafana.live_rule(uid)
             body["title"] = temporary_title(str(body.get("title") or ""))
-            client.update_rule(uid, body, disable_provenance=grafana.provenance_of(uid) == "")
+            grafana.wrote(uid, client.update_rule(uid, body, disable_provenance=grafana.provenance_of(uid) == ""))
         elif call.purpose == CREATE_RULE and resource is not None:
             body = grafana.rule_body(resource, resource.key)
             try:
@@ -151,7 +153,10 @@ class _GrafanaProvider(Provider):
                 if exc.status != 409 or not _same_rule(_get_or_none(client, resource.key), body):
                     raise
         elif call.purpose == UPDATE_RULE and resource is not None:
-            client.update_rule(uid, grafana.rule_body(resource, uid), disable_provenance=grafana.keeps_editable(uid))
+            # No version to send (the provisioning API has none for rules): re-read just before.
+            grafana.check_unchanged(uid)
+            body = grafana.rule_body(resource, uid)
+            grafana.wrote(uid, client.update_rule(uid, body, disable_provenance=grafana.keeps_editable(uid)))
         elif call.purpose == DELETE_RULE:
             try:
                 client.delete_rule(uid, disable_provenance=grafana.provenance_of(uid) == "")

@@ -8,6 +8,9 @@ Prometheus-style rule API (for the alert-state warnings), and the in-scope folde
 Writes execute the calls the plan lists (`write_steps`): rule bodies come from the declared
 state plus the ownership markers; a rule written back otherwise (a folder's protection marker, a
 title parked during a swap) is the rule exactly as the run's read found it, with that one change.
+Every write to an existing rule first re-reads it (`check_unchanged`): a rule someone edited in
+Grafana after the run's read is refused, never overwritten — the legacy provisioning API takes no
+version or precondition on a rule PUT, so this read just before the write is the check it allows.
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ class GrafanaBackend:
         self.editable = conn is not None and conn.provenance == "editable"
         self._client: GrafanaClient | None = None
         self._snapshot: GrafanaSnapshot | None = None
+        # Rules this run wrote, as Grafana answered: what a later write in the run expects to find.
+        self._written: dict[str, dict[str, Any]] = {}
 
     @property
     def owner(self) -> str:
@@ -191,11 +196,40 @@ class GrafanaBackend:
         return api_rule(resource.state, uid, marks, carry=self.carried(uid))
 
     def live_rule(self, uid: str) -> dict[str, Any]:
-        """A rule as the run's read found it, as a body a per-rule PUT writes back unchanged."""
-        rule = next((r for r in self.snapshot().rules if r.get("uid") == uid), None)
+        """A rule as the run's read found it (or as this run last wrote it), as a body a per-rule
+        PUT writes back unchanged."""
+        rule = self._written.get(uid) or next((r for r in self.snapshot().rules if r.get("uid") == uid), None)
         if rule is None:
             raise ReconcilerError(f"rule {uid} was not in Grafana when the plan was made")
         return {k: v for k, v in rule.items() if k not in ("id", "updated", "provenance")}
+
+    def check_unchanged(self, uid: str) -> None:
+        """Refuse to write rule `uid` if Grafana's copy is no longer the one this run planned
+        against (or last wrote itself): someone edited or deleted it meanwhile. Compared on its
+        content, not its `updated` time, which Grafana stores to the second only."""
+        expected = self._written.get(uid) or next((r for r in self.snapshot().rules if r.get("uid") == uid), None)
+        if expected is None:
+            raise ReconcilerError(f"rule {uid} was not in Grafana when the plan was made")
+        title = expected.get("title")
+        try:
+            now = self.client.get_rule(uid)
+        except GrafanaApiError as exc:
+            if exc.status != 404:
+                raise
+            raise ReconcilerError(
+                f"rule '{title}' (uid {uid}) was deleted in Grafana since plan; re-plan: nothing was written"
+            ) from None
+        changed = changed_fields(expected, now)
+        if changed:
+            raise ReconcilerError(
+                f"rule '{title}' (uid {uid}) changed in Grafana since plan ({', '.join(changed)}); re-plan: "
+                "nothing was written, so the edit made there is kept"
+            )
+
+    def wrote(self, uid: str, answer: dict[str, Any] | None) -> None:
+        """Record Grafana's answer to a write of rule `uid`, for the run's later checks."""
+        if answer:
+            self._written[uid] = answer
 
     def keeps_editable(self, uid: str | None) -> bool:
         """Whether a per-rule write sends X-Disable-Provenance: on an `editable` target, for a new
@@ -262,6 +296,16 @@ class GrafanaBackend:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+_SERVER_OWNED = ("id", "updated")
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The fields in which two reads of a rule differ, the server's bookkeeping aside; an empty
+    map or list and an absent one are the same (Grafana omits empty labels and annotations)."""
+    keys = (set(before) | set(after)) - set(_SERVER_OWNED)
+    return sorted(k for k in keys if (before.get(k) or None) != (after.get(k) or None))
 
 
 def backend_for(context: TargetContext) -> GrafanaBackend:

@@ -10,7 +10,10 @@ does not exist is harmless and dropped by the next write; an object created but 
 be another's), and records contact-point secret digests only *after* Grafana accepted them (a
 digest recorded for a write that failed would hide a secret that was never written). The ledger
 is written with Grafana's template `version`, so two concurrent applies cannot lose each other's
-entries: the second one is refused (409) and re-planned.
+entries: a write refused (409) because the ledger moved re-reads it and merges again.
+
+A retry after a lost answer meets what the first attempt did ("already exists", "version
+conflict"): the write then re-reads the object and is done when it reads as written.
 
 The policy tree always exists in Grafana. A declared tree takes over a live tree that is still
 Grafana's default (a receiver and no child policy: nothing to lose); any other tree needs
@@ -57,6 +60,7 @@ if TYPE_CHECKING:
     from reconciler.targets import TargetContext
 
 NOTIFICATION_KINDS = ("GrafanaContactPoint", "GrafanaNotificationPolicy", "GrafanaMuteTiming", "GrafanaTemplate")
+LEDGER_WRITE_ATTEMPTS = 5
 FILE_LOCKED = (
     "it is provisioned from a file (provenance 'file'): Grafana refuses changes to it through the API; "
     "change it in the provisioning files instead"
@@ -82,6 +86,16 @@ class NotificationsApi:
         if params:
             kwargs["params"] = params
         return self._client._call(action, fn, f"/v1/provisioning{path}", **kwargs)
+
+    def _get_or_none(self, action: str, path: str) -> dict[str, Any] | None:
+        """One object, or None when Grafana answers 404."""
+        try:
+            found: dict[str, Any] = self._request("GET", action, path)
+            return found
+        except GrafanaApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     # contact points
     def contact_points(self) -> list[dict[str, Any]]:
@@ -113,6 +127,9 @@ class NotificationsApi:
     def mute_timings(self) -> list[dict[str, Any]]:
         return list(self._request("GET", "list mute timings", "/mute-timings") or [])
 
+    def mute_timing(self, name: str) -> dict[str, Any] | None:
+        return self._get_or_none(f"read mute timing '{name}'", f"/mute-timings/{_seg(name)}")
+
     def create_mute_timing(self, body: dict[str, Any], editable: bool) -> None:
         self._request("POST", f"create mute timing '{body['name']}'", "/mute-timings", body, editable)
 
@@ -128,13 +145,7 @@ class NotificationsApi:
         return list(self._request("GET", "list templates", "/templates") or [])
 
     def template(self, name: str) -> dict[str, Any] | None:
-        try:
-            found: dict[str, Any] = self._request("GET", f"read template '{name}'", f"/templates/{_seg(name)}")
-            return found
-        except GrafanaApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._get_or_none(f"read template '{name}'", f"/templates/{_seg(name)}")
 
     def put_template(self, name: str, text: str, version: str | None, editable: bool) -> dict[str, Any]:
         body = {"name": name, "template": text, "version": version or ""}
@@ -149,6 +160,26 @@ class NotificationsApi:
 
 def _seg(name: str) -> str:
     return quote(name, safe="")
+
+
+def accept_if(exc: GrafanaApiError, statuses: tuple[int, ...], written: bool) -> None:
+    """After a write answered `exc`: a retry of a write whose answer was lost meets what that
+    write did ("already exists", "version conflict"). Done when a re-read found the object as
+    written (`written`); any other answer stands."""
+    if exc.status not in statuses or not written:
+        raise exc
+
+
+def same_integration(live: dict[str, Any], body: dict[str, Any], integ: Any) -> bool:
+    """Whether a listed integration is the one `body` creates: Grafana lists secrets redacted
+    (so only their presence is compared) and omits empty values (empty and absent are equal)."""
+    settings = live.get("settings") or {}
+    if (live.get("name"), live.get("type")) != (body["name"], body["type"]):
+        return False
+    if bool(live.get("disableResolveMessage")) != bool(body.get("disableResolveMessage")):
+        return False
+    plain = all((settings.get(k) or None) == (v or None) for k, v in integ.settings.items())
+    return plain and all(bool(settings.get(k)) == bool(v) for k, v in integ.secure_settings.items())
 
 
 @dataclass
@@ -228,10 +259,27 @@ class NotificationBackend:
             ) from None
 
     def update_ledger(self, change: Any) -> None:
-        """Re-read the ledger, apply `change(ledger)`, write it back under the version read."""
-        ledger, version = self.read_ledger()
-        change(ledger)
-        self.api.put_template(ledger_name(self.owner), ledger.render(), version, editable=False)
+        """Re-read the ledger, apply `change(ledger)`, write it back under the version read (a
+        compare-and-swap). Grafana answers 409 when the ledger moved since the read: either this
+        write's own earlier attempt, whose answer was lost (the ledger then reads as written:
+        done), or another apply's write (merged again onto it; `change` is idempotent)."""
+        name = ledger_name(self.owner)
+        for _ in range(LEDGER_WRITE_ATTEMPTS):
+            ledger, version = self.read_ledger()
+            change(ledger)
+            text = ledger.render()
+            try:
+                self.api.put_template(name, text, version, editable=False)
+                return
+            except GrafanaApiError as exc:
+                if exc.status != 409:
+                    raise
+            if self.read_ledger()[0].render() == text:
+                return
+        raise ReconcilerError(
+            f"Grafana template '{name}' (reconciler's ownership ledger) changed under every one of "
+            f"{LEDGER_WRITE_ATTEMPTS} writes (other applies writing it at the same time?); re-run `reconciler apply`"
+        )
 
     def claim(self, section: Section, name: str, spec_name: str, prevent_destroy: bool) -> None:
         def change(ledger: Ledger) -> None:
@@ -386,7 +434,12 @@ class GrafanaContactPointProvider(_NotificationProvider):
             if index < len(uids):
                 api.update_integration(uid, body, editable)
             else:
-                api.create_integration(body, editable)
+                try:
+                    api.create_integration(body, editable)
+                except GrafanaApiError as exc:
+                    # A retry after a lost answer meets the integration it created (its uid).
+                    written_as = next((i for i in api.contact_points() if i.get("uid") == uid), None)
+                    accept_if(exc, (400, 409), written_as is not None and same_integration(written_as, body, integ))
             written[uid] = {
                 k: secret_digest(f"{resource.key}/{index}/{integ.type}/{k}", v)
                 for k, v in integ.secure_settings.items()
@@ -431,16 +484,29 @@ class GrafanaMuteTimingProvider(_NotificationProvider):
 
     def create(self, resource: Resource) -> None:
         self.claim(resource)
-        self.notifications.api.create_mute_timing(self._body(resource), self.editable_for(""))
+        try:
+            self.notifications.api.create_mute_timing(self._body(resource), self.editable_for(""))
+        except GrafanaApiError as exc:  # "name exists": this create's own, its answer lost?
+            accept_if(exc, (409,), self._written(resource))
         self.record_applied(resource)
 
     def update(self, resource: Resource, live: LiveObject) -> None:
         self.claim(resource)
         provenance = str(live.info.get("provenance") or "")
-        self.notifications.api.update_mute_timing(
-            live.key, self._body(resource, live.info.get("version")), self.editable_for(provenance)
-        )
+        try:
+            self.notifications.api.update_mute_timing(
+                live.key, self._body(resource, live.info.get("version")), self.editable_for(provenance)
+            )
+        except GrafanaApiError as exc:  # "version conflict": this write's own, its answer lost?
+            accept_if(exc, (409,), self._written(resource))
         self.record_applied(resource)
+
+    def _written(self, resource: Resource) -> bool:
+        """Whether Grafana's mute timing is the declared one (empty lists read back as absent)."""
+        live = self.notifications.api.mute_timing(resource.key)
+        return live is not None and time_intervals_state(live.get("time_intervals") or []) == time_intervals_state(
+            resource.state["time_intervals"]
+        )
 
     def delete(self, live: LiveObject) -> None:
         editable = str(live.info.get("provenance") or "") == ""
@@ -482,9 +548,15 @@ class GrafanaTemplateProvider(_NotificationProvider):
         assert isinstance(spec, GrafanaTemplateSpec)
         provenance = str(live.info.get("provenance") or "")
         version = live.info.get("version")
-        self.notifications.api.put_template(
-            live.key, spec.template, str(version) if version else None, self.editable_for(provenance)
-        )
+        try:
+            self.notifications.api.put_template(
+                live.key, spec.template, str(version) if version else None, self.editable_for(provenance)
+            )
+        except GrafanaApiError as exc:  # "version conflict": this write's own, its answer lost?
+            now = self.notifications.api.template(live.key)
+            accept_if(
+                exc, (409,), now is not None and str(now.get("template") or "").rstrip() == spec.template.rstrip()
+            )
         self.record_applied(resource)
 
     def delete(self, live: LiveObject) -> None:

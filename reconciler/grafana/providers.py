@@ -106,11 +106,17 @@ class _GrafanaProvider(Provider):
             except GrafanaApiError as exc:
                 # A retry after a lost answer meets the folder it created: accept it if it is ours.
                 existing = client.get_folder(resource.key) if exc.status in (400, 409, 412) else None
-                if existing is None or existing.get("title") != resource.state["title"]:
+                if not _same_folder(existing, resource, parent=True):
                     raise
         elif call.purpose == RENAME_FOLDER and resource is not None and live is not None:
             # The version read at plan time: a folder changed since is refused (412), not overwritten.
-            client.update_folder(live.key, resource.state["title"], int(live.info.get("version") or 0))
+            try:
+                client.update_folder(live.key, resource.state["title"], int(live.info.get("version") or 0))
+            except GrafanaApiError as exc:
+                # Unless the change is this rename's own, whose answer was lost (its retry then
+                # meets the version it made): the folder reads back with the new title.
+                if exc.status not in (409, 412) or not _same_folder(client.get_folder(live.key), resource):
+                    raise
         elif call.purpose == MOVE_FOLDER and resource is not None and live is not None:
             client.move_folder(live.key, resource.state.get("parent"))
         elif call.purpose == DELETE_FOLDER:
@@ -612,6 +618,14 @@ def _uncarriable_reason(rule: dict[str, Any]) -> str | None:
 
 
 _RULE_DEFINITION = ("uid", "title", "condition", "data", "for", "folderUID", "ruleGroup", "labels", "annotations")
+
+
+def _same_folder(live: dict[str, Any] | None, resource: Resource, parent: bool = False) -> bool:
+    """Whether Grafana's folder has the declared title (and parent: a top-level folder reads
+    back without `parentUid`, so absent and empty are the same)."""
+    if live is None or live.get("title") != resource.state["title"]:
+        return False
+    return not parent or (live.get("parentUid") or None) == (resource.state.get("parent") or None)
 
 
 def _get_or_none(client: GrafanaClient, uid: str) -> dict[str, Any] | None:

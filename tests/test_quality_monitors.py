@@ -669,14 +669,16 @@ def test_drift_reports_edits_and_deletes_behind_the_tools_back(mon: Monitors) ->
 def test_wait_returns_when_active_and_metric_tables_exist(
     project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = SandboxSettings(monitor_active_delay_seconds=0.2, extra={"metric_tables_delay_seconds": 0.3})
+    # Delays wide enough that a loaded machine still polls once while PENDING and once while the
+    # metric tables are missing (they appear 2 s after ACTIVE; the poll interval grows to 1.7 s).
+    settings = SandboxSettings(monitor_active_delay_seconds=1.5, extra={"metric_tables_delay_seconds": 2.0})
     with SandboxServer(tmp_path / "ws.db", settings) as server:
         monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
         mon = Monitors(project, server)
         mon.write(monitor_doc())
         started = time.monotonic()
         result = mon.apply("--wait")
-        assert time.monotonic() - started >= 0.5
+        assert time.monotonic() - started >= 3.5
         assert "main.sales.orders: MONITOR_STATUS_PENDING" in result.output
         assert "waiting for main.monitoring.orders_profile_metrics" in result.output
         assert "main.sales.orders: ACTIVE, metric tables ready" in result.output

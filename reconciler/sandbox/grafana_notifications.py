@@ -38,6 +38,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
@@ -164,6 +165,44 @@ def _check_provenance(stored: str, provided: str, operation: str) -> None:
         )
 
 
+def _check_version(given: Any, current: str, what: str) -> None:
+    """A `version` sent with a write must be the stored one (optimistic locking); none skips it."""
+    if given and given != current:
+        raise _errutil(409, "alerting.notifications.conflict", f"version conflict: the {what} changed")
+
+
+@dataclass(frozen=True)
+class _ByName:
+    """A table of objects addressed by name (mute timings, templates): the one way its handlers
+    read a row, list the rows, answer 404 and check a write's provenance."""
+
+    table: str
+    to_json: Callable[[Any], dict[str, Any]]
+    not_found: tuple[str, str]  # Grafana's messageId and message
+
+    def row(self, conn: Any, name: str) -> Any:
+        return conn.execute(f"SELECT * FROM {self.table} WHERE name = ?", (name,)).fetchone()
+
+    def listing(self, state: SandboxState) -> list[dict[str, Any]]:
+        with state.connect() as conn:
+            rows = conn.execute(f"SELECT * FROM {self.table} ORDER BY name").fetchall()
+        return [self.to_json(r) for r in rows]
+
+    def found(self, conn: Any, name: str) -> Any:
+        """The row, or Grafana's 404."""
+        row = self.row(conn, name)
+        if row is None:
+            raise _errutil(404, *self.not_found)
+        return row
+
+    def writable(self, conn: Any, name: str, provided: str, operation: str) -> Any:
+        """The row (None when there is none), refused when its provenance is another's."""
+        row = self.row(conn, name)
+        if row is not None:
+            _check_provenance(row["provenance"], provided, operation)
+        return row
+
+
 # --- contact points --------------------------------------------------------------------------------
 def _validate_integration(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
@@ -204,6 +243,21 @@ def _split_secure(kind: str, settings: dict[str, Any]) -> tuple[dict[str, Any], 
     plain = dict(settings)
     secure = {k: str(plain.pop(k)) for k in SECURE[kind] if k in plain and plain[k] not in (None,)}
     return plain, secure
+
+
+def _contact_point_values(
+    integ: dict[str, Any], plain: dict[str, Any], secure: dict[str, str], provenance: str
+) -> tuple[Any, ...]:
+    """The stored columns of an integration after its uid: name, type, settings, secure,
+    disable_resolve, provenance."""
+    return (
+        integ["name"],
+        integ["type"],
+        json.dumps(plain),
+        json.dumps(secure),
+        int(integ["disable_resolve"]),
+        provenance,
+    )
 
 
 def _contact_point_json(row: Any) -> dict[str, Any]:
@@ -434,6 +488,32 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             return False
         return any(((json.loads(d["doc"]).get("notification_settings") or {}).get("receiver")) == name for d in docs)
 
+    def reads(path: str, table: _ByName, singular: str) -> None:
+        """`GET {path}` (all, by name) and `GET {path}/{name}` (one, or Grafana's 404)."""
+
+        def list_all() -> Any:
+            return _json(table.listing(state))
+
+        def get_one(name: str) -> Any:
+            with state.connect() as conn:
+                return _json(table.to_json(table.found(conn, name)))
+
+        list_all.__name__, get_one.__name__ = f"list_{singular}s", f"get_{singular}"
+        bp.get(f"{PREFIX}/{path}")(api(list_all))
+        bp.get(f"{PREFIX}/{path}/<path:name>")(api(get_one))
+
+    def check_not_last_routed(conn: Any, row: Any) -> None:
+        """A contact point the policy tree or a rule routes to keeps its last integration (409)."""
+        others = conn.execute(
+            "SELECT COUNT(*) FROM grafana_contact_points WHERE name = ? AND uid != ?", (row["name"], row["uid"])
+        ).fetchone()[0]
+        if not others and routed_to(conn, row["name"]):
+            raise _errutil(
+                409,
+                "alerting.notifications.contact-points.referenced",
+                "contact point is referenced by notification policies or alert rules",
+            )
+
     # --- contact points ----------------------------------------------------------------------------
     @bp.get(f"{PREFIX}/contact-points")
     @api
@@ -456,15 +536,7 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             conn.execute(
                 "INSERT INTO grafana_contact_points (uid, name, type, settings, secure, disable_resolve, provenance) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    uid,
-                    integ["name"],
-                    integ["type"],
-                    json.dumps(plain),
-                    json.dumps(secure),
-                    int(integ["disable_resolve"]),
-                    provenance(),
-                ),
+                (uid, *_contact_point_values(integ, plain, secure, provenance())),
             )
             row = conn.execute("SELECT * FROM grafana_contact_points WHERE uid = ?", (uid,)).fetchone()
         return _json(_contact_point_json(row), 202)
@@ -488,28 +560,12 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
                         secure.pop(key, None)
             integ["uid"] = uid
             _check_required(integ, secure)
-            if row["name"] != integ["name"] and routed_to(conn, row["name"]):
-                others = conn.execute(
-                    "SELECT COUNT(*) FROM grafana_contact_points WHERE name = ? AND uid != ?", (row["name"], uid)
-                ).fetchone()[0]
-                if not others:
-                    raise _errutil(
-                        409,
-                        "alerting.notifications.contact-points.referenced",
-                        "contact point is referenced by notification policies or alert rules",
-                    )
+            if row["name"] != integ["name"]:
+                check_not_last_routed(conn, row)
             conn.execute(
                 "UPDATE grafana_contact_points SET name = ?, type = ?, settings = ?, secure = ?, disable_resolve = ?, "
                 "provenance = ? WHERE uid = ?",
-                (
-                    integ["name"],
-                    integ["type"],
-                    json.dumps(plain),
-                    json.dumps(secure),
-                    int(integ["disable_resolve"]),
-                    provenance(),
-                    uid,
-                ),
+                (*_contact_point_values(integ, plain, secure, provenance()), uid),
             )
         return _json({"message": "contactpoint updated"}, 202)
 
@@ -520,15 +576,7 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             row = conn.execute("SELECT * FROM grafana_contact_points WHERE uid = ?", (uid,)).fetchone()
             if row is not None:
                 _check_provenance(row["provenance"], provenance(), "delete")
-                others = conn.execute(
-                    "SELECT COUNT(*) FROM grafana_contact_points WHERE name = ? AND uid != ?", (row["name"], uid)
-                ).fetchone()[0]
-                if not others and routed_to(conn, row["name"]):
-                    raise _errutil(
-                        409,
-                        "alerting.notifications.contact-points.referenced",
-                        "contact point is referenced by notification policies or alert rules",
-                    )
+                check_not_last_routed(conn, row)
                 conn.execute("DELETE FROM grafana_contact_points WHERE uid = ?", (uid,))
         return _json({"message": "contactpoint deleted"}, 202)
 
@@ -573,11 +621,11 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
         return _json({"message": "policies resetted"}, 202)
 
     # --- mute timings ------------------------------------------------------------------------------
-    def mute_timing_row(conn: Any, name: str) -> Any:
-        return conn.execute("SELECT * FROM grafana_mute_timings WHERE name = ?", (name,)).fetchone()
-
-    def not_found_interval() -> ApiError:
-        return _errutil(404, "alerting.notifications.time-intervals.notFound", "time interval not found")
+    timings = _ByName(
+        "grafana_mute_timings",
+        _mute_timing_json,
+        ("alerting.notifications.time-intervals.notFound", "time interval not found"),
+    )
 
     def decode_timing(doc: Any) -> tuple[str, list[dict[str, Any]]]:
         if not isinstance(doc, dict):
@@ -587,28 +635,14 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             raise _bad("invalid object specification: mute time interval must have a name")
         return name, [_decode_interval(i) for i in doc.get("time_intervals") or []]
 
-    @bp.get(f"{PREFIX}/mute-timings")
-    @api
-    def list_mute_timings() -> Any:
-        with state.connect() as conn:
-            rows = conn.execute("SELECT * FROM grafana_mute_timings ORDER BY name").fetchall()
-        return _json([_mute_timing_json(r) for r in rows])
-
-    @bp.get(f"{PREFIX}/mute-timings/<path:name>")
-    @api
-    def get_mute_timing(name: str) -> Any:
-        with state.connect() as conn:
-            row = mute_timing_row(conn, name)
-        if row is None:
-            raise not_found_interval()
-        return _json(_mute_timing_json(row))
+    reads("mute-timings", timings, "mute_timing")
 
     @bp.post(f"{PREFIX}/mute-timings")
     @api
     def create_mute_timing() -> Any:
         name, intervals = decode_timing(body())
         with state.connect() as conn:
-            if mute_timing_row(conn, name) is not None:
+            if timings.row(conn, name) is not None:
                 raise _errutil(
                     409, "alerting.notifications.time-intervals.nameExists", "a time interval with this name exists"
                 )
@@ -616,7 +650,7 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
                 "INSERT INTO grafana_mute_timings (name, doc, provenance) VALUES (?, ?, ?)",
                 (name, json.dumps(intervals), provenance()),
             )
-            row = mute_timing_row(conn, name)
+            row = timings.row(conn, name)
         return _json(_mute_timing_json(row), 201)
 
     @bp.put(f"{PREFIX}/mute-timings/<path:name>")
@@ -625,31 +659,24 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
         doc = body()
         new_name, intervals = decode_timing({**(doc if isinstance(doc, dict) else {}), "name": name})
         with state.connect() as conn:
-            row = mute_timing_row(conn, name)
-            if row is None:
-                raise not_found_interval()
+            row = timings.found(conn, name)
             _check_provenance(row["provenance"], provenance(), "update")
-            version = (doc or {}).get("version")
-            if version and version != _version(json.loads(row["doc"])):
-                raise _errutil(409, "alerting.notifications.conflict", "version conflict: the time interval changed")
+            _check_version((doc or {}).get("version"), _version(json.loads(row["doc"])), "time interval")
             conn.execute(
                 "UPDATE grafana_mute_timings SET doc = ?, provenance = ? WHERE name = ?",
                 (json.dumps(intervals), provenance(), new_name),
             )
-            row = mute_timing_row(conn, name)
+            row = timings.row(conn, name)
         return _json(_mute_timing_json(row))
 
     @bp.delete(f"{PREFIX}/mute-timings/<path:name>")
     @api
     def delete_mute_timing(name: str) -> Any:
         with state.connect() as conn:
-            row = mute_timing_row(conn, name)
+            row = timings.writable(conn, name, provenance(), "delete")
             if row is None:
                 return Response(status=204)
-            _check_provenance(row["provenance"], provenance(), "delete")
-            version = request.args.get("version")
-            if version and version != _version(json.loads(row["doc"])):
-                raise _errutil(409, "alerting.notifications.conflict", "version conflict: the time interval changed")
+            _check_version(request.args.get("version"), _version(json.loads(row["doc"])), "time interval")
             intervals: set[str] = set()
             _references(tree(conn)[0], set(), intervals)
             if name in intervals:
@@ -662,24 +689,11 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
         return Response(status=204)
 
     # --- templates ---------------------------------------------------------------------------------
-    def template_row(conn: Any, name: str) -> Any:
-        return conn.execute("SELECT * FROM grafana_templates WHERE name = ?", (name,)).fetchone()
+    templates = _ByName(
+        "grafana_templates", _template_json, ("alerting.notifications.templates.notFound", "template not found")
+    )
 
-    @bp.get(f"{PREFIX}/templates")
-    @api
-    def list_templates() -> Any:
-        with state.connect() as conn:
-            rows = conn.execute("SELECT * FROM grafana_templates ORDER BY name").fetchall()
-        return _json([_template_json(r) for r in rows])
-
-    @bp.get(f"{PREFIX}/templates/<path:name>")
-    @api
-    def get_template(name: str) -> Any:
-        with state.connect() as conn:
-            row = template_row(conn, name)
-        if row is None:
-            raise _errutil(404, "alerting.notifications.templates.notFound", "template not found")
-        return _json(_template_json(row))
+    reads("templates", templates, "template")
 
     @bp.put(f"{PREFIX}/templates/<path:name>")
     @api
@@ -692,28 +706,24 @@ def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None
             raise _bad("invalid object specification: template must have content")
         _check_template(text)
         with state.connect() as conn:
-            row = template_row(conn, name)
+            row = templates.writable(conn, name, provenance(), "update")
             version = doc.get("version") or ""
             if row is not None:
-                _check_provenance(row["provenance"], provenance(), "update")
-                if version and version != _version(row["template"]):
-                    raise _errutil(409, "alerting.notifications.conflict", "version conflict: the template changed")
+                _check_version(version, _version(row["template"]), "template")
             elif version:
                 raise _errutil(409, "alerting.notifications.conflict", "version conflict: the template does not exist")
             conn.execute(
                 "INSERT OR REPLACE INTO grafana_templates (name, template, provenance) VALUES (?, ?, ?)",
                 (name, text, provenance()),
             )
-            row = template_row(conn, name)
+            row = templates.row(conn, name)
         return _json(_template_json(row), 202)
 
     @bp.delete(f"{PREFIX}/templates/<path:name>")
     @api
     def delete_template(name: str) -> Any:
         with state.connect() as conn:
-            row = template_row(conn, name)
-            if row is not None:
-                _check_provenance(row["provenance"], provenance(), "delete")
+            if templates.writable(conn, name, provenance(), "delete") is not None:
                 conn.execute("DELETE FROM grafana_templates WHERE name = ?", (name,))
         return Response(status=204)
 

@@ -512,15 +512,7 @@ class GrafanaStore:
         conn.execute(
             "INSERT INTO grafana_rules (uid, folder_uid, rule_group, group_index, interval_seconds, provenance, version, doc) "
             "VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
-            (
-                rule["uid"],
-                rule["folderUID"],
-                rule["ruleGroup"],
-                index,
-                interval,
-                provenance,
-                json.dumps(self._doc(rule)),
-            ),
+            (rule["uid"], *self._columns(rule, index, interval, provenance)),
         )
         return self.rule(conn, rule["uid"])  # type: ignore[return-value]
 
@@ -540,15 +532,7 @@ class GrafanaStore:
         conn.execute(
             "UPDATE grafana_rules SET folder_uid = ?, rule_group = ?, group_index = ?, interval_seconds = ?, provenance = ?, "
             "version = version + 1, doc = ? WHERE uid = ?",
-            (
-                rule["folderUID"],
-                rule["ruleGroup"],
-                index,
-                interval,
-                provenance,
-                json.dumps(self._doc(rule)),
-                existing["uid"],
-            ),
+            (*self._columns(rule, index, interval, provenance), existing["uid"]),
         )
         # Grafana restarts the rule's evaluation routine on a new version: its state starts over.
         conn.execute("DELETE FROM grafana_rule_state WHERE uid = ?", (existing["uid"],))
@@ -574,25 +558,11 @@ class GrafanaStore:
             )
 
     @staticmethod
-    def _doc(rule: dict[str, Any]) -> dict[str, Any]:
-        keys = (
-            "title",
-            "condition",
-            "data",
-            "noDataState",
-            "execErrState",
-            "for_ms",
-            "annotations",
-            "labels",
-            "isPaused",
-            "notification_settings",
-            "record",
-            "keep_firing_for_ms",
-            "missingSeriesEvalsToResolve",
-            "extra",
-            "updated",
-        )
-        return {k: rule.get(k) for k in keys}
+    def _columns(rule: dict[str, Any], index: int, interval: int, provenance: str) -> tuple[Any, ...]:
+        """What a write stores after the uid: folder_uid, rule_group, group_index,
+        interval_seconds, provenance, doc (the definition and its `updated` time)."""
+        doc = {k: rule.get(k) for k in (*_DEFINITION, "updated")}
+        return (rule["folderUID"], rule["ruleGroup"], index, interval, provenance, json.dumps(doc))
 
     def instances(self, conn: Any, uid: str) -> list[dict[str, Any]]:
         row = conn.execute("SELECT instances FROM grafana_rule_state WHERE uid = ?", (uid,)).fetchone()
@@ -682,28 +652,28 @@ def export_rule(rule: dict[str, Any], fmt: str) -> dict[str, Any]:
     return out
 
 
+# A rule's definition as stored (the `doc` column, besides its `updated` time).
+_DEFINITION = (
+    "title",
+    "condition",
+    "data",
+    "noDataState",
+    "execErrState",
+    "for_ms",
+    "annotations",
+    "labels",
+    "isPaused",
+    "notification_settings",
+    "record",
+    "keep_firing_for_ms",
+    "missingSeriesEvalsToResolve",
+    "extra",
+)
+
+
 def _stored_fields(rule: dict[str, Any]) -> dict[str, Any]:
     """The fields AlertRule.Diff compares: ids, versions, timestamps and interval are not."""
-    keys = (
-        "uid",
-        "folderUID",
-        "ruleGroup",
-        "title",
-        "condition",
-        "data",
-        "noDataState",
-        "execErrState",
-        "for_ms",
-        "annotations",
-        "labels",
-        "isPaused",
-        "notification_settings",
-        "record",
-        "keep_firing_for_ms",
-        "missingSeriesEvalsToResolve",
-        "extra",
-    )
-    return {k: rule.get(k) for k in keys}
+    return {k: rule.get(k) for k in ("uid", "folderUID", "ruleGroup", *_DEFINITION)}
 
 
 def _ensure_namespace(conn: Any, store: GrafanaStore, folder_uid: str) -> None:

@@ -31,6 +31,28 @@ def inject_fault(server: Any, **fault: object) -> None:
     requests.post(server.url + "/sandbox/faults", json=fault, timeout=5).raise_for_status()
 
 
+def ledger_entries(
+    server: Any,
+    kind: str = "QualityMonitor",
+    path: str = "/Shared/.reconciler/test/ws/ledger.json",
+    token: str = "dapi-test",
+) -> dict[str, dict[str, Any]]:
+    """The kind's entries in a monitor ledger in the sandbox workspace ({} when there is none),
+    read over the Workspace API's export as any client would."""
+    import requests
+
+    answer = requests.get(
+        server.url + "/api/2.0/workspace/export",
+        params={"path": path, "direct_download": "true"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    if answer.status_code == 404:
+        return {}
+    answer.raise_for_status()
+    return dict(json.loads(answer.content)["objects"].get(kind, {}))
+
+
 def import_hints(output: str) -> list[str]:
     """The `reconciler import ...` commands an error message tells the user to run."""
     return re.findall(r"`(reconciler import [^`]*)`", output)

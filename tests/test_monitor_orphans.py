@@ -4,13 +4,12 @@ next run without `reconciler import`."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from helpers import Project, inject_fault
+from helpers import Project, inject_fault, ledger_entries
 
 from reconciler.sandbox import SandboxServer, SandboxSettings
 
@@ -45,15 +44,7 @@ def ws(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 def _ledger(server: SandboxServer) -> dict[str, dict[str, object]]:
-    answer = requests.get(
-        server.url + "/api/2.0/workspace/export",
-        params={"path": LEDGER, "direct_download": "true"},
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=5,
-    )
-    if answer.status_code == 404:
-        return {}
-    return dict(json.loads(answer.content)["objects"].get("QualityMonitor", {}))
+    return ledger_entries(server, path=LEDGER, token=TOKEN)
 
 
 def _monitor_exists(server: SandboxServer) -> bool:
@@ -73,8 +64,9 @@ def test_a_lost_create_answer_is_reconciled_in_the_same_run(ws: tuple[Project, S
 
 def test_a_failed_ledger_confirmation_converges_without_import(ws: tuple[Project, SandboxServer]) -> None:
     project, server = ws
-    # The intent write goes through; the confirmation after the create keeps failing.
-    inject_fault(server, method="POST", path="^/api/2.0/workspace/import$", status=400, times=10, skip=1)
+    # The intent write goes through (the ledger's write lock: refused for want of its folder, then
+    # created; then the ledger); the confirmation after the create keeps failing.
+    inject_fault(server, method="POST", path="^/api/2.0/workspace/import$", status=400, times=10, skip=3)
     failed = project.cli("apply", "--auto-approve")
     assert failed.exit_code == 1
     assert "Re-run apply" in failed.output and "reconciler import" not in failed.output

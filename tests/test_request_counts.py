@@ -61,11 +61,14 @@ def test_quality_monitors_apply_and_no_change_plan(workspace: tuple[Project, San
     assert result.exit_code == 0, result.output
     assert counts(server) == {
         "GET /.well-known/databricks-config": 1,
-        # Workspace files: the ledger and the apply lock. AVOIDABLE: the ledger is downloaded and
-        # re-uploaded around every monitor write (#15 wants it read once, written once per apply).
+        # Workspace files: the ledger. AVOIDABLE: the ledger is downloaded and re-uploaded around
+        # every monitor write (#15 wants it read once, written once per apply). Each of those 4
+        # writes is made under the ledger's write lock: its lock file created (the first try
+        # refused for want of the folder, which is then made) and removed.
         "GET /api/2.0/workspace/export": 5,
-        "POST /api/2.0/workspace/import": 4,
-        "POST /api/2.0/workspace/mkdirs": 4,
+        "POST /api/2.0/workspace/import": 4 + 4 + 1,
+        "POST /api/2.0/workspace/mkdirs": 1,
+        "POST /api/2.0/workspace/delete": 4,
         # The output schema once per run, whatever the number of monitors writing to it.
         f"GET {UC}/schemas/main.monitoring": 1,
         # Creates: the table is checked to exist (and the columns the spec names).
@@ -158,9 +161,8 @@ def test_sla_policies_on_databricks_apply_and_no_change_plan(policies: tuple[Sto
     assert result.exit_code == 0, result.output
     assert counts(server) == {
         "GET /.well-known/databricks-config": 1,
-        # Workspace files (the apply lock beside the ledger): read, created, removed.
+        # Workspace files (the apply lock beside the ledger): created (its folder exists by now), read, removed.
         "GET /api/2.0/workspace/export": 2,
-        "POST /api/2.0/workspace/mkdirs": 1,
         "POST /api/2.0/workspace/import": 1,
         "POST /api/2.0/workspace/delete": 1,
         # One SELECT, then AVOIDABLE: one MERGE per changed row (2 here), not one batched MERGE.

@@ -6,13 +6,12 @@ Databricks SDK), so what is proven is the clients' retry configuration, not a st
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import requests
 from grafana_helpers import GrafanaProject
-from helpers import Project, inject_fault
+from helpers import Project, inject_fault, ledger_entries
 
 from reconciler.sandbox import SandboxServer, SandboxSettings
 
@@ -124,13 +123,7 @@ def test_databricks_500s_the_sdk_does_not_retry_are_retried_with_the_ledger_uplo
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
-    ledger = requests.get(
-        server.url + "/api/2.0/workspace/export",
-        params={"path": "/Shared/.reconciler/test/ws/ledger.json", "direct_download": "true"},
-        headers={"Authorization": "Bearer dapi-test"},
-        timeout=5,
-    )
-    assert "main.sales.orders" in json.loads(ledger.content)["objects"]["QualityMonitor"]
+    assert "main.sales.orders" in ledger_entries(server)
 
 
 def test_databricks_client_errors_are_not_retried(workspace: tuple[Project, SandboxServer]) -> None:

@@ -228,12 +228,19 @@ class WorkspaceLockStore(LockStore):
     def _write(self, lock: LockInfo, overwrite: bool) -> None:
         import io
 
+        from databricks.sdk.errors import NotFound
         from databricks.sdk.service.workspace import ImportFormat
 
-        self.client.workspace.mkdirs(self.path.rsplit("/", 1)[0])
-        self.client.workspace.upload(
-            self.path, io.BytesIO(lock.to_json().encode()), format=ImportFormat.AUTO, overwrite=overwrite
-        )
+        def upload() -> None:
+            self.client.workspace.upload(
+                self.path, io.BytesIO(lock.to_json().encode()), format=ImportFormat.AUTO, overwrite=overwrite
+            )
+
+        try:
+            upload()
+        except NotFound:  # "The parent folder (...) does not exist.": the first lock of a target
+            self.client.workspace.mkdirs(self.path.rsplit("/", 1)[0])
+            upload()
 
     def try_acquire(self, lock: LockInfo) -> LockInfo | None:
         from databricks.sdk.errors import ResourceAlreadyExists
@@ -279,6 +286,14 @@ class WorkspaceLockStore(LockStore):
             return None
         self._delete()
         return holder
+
+    def release_held(self, lock: LockInfo) -> None:
+        """Release a lock we took and whose lease has not run out (so nobody can have taken it
+        over): one delete, without reading it back first."""
+        if lock.expired:
+            self.release(lock.id)
+        else:
+            self._delete()
 
     def current(self) -> LockInfo | None:
         from databricks.sdk.errors import NotFound

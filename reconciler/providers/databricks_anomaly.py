@@ -49,7 +49,7 @@ from reconciler.plan.diff import diff_states
 from .base import Adopted, GeneratedSpecs, Provider
 from .databricks_errors import live_errors
 from .unity_catalog import UnityCatalog, unity_catalog
-from .workspace_ledger import WorkspaceLedger, ledger_path, target_ledger
+from .workspace_ledger import WorkspaceLedger, ledger_path, still_missing, target_ledger
 
 if TYPE_CHECKING:
     from reconciler.targets import TargetContext
@@ -66,7 +66,8 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
     def __init__(self, kind: Kind[AnomalyDetectionSpec, AnomalyFacts], context: TargetContext) -> None:
         super().__init__(kind, context)
         self._ledger: WorkspaceLedger | None = None
-        self._gone: set[str] = set()
+        # Entries read without their monitor, as read: dropped at the next ledger write if still so.
+        self._gone: dict[str, dict[str, Any]] = {}
         self._notes: list[str] = []
 
     def configured(self) -> bool:
@@ -132,7 +133,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
                     config = self._get(key)
                 except NotFound:
                     if key in entries:
-                        self._gone.add(key)
+                        self._gone[key] = entries[key]
                     continue
                 live.append(self._live_object(key, config, entries.get(key)))
             return live
@@ -261,10 +262,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
         if pending:
             entry["pending"] = True
         try:
-            if self._gone:
-                self.ledger.remove(KIND, *sorted(self._gone))
-                self._gone.clear()
-            self.ledger.put(KIND, resource.key, entry)
+            self.ledger.put(KIND, resource.key, entry, stale=self._stale())
         except Exception as exc:
             if pending:
                 raise ReconcilerError(
@@ -282,8 +280,11 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
             self.client.data_quality.delete_monitor(SCHEMA, self.schema_id(live.key))
         except NotFound:
             pass  # already gone: the desired outcome
-        self.ledger.remove(KIND, live.key, *sorted(self._gone))
-        self._gone.clear()
+        self.ledger.remove(KIND, live.key, stale=self._stale())
+
+    def _stale(self) -> dict[str, dict[str, Any]]:
+        gone, self._gone = self._gone, {}
+        return still_missing(gone, self._get)
 
     def describe_live(self, live: AnomalyLive) -> str:
         return f"anomaly detection monitor on schema {live.key}"

@@ -53,7 +53,7 @@ from .base import Adopted, GeneratedSpecs, Provider
 from .databricks_errors import live_errors
 from .monitor_apis import LEGACY, MonitorApi, monitor_api
 from .unity_catalog import unity_catalog
-from .workspace_ledger import WorkspaceLedger, ledger_path
+from .workspace_ledger import WorkspaceLedger, ledger_path, still_missing, target_ledger
 
 if TYPE_CHECKING:
     from reconciler.apply.progress import WaitProgress
@@ -72,7 +72,8 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
     def __init__(self, kind: Kind[QualityMonitorSpec, MonitorFacts], context: TargetContext) -> None:
         super().__init__(kind, context)
         self._notes: list[str] = []
-        self._gone: set[str] = set()
+        # Entries read without their monitor, as read: dropped at the next ledger write if still so.
+        self._gone: dict[str, dict[str, Any]] = {}
         self._ledger: WorkspaceLedger | None = None
         self._api: MonitorApi | None = None
         # Monitors the plan-time checks fetched (None: the table has none), for `read` to use.
@@ -107,7 +108,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
     @property
     def ledger(self) -> WorkspaceLedger:
         if self._ledger is None:
-            self._ledger = WorkspaceLedger(self.client, self.ledger_path, self.context.owner, self.context.name)
+            self._ledger = target_ledger(self.context, self.request.project)
         return self._ledger
 
     # --- reading -------------------------------------------------------------------------------
@@ -130,7 +131,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             info = monitors[key]
             if info is None:
                 if key in entries:
-                    self._gone.add(key)  # deleted behind our back: the ledger entry is stale
+                    self._gone[key] = entries[key]  # deleted behind our back: the ledger entry is stale
                 continue
             live.append(self._live_object(key, info, entries.get(key)))
         return live
@@ -336,8 +337,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         if pending:
             entry["pending"] = True
         try:
-            self._forget_gone()
-            self.ledger.put(KIND, resource.key, entry)
+            self.ledger.put(KIND, resource.key, entry, stale=self._stale())
         except Exception as exc:
             if pending:
                 raise ReconcilerError(
@@ -358,10 +358,9 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
                 f"{import_command(KIND, resource.key, self.context.root, self.context.name)}"
             ) from exc
 
-    def _forget_gone(self) -> None:
-        if self._gone:
-            self.ledger.remove(KIND, *sorted(self._gone))
-            self._gone.clear()
+    def _stale(self) -> dict[str, dict[str, Any]]:
+        gone, self._gone = self._gone, {}
+        return still_missing(gone, self.api.get)
 
     def _maybe_refresh(self, resource: MonitorResource) -> None:
         if getattr(resource.spec, "refresh_after_apply", False):
@@ -372,8 +371,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             self.api.delete(live.key)
         except NotFound:
             pass  # already gone: the desired outcome
-        self.ledger.remove(KIND, live.key, *sorted(self._gone))
-        self._gone.clear()
+        self.ledger.remove(KIND, live.key, stale=self._stale())
 
     def describe_live(self, live: MonitorLive) -> str:
         return f"monitor on {live.key}"

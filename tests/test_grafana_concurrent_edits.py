@@ -113,3 +113,24 @@ def test_a_rule_deleted_by_hand_during_an_apply_is_reported_not_recreated(gp: Gr
     assert "was deleted in Grafana since plan; re-plan: nothing was written" in result.output
     assert "SLA miss visits synchronizer" not in gp.rules()
     apply_clean(gp)  # the re-plan creates it again, as the spec says
+
+
+def test_an_interval_change_is_refused_when_a_rule_not_ours_joined_the_group_during_the_apply(
+    gp: GrafanaProject,
+) -> None:
+    base(gp)
+    apply_clean(gp)
+    ours = gp.rules()["SLA miss visits synchronizer"]
+    # The rule's update (a PUT of the rule), then the group's interval write after it.
+    gp.write(
+        "rules.yaml",
+        group_doc("sla", shorthand_rule("SLA miss visits synchronizer", "> 400") + FULL_FORM_RULE, interval="2m"),
+    )
+    result = _apply_while(
+        gp, "PUT", f"^{RULES}/{ours['uid']}$", lambda: gp.create_unmanaged("Hand-made check", "sla", uid="hand-made")
+    )
+    assert result.exit_code != 0
+    assert "1 rule(s) joined it in Grafana since plan ('Hand-made check')" in result.output
+    assert gp.group("alerts", "sla")["interval"] == 60  # the hand-made rule was not rewritten
+    plan = gp.cli("plan")
+    assert plan.exit_code == 1 and "reconciler does not manage" in plan.output  # the plan's own refusal now

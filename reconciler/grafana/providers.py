@@ -151,13 +151,16 @@ class _GrafanaProvider(Provider):
             grafana.wrote(uid, client.update_rule(uid, body, disable_provenance=grafana.provenance_of(uid) == ""))
         elif call.purpose == CREATE_RULE and resource is not None:
             body = grafana.rule_body(resource, resource.key)
+            created: dict[str, Any] | None
             try:
-                client.create_rule(body, disable_provenance=grafana.keeps_editable(None))
+                created = client.create_rule(body, disable_provenance=grafana.keeps_editable(None))
             except GrafanaApiError as exc:
                 # A retry after a lost answer meets the rule it created (409 on the uid the plan
                 # chose): success when the rule there is exactly the one written.
-                if exc.status != 409 or not _same_rule(_get_or_none(client, resource.key), body):
+                created = _get_or_none(client, resource.key) if exc.status == 409 else None
+                if not _same_rule(created, body):
                     raise
+            grafana.wrote(resource.key, created)
         elif call.purpose == UPDATE_RULE and resource is not None:
             # No version to send (the provisioning API has none for rules): re-read just before.
             grafana.check_unchanged(uid)
@@ -174,6 +177,7 @@ class _GrafanaProvider(Provider):
             declared = next((r for r in self.declared("GrafanaRuleGroup") if r.key == f"{folder}/{group}"), None)
             if declared is None:
                 raise ReconcilerError(f"rule group {folder}/{group} is not declared in the specs")
+            grafana.check_group_members(folder, group, {r.key for r in call.rewrites})
             grafana.write_interval(folder, group, int(declared.state["interval"]))
         else:
             raise ReconcilerError(f"{op.address}: cannot execute the planned call {call.line()}")

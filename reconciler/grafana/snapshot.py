@@ -226,6 +226,25 @@ class GrafanaBackend:
                 "nothing was written, so the edit made there is kept"
             )
 
+    def check_group_members(self, folder: str, group: str, planned: set[str]) -> None:
+        """Refuse an interval write to a group holding a rule the plan did not count — added or
+        moved in since the run's read, by a person or another apply: Grafana would rewrite it with
+        the new interval too, and the plan listed every rule that write rewrites."""
+        current = self.client.get_group(folder, group) or {}
+        known = planned | set(self._written)
+        known |= {
+            str(r.get("uid"))
+            for r in self.snapshot().rules
+            if (r.get("folderUID"), r.get("ruleGroup")) == (folder, group)
+        }
+        new = [r for r in current.get("rules") or [] if str(r.get("uid")) not in known]
+        if new:
+            raise ReconcilerError(
+                f"rule group {folder}/{group}: {len(new)} rule(s) joined it in Grafana since plan "
+                f"({', '.join(repr(r.get('title')) for r in new)}); changing its interval would rewrite them too; "
+                "re-plan: nothing was written"
+            )
+
     def wrote(self, uid: str, answer: dict[str, Any] | None) -> None:
         """Record Grafana's answer to a write of rule `uid`, for the run's later checks."""
         if answer:

@@ -8,6 +8,7 @@ import random
 import string
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -240,3 +241,38 @@ def test_mutated_examples_never_crash(text: str) -> None:
 @given(generated_document())
 def test_generated_documents_never_crash(text: str) -> None:
     _validate(text)
+
+
+# --- the one-pass reading of plain files agrees with the full composer -------------------------
+
+PLAIN = [
+    "a: 1\nb: [x, 'y', {c: null, d: 2024-01-02}]\n---\n---\n- 1\n- {e: f}\n",
+    "just text\n---\n~\n---\n# only a comment\n",
+    "k:\n  - a\n  -\n    b: c\n2: two\nno: yes\n",
+]
+
+
+def _read_both(tmp_path: Path, text: str, plain: bool = False) -> tuple[Any, Any]:
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    fast, full = load_documents(path, "p.yaml"), load_documents(path, "p.yaml", fast=False)
+    if plain:  # read in the one pass indeed: only it knows a file holds no `${`
+        assert fast[0] and not any(d.references for d in fast[0])
+    return (
+        ([(d.data, d.lines, d.start_line) for d in fast[0]], fast[1]),
+        ([(d.data, d.lines, d.start_line) for d in full[0]], full[1]),
+    )
+
+
+@pytest.mark.parametrize("text", PLAIN + BROKEN + EXAMPLES)
+def test_plain_files_read_in_one_pass_as_the_full_composer_reads_them(tmp_path: Path, text: str) -> None:
+    fast, full = _read_both(tmp_path, text, plain=text in PLAIN)
+    assert fast == full
+
+
+@HYPOTHESIS
+@given(st.one_of(mutated_example(), generated_document()))
+def test_one_pass_and_full_composer_agree_on_any_document(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        fast, full = _read_both(Path(tmp), text)
+    assert repr(fast) == repr(full)  # repr: NaN equals itself there

@@ -60,6 +60,9 @@ FIELDS = FieldTable(
 )
 
 
+_DEFAULT_STATUSES = tuple(QueryStatus(s) for s in FIELDS.default("included_statuses"))
+
+
 class SlaPolicySpec(KindSpec):
     """An SLA policy over one or more SQL warehouses."""
 
@@ -74,7 +77,7 @@ class SlaPolicySpec(KindSpec):
         description="SLA_BURST: alert on SLA breaches; ERROR: alert on failed queries; ALL: both.",
     )
     included_statuses: list[QueryStatus] = Field(
-        default_factory=lambda: [QueryStatus(s) for s in FIELDS.default("included_statuses")],
+        default_factory=lambda: list(_DEFAULT_STATUSES),
         min_length=1,
         description="Query statuses the policy looks at.",
     )

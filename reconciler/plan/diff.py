@@ -19,6 +19,7 @@ from reconciler.kinds.fields import FieldTable
 from .model import Change
 
 _ABSENT = None
+_MISSING: Any = object()
 
 
 def _format(path: list[Any]) -> str:
@@ -43,11 +44,40 @@ def _is_scalar_list(value: Any) -> bool:
 
 
 def diff_normalised(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
-    """Changes between two states already in their comparable form, one per field path."""
+    """Changes between two states already in their comparable form, one per field path.
+
+    A top-level field that is added, removed, of another type, a scalar or a list of scalars is
+    one change of that field, compared here; only fields that differ inside a nested structure
+    go to DeepDiff, whose set-up per call was most of a plan of thousands of changed objects."""
     if before == after:
         return []
-    tree = DeepDiff(before, after, view="tree", ignore_order=False, verbose_level=2)
     changes: dict[str, Change] = {}
+    nested_before: dict[str, Any] = {}
+    nested_after: dict[str, Any] = {}
+    for key in before.keys() | after.keys():
+        old, new = before.get(key, _MISSING), after.get(key, _MISSING)
+        if type(old) is type(new) and old == new:
+            continue
+        if old is _MISSING or new is _MISSING or type(old) is not type(new) or not _nested(new):
+            path = _format([key])
+            changes[path] = Change(path=path, before=_get(before, [key]), after=_get(after, [key]))
+        else:
+            nested_before[key], nested_after[key] = old, new
+    if nested_before:
+        _deep_changes(nested_before, nested_after, before, after, changes)
+    return sorted(changes.values(), key=lambda c: c.path)
+
+
+def _nested(value: Any) -> bool:
+    """A value whose changes are reported inside it: a mapping or a list holding structures."""
+    return isinstance(value, dict) or (isinstance(value, list) and not _is_scalar_list(value))
+
+
+def _deep_changes(
+    old: dict[str, Any], new: dict[str, Any], before: dict[str, Any], after: dict[str, Any], changes: dict[str, Change]
+) -> None:
+    """The changes inside nested fields, by DeepDiff, each at its precise path."""
+    tree = DeepDiff(old, new, view="tree", ignore_order=False, verbose_level=2)
     for report in tree.values():
         for level in report:
             path = level.path(output_format="list")
@@ -60,7 +90,6 @@ def diff_normalised(before: dict[str, Any], after: dict[str, Any]) -> list[Chang
             if key in changes:
                 continue
             changes[key] = Change(path=key, before=_get(before, path), after=_get(after, path))
-    return sorted(changes.values(), key=lambda c: c.path)
 
 
 def diff_states(live: dict[str, Any], desired: dict[str, Any], fields: FieldTable) -> list[Change]:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from reconciler.commands import import_command
 from reconciler.errors import Diagnostic, ReconcilerError, SpecError
+from reconciler.gc_pause import without_gc
 from reconciler.kinds.sla_policy import PolicyFacts, PolicyLive, PolicyResource, SlaPolicySpec, compute_hash
 
 from .base import Adopted, GeneratedSpecs, Provider
@@ -50,6 +51,7 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
 
     _checked: list[PolicyLive] | None = None  # the rows `check` read, handed on to `read`
 
+    @without_gc
     def _live_rows(self) -> list[PolicyLive]:
         # The table is small (one row per warehouse set): read it whole, unmanaged rows included.
         live = []

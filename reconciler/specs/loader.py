@@ -19,6 +19,7 @@ from pydantic import ValidationError, create_model
 from reconciler import __version__, secrets
 from reconciler.diagnostics import Diagnostic, resolve
 from reconciler.errors import ReconcilerError, SpecError, SpecErrors, shorten
+from reconciler.gc_pause import without_gc
 from reconciler.kinds.base import Kind, Resource, SourceRef
 
 from .cli_variables import NO_VARIABLES, Assignment, CommandLineVariables
@@ -106,6 +107,7 @@ def spec_files(root: Path) -> list[Path]:
     return files
 
 
+@without_gc
 def load_specs(
     root: str | Path,
     target_name: str | None = None,
@@ -275,7 +277,8 @@ def _validated(
             "field the live system shows in plain text (only secure settings are stored encrypted)"
         )
 
-    resolved = interpolate(data, variables, on_error, on_visible_secret=on_visible_secret)
+    # A file with no `${` in it has nothing to resolve: its documents are validated as read.
+    resolved = interpolate(data, variables, on_error, on_visible_secret=on_visible_secret) if doc.references else data
     try:
         model = document_model(kind).model_validate(resolved)
     except ValidationError as exc:

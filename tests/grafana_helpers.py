@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
 from helpers import Project
 
-from reconciler.sandbox import SandboxServer
+from reconciler.sandbox import SandboxServer, SandboxSettings
 
 TOKEN = "glsa_test_token"
 
@@ -181,3 +184,17 @@ def apply_clean(gp: GrafanaProject, *args: str) -> None:
     again = gp.cli("plan", "--detailed-exitcode")
     assert again.exit_code == 0, again.output  # a plan right after an apply shows no changes
     assert "No changes" in again.stdout
+
+
+@contextmanager
+def grafana_refusing_rule_state(project: Project, db: Path) -> Iterator[GrafanaProject]:
+    """A project on its own Grafana sandbox whose token may not read rule state (403 on the
+    Prometheus-style rule API), as a token without alert.rules:read is answered. The caller sets
+    GRAFANA_TOKEN to `TOKEN`."""
+    settings = SandboxSettings(token=TOKEN, extra={"grafana_rule_state_status": 403})
+    with SandboxServer(db, settings) as server:
+        project.write(
+            "reconciler.yaml",
+            f"project: test\ndefault_target: g\ntargets:\n  g:\n    grafana:\n      url: {server.url}\n",
+        )
+        yield GrafanaProject(project, server)

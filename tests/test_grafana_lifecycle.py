@@ -13,6 +13,7 @@ from grafana_helpers import (
     GrafanaProject,
     definition,
     folder_doc,
+    grafana_refusing_rule_state,
     group_doc,
     shorthand_rule,
 )
@@ -23,8 +24,6 @@ from grafana_helpers import (
     base as _base,
 )
 from helpers import Project, run
-
-from reconciler.sandbox import SandboxServer, SandboxSettings
 
 
 def test_create_folder_group_and_rules_then_no_changes(gp: GrafanaProject) -> None:
@@ -591,14 +590,8 @@ def test_nested_folders_are_created_parent_first(gp: GrafanaProject) -> None:
 def test_unreadable_alert_state_is_a_note_not_a_failure(
     project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = SandboxSettings(token=TOKEN, extra={"grafana_rule_state_status": 403})
-    with SandboxServer(tmp_path / "denied.db", settings) as server:
-        monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
-        project.write(
-            "reconciler.yaml",
-            f"project: test\ndefault_target: g\ntargets:\n  g:\n    grafana:\n      url: {server.url}\n",
-        )
-        gp = GrafanaProject(project, server)
+    monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)  # restored after the test
+    with grafana_refusing_rule_state(project, tmp_path / "denied.db") as gp:
         _base(gp)
         _apply(gp)
         _base(gp, threshold="> 1")

@@ -131,16 +131,36 @@ def test_grafana_rules_apply_and_no_change_plan(gp: GrafanaProject) -> None:
     server.faults.reset_counts()
     result = gp.cli("plan", "--detailed-exitcode")
     assert result.exit_code == 0, result.output
-    # Rules from the one list call.
+    # Rules from the one list call, each group's interval from the rule-state answer.
     assert counts(server) == {
         RULES_LIST: 1,
         STATES: 1,
         LEDGER: 1,
-        # AVOIDABLE: a GET per group for its interval, which the alert-state list above carries.
-        "GET /api/v1/provisioning/folder/alerts/rule-groups/sla": 1,
         # AVOIDABLE: one GET per in-scope folder (its version and parents), not from a folder list.
         "GET /api/folders/alerts": 1,
     }
+
+
+def test_grafana_group_intervals_come_from_one_export_when_rule_state_is_refused(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grafana_helpers import TOKEN, grafana_refusing_rule_state
+
+    monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)  # restored after the test
+    with grafana_refusing_rule_state(project, tmp_path / "denied.db") as gp:
+        server = gp.sandbox
+        base(gp)
+        assert gp.cli("apply", "--auto-approve").exit_code == 0
+        server.faults.reset_counts()
+        result = gp.cli("plan", "--detailed-exitcode")
+        assert result.exit_code == 0, result.output  # the interval read from the export matches
+        assert counts(server) == {
+            RULES_LIST: 1,
+            STATES: 1,  # refused (403): the plan says the alert state is unknown
+            f"GET {RULES}/export": 1,  # every group's interval, one call
+            LEDGER: 1,
+            "GET /api/folders/alerts": 1,
+        }
 
 
 @pytest.fixture

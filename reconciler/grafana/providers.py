@@ -213,7 +213,7 @@ class GrafanaFolderProvider(_GrafanaProvider):
         for uid, folder in sorted(snap.folders.items()):
             if folder is None:
                 continue
-            inside = [r for r in snap.rules if r.get("folderUID") == uid]
+            inside = snap.in_folder(uid)
             ours = [r for r in inside if self.grafana.is_managed(r)]
             spec = declared.get(uid)
             # Undeclared, a folder is reconciler's only while it holds reconciler's rules, all written
@@ -367,7 +367,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         declared_keys = {r.key for r in desired}
         out = []
         for (folder_uid, group), interval in sorted(snap.intervals.items()):
-            members = [r for r in snap.rules if r.get("folderUID") == folder_uid and r.get("ruleGroup") == group]
+            members = snap.in_group(folder_uid, group)
             ours = [r for r in members if self.grafana.is_managed(r)]
             names = {rule_annotations(r).get(SPEC_ANNOTATION) for r in ours} - {None}
             out.append(
@@ -402,9 +402,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                 )
             live_interval = snap.intervals.get((folder, res.state["group"]))
             if live_interval is not None and live_interval != res.state["interval"]:
-                members = [
-                    r for r in snap.rules if r.get("folderUID") == folder and r.get("ruleGroup") == res.state["group"]
-                ]
+                members = snap.in_group(folder, res.state["group"])
                 locked = [r.get("title") for r in members if r.get("provenance") == "file"]
                 foreign = [r.get("title") for r in members if not self.grafana.is_managed(r)]
                 if foreign and not locked:
@@ -524,15 +522,12 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
         snap = self.grafana.snapshot()
         wanted = {r.key for r in desired}
         errors = []
+        by_title: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+        for rule in snap.rules:
+            by_title.setdefault((rule.get("folderUID"), rule.get("title")), []).append(rule)
         for res in desired:
-            for rule in snap.rules:
-                if (
-                    rule.get("folderUID") == res.state["folder"]
-                    and rule.get("title") == res.state["title"]
-                    and rule.get("uid") != res.key
-                    and not self.grafana.is_managed(rule)
-                    and rule.get("uid") not in wanted
-                ):
+            for rule in by_title.get((res.state["folder"], res.state["title"]), ()):
+                if rule.get("uid") != res.key and not self.grafana.is_managed(rule) and rule.get("uid") not in wanted:
                     group_key = f"{rule.get('folderUID')}/{rule.get('ruleGroup')}"
                     # The group, when the spec declares the rule in the group it lives in; else the rule.
                     hint = (
@@ -579,7 +574,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
         declared = super().declaring(key)
         if declared is not None:
             return declared
-        rule = next((r for r in self.grafana.snapshot().rules if r.get("uid") == key), None)
+        rule = self.grafana.snapshot().rule(key)
         if rule is None:
             return None
         return next(

@@ -2,8 +2,9 @@
 
 One `GrafanaBackend` per run (shared by the three providers through `TargetContext.shared`)
 holds the client and reads Grafana once: every rule with the one list call (a 404 or 401 there
-is an error, never "nothing exists"), each in-scope group's interval, rule state from the
-Prometheus-style rule API (for the alert-state warnings), and the in-scope folders.
+is an error, never "nothing exists"), rule state from the Prometheus-style rule API (for the
+alert-state warnings; its groups also carry each group's interval, so no group is read on its
+own), and the in-scope folders.
 
 Writes execute the calls the plan lists (`write_steps`): rule bodies come from the declared
 state plus the ownership markers; a rule written back otherwise (a folder's protection marker, a
@@ -37,7 +38,7 @@ from .ownership import (
     rule_annotations,
 )
 from .rule_form import api_rule, unmodelled_fields
-from .spec_model import AlertRuleChild
+from .spec_model import AlertRuleChild, parse_duration
 
 if TYPE_CHECKING:
     from reconciler.targets import TargetContext
@@ -58,6 +59,32 @@ class GrafanaSnapshot:
     scope_folders: set[str]
     notes: list[str] = field(default_factory=list)
     states_known: bool = True
+    # The rules indexed once (by uid, folder, group), so lookups per rule stay linear at 1,000s.
+    _by_uid: dict[str, dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    _by_group: dict[tuple[str, str], list[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
+    _by_folder: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
+
+    def rule(self, uid: str | None) -> dict[str, Any] | None:
+        """The listed rule with this uid, if any."""
+        if self._by_uid is None:
+            self._by_uid = {r["uid"]: r for r in self.rules if r.get("uid")}
+        return self._by_uid.get(uid) if uid else None
+
+    def in_group(self, folder_uid: str, group: str) -> list[dict[str, Any]]:
+        """The listed rules of one group, in list order."""
+        if self._by_group is None:
+            self._by_group = {}
+            for r in self.rules:
+                self._by_group.setdefault((r.get("folderUID") or "", r.get("ruleGroup") or ""), []).append(r)
+        return self._by_group.get((folder_uid, group), [])
+
+    def in_folder(self, folder_uid: str) -> list[dict[str, Any]]:
+        """The listed rules of one folder, in list order."""
+        if self._by_folder is None:
+            self._by_folder = {}
+            for r in self.rules:
+                self._by_folder.setdefault(r.get("folderUID") or "", []).append(r)
+        return self._by_folder.get(folder_uid, [])
 
 
 class GrafanaBackend:
@@ -102,11 +129,7 @@ class GrafanaBackend:
         else:
             # Not declared now (its spec removed while groups still use it, or never declared):
             # keep what reconciler's rules in the folder record, so a rewrite never drops it.
-            ours = [
-                rule_annotations(r)
-                for r in self.snapshot().rules
-                if r.get("folderUID") == folder_uid and self.is_managed(r)
-            ]
+            ours = [rule_annotations(r) for r in self.snapshot().in_folder(folder_uid) if self.is_managed(r)]
             owned = any(a.get(FOLDER_OWNED_ANNOTATION) == "true" for a in ours)
             protected = any(a.get(FOLDER_PREVENT_DESTROY_ANNOTATION) == "true" for a in ours)
         if owned:
@@ -162,15 +185,43 @@ class GrafanaBackend:
             | {r["folderUID"] for r in rules if self.is_managed(r)}
         )
         existing_groups = {(r["folderUID"], r["ruleGroup"]) for r in rules}
-        intervals: dict[tuple[str, str], int] = {}
-        for folder_uid, group in sorted((declared_groups | managed_groups) & existing_groups):
-            answer = self.client.get_group(folder_uid, group)
-            if answer is not None:
-                intervals[(folder_uid, group)] = int(answer.get("interval") or 0)
+        wanted_groups = (declared_groups | managed_groups) & existing_groups
+        intervals = self._intervals(state_groups, rules, wanted_groups)
         folders: dict[str, dict[str, Any] | None] = {}
         for uid in sorted(scope_folders):
             folders[uid] = self.client.get_folder(uid)
         return GrafanaSnapshot(rules, states, intervals, folders, scope_folders, notes, states_known=not notes)
+
+    def _intervals(
+        self, state_groups: list[dict[str, Any]], rules: list[dict[str, Any]], wanted: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """Each wanted group's interval without a request per group: from the rule-state answer
+        already read (its groups carry `folderUid` and `interval` in seconds), else from the one
+        export of every rule (`interval` as a duration, rules by uid: folder titles are not unique),
+        and only for a group neither names, its own GET."""
+        intervals: dict[tuple[str, str], int] = {}
+        for group in state_groups:
+            if group.get("folderUid") and group.get("interval") is not None:
+                key = (str(group["folderUid"]), str(group.get("name")))
+                if key in wanted:
+                    intervals[key] = int(group["interval"])
+        missing = wanted - intervals.keys()
+        if missing:
+            where = {r["uid"]: (r["folderUID"], r["ruleGroup"]) for r in rules if r.get("uid")}
+            try:
+                exported = self.client.export_rules().get("groups") or []
+            except GrafanaApiError:
+                exported = []  # not allowed to export: the groups are read one by one below
+            for group in exported:
+                for rule in group.get("rules") or []:
+                    found = where.get(rule.get("uid"))
+                    if found in missing and found not in intervals:
+                        intervals[found] = parse_duration(group.get("interval") or 0)
+        for folder_uid, group_name in sorted(wanted - intervals.keys()):
+            answer = self.client.get_group(folder_uid, group_name)
+            if answer is not None:
+                intervals[(folder_uid, group_name)] = int(answer.get("interval") or 0)
+        return intervals
 
     def rule_summary(self, rule: dict[str, Any]) -> dict[str, Any]:
         snap = self.snapshot()
@@ -198,7 +249,7 @@ class GrafanaBackend:
     def live_rule(self, uid: str) -> dict[str, Any]:
         """A rule as the run's read found it (or as this run last wrote it), as a body a per-rule
         PUT writes back unchanged."""
-        rule = self._written.get(uid) or next((r for r in self.snapshot().rules if r.get("uid") == uid), None)
+        rule = self._written.get(uid) or self.snapshot().rule(uid)
         if rule is None:
             raise ReconcilerError(f"rule {uid} was not in Grafana when the plan was made")
         return {k: v for k, v in rule.items() if k not in ("id", "updated", "provenance")}
@@ -207,7 +258,7 @@ class GrafanaBackend:
         """Refuse to write rule `uid` if Grafana's copy is no longer the one this run planned
         against (or last wrote itself): someone edited or deleted it meanwhile. Compared on its
         content, not its `updated` time, which Grafana stores to the second only."""
-        expected = self._written.get(uid) or next((r for r in self.snapshot().rules if r.get("uid") == uid), None)
+        expected = self._written.get(uid) or self.snapshot().rule(uid)
         if expected is None:
             raise ReconcilerError(f"rule {uid} was not in Grafana when the plan was made")
         title = expected.get("title")
@@ -256,11 +307,11 @@ class GrafanaBackend:
         single-rule write, so a rule written locked before stays locked."""
         if not self.editable:
             return False
-        rule = next((r for r in self.snapshot().rules if r.get("uid") == uid), None) if uid else None
+        rule = self.snapshot().rule(uid)
         return rule is None or not rule.get("provenance")
 
     def provenance_of(self, uid: str) -> str:
-        rule = next((r for r in self.snapshot().rules if r.get("uid") == uid), None)
+        rule = self.snapshot().rule(uid)
         return str((rule or {}).get("provenance") or "")
 
     def write_interval(self, folder: str, group: str, interval: int) -> None:
@@ -273,7 +324,7 @@ class GrafanaBackend:
     def carried(self, uid: str) -> dict[str, Any]:
         """The fields of live rule `uid` that reconciler does not model: every write sends them
         back exactly as read (a newer Grafana's field is never cleared by an update)."""
-        rule = next((r for r in self.snapshot().rules if r.get("uid") == uid), None)
+        rule = self.snapshot().rule(uid)
         return unmodelled_fields(rule) if rule else {}
 
     def adopt_rules(self, folder: str, group: str, uids: set[str], spec_name: str) -> list[str]:

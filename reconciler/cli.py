@@ -269,7 +269,7 @@ def cli(verbose: bool, debug: bool) -> None:
     Typical use:
       reconciler plan specs/                      # what would change (run on every PR)
       reconciler plan specs/ --out plan.json      # save the plan for review
-      reconciler apply specs/ --plan plan.json    # apply exactly that plan
+      reconciler apply plan.json                  # apply exactly that plan (no prompt)
       reconciler drift specs/                     # exit 2 when live state drifted
 
     Logs: --verbose / --debug here, or RECONCILER_LOG=info|debug (stderr, secrets redacted).
@@ -385,8 +385,7 @@ def plan(
     if out and fmt == "text":
         from reconciler.commands import command
 
-        again = command("apply", specs_dir, target=target, options=("--plan", str(out)))
-        click.echo(f"Plan saved to {out}. Apply it exactly with: {again}")
+        click.echo(f"Plan saved to {out}. Apply it exactly with: {command('apply', out)}")
     sys.exit(EXIT_CHANGES if detailed_exitcode and the_plan.has_changes else EXIT_OK)
 
 
@@ -417,19 +416,20 @@ def _emit_plan(
         (EXIT_OK, "applied (and ready, with --wait), or nothing to change"),
         (
             EXIT_ERROR,
-            "error: refused (destructive, stale plan), cancelled, an operation failed, --wait failed or timed out",
+            "error: refused (destructive, stale plan, other target), cancelled, an operation failed, --wait failed or "
+            "timed out",
         ),
     )
 )
-@specs_argument
+@click.argument("specs_dir", metavar="[SPECS_DIR | PLANFILE]", default="specs", type=click.Path(path_type=Path))
 @target_option
 @click.option(
     "--plan",
     "plan_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Apply this saved plan exactly (refused if stale).",
+    help="Apply this saved plan exactly (refused if stale); as `apply PLANFILE`, with SPECS_DIR given.",
 )
-@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (a saved plan never asks).")
 @click.option("--allow-destructive", is_flag=True, help="Allow replace and delete operations.")
 @click.option(
     "--allow-migrate",
@@ -483,6 +483,12 @@ def apply(
 ) -> None:
     """Make the live state match the specs (plans first, or applies a saved plan).
 
+    `apply PLANFILE` applies a plan saved by `plan --out` exactly, like `terraform apply
+    PLANFILE`: the plan carries its spec directory, target and --var values, so none need
+    giving again (sensitive variables excepted), and it is the approval, so nothing is asked.
+    It is refused, changing nothing, if the specs or the live objects changed since, or the
+    target now points at other endpoints (a Grafana URL, a Databricks host, a policy store).
+
     While it runs, each operation prints a line as it starts and as it ends (ok / FAILED, with
     its duration); --wait and a wait for the target's lock print each state change and, off a
     terminal, a heartbeat line ("still waiting for main.sales.orders: MONITOR_STATUS_PENDING,
@@ -494,6 +500,12 @@ def apply(
     from reconciler.apply.progress import heartbeat_seconds, reporter_for
     from reconciler.engine.apply import ApplyOptions
 
+    if specs_dir.is_file():
+        if plan_file is not None:
+            _fail(
+                "give the saved plan once: `reconciler apply PLANFILE` or `reconciler apply SPECS_DIR --plan PLANFILE`"
+            )
+        plan_file, specs_dir = specs_dir, _specs_dir_of(specs_dir)
     try:
         interval = heartbeat_seconds(heartbeat)
     except ValueError as exc:
@@ -515,12 +527,30 @@ def apply(
                 variables=_variables(cli_vars, var_files),
             ),
             progress,
-            auto_approve,
+            auto_approve or plan_file is not None,  # a saved plan is the approval
             fmt,
             color,
         )
     finally:
         progress.close()
+
+
+def _specs_dir_of(plan_file: Path) -> Path:
+    """The spec directory a saved plan was made from, as `plan` was given it."""
+    from reconciler.commands import command
+    from reconciler.plan.plan_file import load_plan_file
+
+    saved = load_plan_file(plan_file)
+    explicit = command("apply", "SPECS_DIR", options=("--plan", str(plan_file)))
+    if not saved.specs_dir:
+        raise ReconcilerError(f"{plan_file}: the plan does not name its spec directory; apply it with `{explicit}`")
+    specs_dir = Path(saved.specs_dir)
+    if not specs_dir.is_dir():
+        raise ReconcilerError(
+            f"{plan_file}: its spec directory {saved.specs_dir!r} (as `plan` was given it) is not found from here; "
+            f"run from where the plan was made, or `{explicit}`"
+        )
+    return specs_dir
 
 
 def _apply(

@@ -110,6 +110,18 @@ class PlanDocument(_Doc):
         default=False, description="True when --only/--label limited the plan to some objects (see `selection`)."
     )
     selection: list[str] = Field(default_factory=list, description="The --only/--label selectors of a partial plan.")
+    specs_dir: str | None = Field(
+        default=None, description="The spec directory as `plan` was given it (relative to where it ran)."
+    )
+    endpoints: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per live system (policy_store, databricks, grafana), a fingerprint of the target's endpoint "
+        "(URL, host, store; no secrets): `apply PLANFILE` refuses a plan made against other endpoints.",
+    )
+    variables: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The --var / --var-file values the plan was made with; sensitive ones read (sensitive).",
+    )
 
 
 DriftStatus = Literal["drifted", "missing", "undeclared", "unmanaged", "in_sync"]

@@ -205,6 +205,31 @@ class TargetContext:
                 raise ReconcilerError(f"target '{self.name}' has no `databricks:` connection configured")
         return self._workspace
 
+    def endpoint_fingerprints(self) -> dict[str, str]:
+        """Per live system this target uses, a fingerprint of where it is: the policy store (its
+        URL without the password, or table and warehouse), the Databricks host or profile, the
+        Grafana URL and org. No connection is made and no secret is part of it; a saved plan
+        carries these, and `apply` refuses the plan when the target now points elsewhere."""
+        from reconciler.plan.digest import fingerprint
+
+        where: dict[str, object] = {}
+        store = self.config.policy_store
+        if store is not None:
+            where["policy_store"] = _without_password(store.model_dump(exclude={"password_env"}))
+        elif self.config.embedded:
+            where["policy_store"] = "embedded"
+        conn = self.config.databricks
+        if conn is not None:
+            where["databricks"] = conn.host or os.environ.get("DATABRICKS_HOST") or f"profile {conn.profile}"
+        elif self._uses_sandbox("databricks"):
+            where["databricks"] = "embedded"
+        if self._uses_sandbox("grafana"):
+            where["grafana"] = "embedded"
+        elif self.config.grafana is not None:
+            url = self.config.grafana.url or os.environ.get("GRAFANA_URL") or ""
+            where["grafana"] = {"url": _without_password(url), "org_id": self.config.grafana.org_id}
+        return {system: fingerprint(value) for system, value in where.items()}
+
     def shared(self, key: str, factory: Callable[[], T]) -> T:
         """One object per run shared by the providers of several kinds (e.g. one Grafana client
         and one read of its rules for folders, groups and rules); closed with the context."""
@@ -221,3 +246,20 @@ class TargetContext:
         if self._sandbox is not None:
             self._sandbox.stop()
             self._sandbox = None
+
+
+def _without_password(value: Any) -> Any:
+    """`value` (a URL, or the URLs among a mapping's values) with any `user:password@` dropped."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if isinstance(value, dict):
+        return {k: _without_password(v) for k, v in value.items()}
+    if not isinstance(value, str) or "@" not in value:
+        return value
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return value
+    if parts.password is None:
+        return value
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))

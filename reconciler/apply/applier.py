@@ -113,6 +113,13 @@ def check_fresh(plan: Plan, session: Session, live: LiveState) -> None:
     problems: list[str] = []
     if plan.target != session.specs.target_name:
         problems.append(f"the plan was made for target '{plan.target}', not '{session.specs.target_name}'")
+    endpoints = session.context.endpoint_fingerprints()
+    for system in sorted(set(plan.endpoints) | set(endpoints) if plan.endpoints else ()):
+        if plan.endpoints.get(system) != endpoints.get(system):
+            problems.append(
+                f"the plan was made against another {system.replace('_', ' ')} endpoint of target '{plan.target}' "
+                "(its URL, host or store differs)"
+            )
     if plan.specs_digest != session.digest:
         problems.append("the specs changed since the plan was made (specs digest differs)")
     for op in plan.operations:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reconciler.apply.applier import (
@@ -28,7 +28,7 @@ from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.plan.model import Plan
 from reconciler.plan.plan_file import load_plan_file
 from reconciler.selection import Selection
-from reconciler.specs.cli_variables import NO_VARIABLES, CommandLineVariables
+from reconciler.specs.cli_variables import NO_VARIABLES, Assignment, CommandLineVariables
 
 from .session import LiveState, Session
 
@@ -84,6 +84,27 @@ class ApplyOutcome:
         return (self.report is None or self.report.ok) and self.wait_error is None
 
 
+def saved_variables(saved: Plan, plan_file: str, given: CommandLineVariables) -> CommandLineVariables:
+    """The plan's `--var` values, then those `given` now (which win). A sensitive value is not in
+    the file ("(sensitive)"): it must be given again, else the apply stops before reading anything."""
+    from reconciler import secrets
+
+    now = {a.name for a in given.assignments}
+    missing = [name for name, value in saved.variables.items() if value == secrets.SENSITIVE and name not in now]
+    if missing:
+        names = ", ".join(missing)
+        raise ReconcilerError(
+            f"{plan_file}: the plan was made with sensitive variable(s) {names}, whose values a saved plan does not "
+            f"keep: pass them again (--var-file FILE or --var {missing[0]}=VALUE)"
+        )
+    kept = tuple(
+        Assignment(name, value, plan_file)
+        for name, value in saved.variables.items()
+        if value != secrets.SENSITIVE and name not in now
+    )
+    return replace(given, assignments=kept + given.assignments)
+
+
 def _with_sensitive_values(saved: Plan, session: Session, live: LiveState) -> tuple[Plan, LiveState]:
     """A saved plan holds `(sensitive)` where a secret was (reconciler/secrets.py): apply then
     executes a fresh plan that shows exactly the saved one once redacted, with the real values."""
@@ -93,6 +114,7 @@ def _with_sensitive_values(saved: Plan, session: Session, live: LiveState) -> tu
     if secrets.SENSITIVE not in saved_json:
         return saved, live
     fresh, fresh_live = session.plan(live=live)
+    fresh.specs_dir = saved.specs_dir  # where the specs are read from now is no difference
     if secrets.redact(fresh.to_json()) != secrets.redact(saved_json):
         raise StalePlanError(
             "plan is stale; nothing was applied. Make a new plan.\n"
@@ -104,13 +126,21 @@ def _with_sensitive_values(saved: Plan, session: Session, live: LiveState) -> tu
 def run_apply(
     specs_dir: Path, target: str | None, options: ApplyOptions = ApplyOptions(), hooks: ApplyHooks = ApplyHooks()
 ) -> ApplyOutcome:
-    """Make `target`'s live state match `specs_dir` (see the module docstring for the steps)."""
+    """Make `target`'s live state match `specs_dir` (see the module docstring for the steps).
+
+    A saved plan carries its target and variables: `target` defaults to the plan's, and the
+    plan's `--var` values are used unless given again."""
+    saved = load_plan_file(options.plan_file) if options.plan_file is not None else None
+    variables = options.variables
+    if saved is not None:
+        target = target or saved.target
+        variables = saved_variables(saved, str(options.plan_file), variables)
     with (
-        Session(specs_dir, target, options.selection, options.variables) as session,
+        Session(specs_dir, target, options.selection, variables) as session,
         _held_lock(session, options, hooks),
     ):
-        if options.plan_file is not None:
-            the_plan = load_plan_file(options.plan_file)
+        if saved is not None:
+            the_plan = saved
             live = session.read_live()
             check_fresh(the_plan, session, live)
             the_plan, live = _with_sensitive_values(the_plan, session, live)

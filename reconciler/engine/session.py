@@ -82,6 +82,7 @@ class Session:
         self._providers: dict[str, Provider] = {}
         # --only/--label: only the kinds it can name are read, and plans are narrowed to it.
         self.selection = selection
+        self.variables = variables
 
     def __enter__(self) -> Session:
         return self
@@ -189,6 +190,9 @@ class Session:
             plan = self.selection.narrow(plan, self.specs.resources)
         # A schema change is part of the plan only when the plan writes to that store.
         plan.migrations = needed_migrations(plan, live)
+        plan.specs_dir = str(self.specs.root)
+        plan.endpoints = self.context.endpoint_fingerprints()
+        plan.variables = {a.name: a.value for a in self.variables.assignments}
         return plan
 
     def resource(self, kind: str, name: str) -> Resource | None:

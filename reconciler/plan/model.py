@@ -173,6 +173,14 @@ class Plan:
     # Made with --only/--label (reconciler.selection): only the selected objects are in it.
     partial: bool = False
     selection: list[str] = field(default_factory=list)
+    # What `apply PLANFILE` needs besides the operations (like a Terraform plan file): the spec
+    # directory as `plan` was given it, a fingerprint of each live system's endpoint (URLs,
+    # hosts, the policy store; never a token or password) so a plan made against other endpoints
+    # is refused, and the `--var` / `--var-file` values it was made with ("(sensitive)" ones are
+    # not kept: they are passed again).
+    specs_dir: str | None = None
+    endpoints: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -205,6 +213,9 @@ class Plan:
             "migrations": [asdict(m) for m in self.migrations],
             "partial": self.partial,
             "selection": list(self.selection),
+            "specs_dir": self.specs_dir,
+            "endpoints": dict(self.endpoints),
+            "variables": dict(sorted(self.variables.items())),
         }
 
     def to_json(self) -> str:
@@ -228,4 +239,7 @@ class Plan:
             migrations=[Migration(**m) for m in data.get("migrations", [])],
             partial=bool(data.get("partial", False)),
             selection=list(data.get("selection", [])),
+            specs_dir=data.get("specs_dir"),
+            endpoints=dict(data.get("endpoints") or {}),
+            variables=dict(data.get("variables") or {}),
         )

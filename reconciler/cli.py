@@ -884,7 +884,8 @@ def sandbox() -> None:
 @click.option(
     "--seed",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="YAML file declaring Unity Catalog tables.",
+    help="YAML file of the Unity Catalog schemas, tables (with columns) and SQL warehouses to serve, in place of the "
+    "bundled sample (the format of an embedded target's sandbox_seed in reconciler.yaml).",
 )
 @click.option(
     "--monitor-delay", type=float, default=5.0, show_default=True, help="Seconds a new monitor stays PENDING."

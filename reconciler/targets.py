@@ -115,7 +115,11 @@ class TargetContext:
             require_extra("sandbox", f"target '{self.name}' (embedded: it runs the bundled sandbox)")
             from reconciler.sandbox import SandboxServer, SandboxSettings
 
-            self._sandbox = SandboxServer(self.sandbox_state_path, SandboxSettings()).start()
+            seed = self.config.sandbox_seed
+            settings = SandboxSettings(
+                seed=seed.model_dump() if seed is not None and not isinstance(seed, str) else None
+            )
+            self._sandbox = SandboxServer(self.sandbox_state_path, settings).start()
         return self._sandbox
 
     def _uses_sandbox(self, system: LiveSystem) -> bool:
@@ -124,6 +128,15 @@ class TargetContext:
         if system == "grafana":
             return self.config.grafana is None or not self.config.grafana.url
         return self.config.databricks is None
+
+    def catalog_hint(self) -> str | None:
+        """What to add to "table ... does not exist in Unity Catalog" on an embedded target."""
+        if not self._uses_sandbox("databricks"):
+            return None
+        return (
+            f"target '{self.name}' is embedded: its sandbox knows only the tables of its seed (the bundled sample, or "
+            "the target's sandbox_seed in reconciler.yaml); declare the table there, with its columns"
+        )
 
     def known_empty(self, system: LiveSystem) -> bool:
         """Whether `system` certainly holds nothing yet (a fresh embedded target): a provider may

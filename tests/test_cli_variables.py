@@ -92,3 +92,9 @@ def test_sensitive_values_never_reach_plans_saved_plans_or_logs(project: Project
         assert "(sensitive)" in text
     assert json.loads(out.read_text())["operations"][0]["changes"]
     assert sorted(json.loads(project.rows()[0]["warehouse_ids"])) == ["tok-very-secret-2", "wh-very-secret-1"]
+
+
+def test_a_var_file_among_the_specs_is_not_read_as_a_spec(project: Project) -> None:
+    _project(project)
+    project.write("prod.vars.yaml", "sla: 900\n")
+    assert _sla(project, "--var-file", str(project.root / "prod.vars.yaml")) == 900

@@ -7,7 +7,7 @@ the engine's workflows (plan, apply, drift, adopt) run inside one.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reconciler.diagnostics import Diagnostic, resolve
@@ -65,6 +65,10 @@ def needed_migrations(plan: Plan, live: LiveState) -> list[Migration]:
     """The live side's pending schema changes for the kinds the plan has operations on."""
     kinds = {op.kind for op in plan.operations}
     return [m for m in live.migrations if m.kind in kinds]
+
+
+def _missing_in_catalog(error: Diagnostic) -> bool:
+    return not error.detail and error.summary.endswith("does not exist in Unity Catalog")
 
 
 class Session:
@@ -143,6 +147,9 @@ class Session:
             live.notes.extend(provider.notes())
             live.migrations.extend(provider.migrations())
         if errors:
+            hint = self.context.catalog_hint()
+            if hint is not None:
+                errors = [replace(e, detail=hint) if _missing_in_catalog(e) else e for e in errors]
             # Providers name the object and the path; file:line is resolved here, once.
             raise SpecErrors(resolve(errors, self.specs.resources))
         return live

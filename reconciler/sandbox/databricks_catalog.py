@@ -13,7 +13,8 @@ are those of the seeded schemas and tables.
 
 Why it exists: reconciler checks at plan time that a monitored table exists and which columns it
 has, and the monitor emulator validates column references the way the service does. Tables are
-declared in a YAML seed file (`SandboxSettings.seed_path`, default `seed.yaml` next to this module)
+declared in a seed (`SandboxSettings.seed_document()`: an embedded target's `sandbox_seed`, a
+`--seed` file, else `seed.yaml` next to this module)
 and are read-only through the API, as far as reconciler is concerned. Metric tables that monitors
 produce are added by the monitor emulator through `put_table`.
 
@@ -36,10 +37,8 @@ import re
 import sqlite3
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-import yaml
 from flask import Flask, jsonify, request
 
 from . import dbx_http
@@ -47,7 +46,6 @@ from .dbx_http import fail, invalid
 from .settings import SandboxSettings
 from .state import SandboxState
 
-DEFAULT_SEED = Path(__file__).with_name("seed.yaml")
 METASTORE_ID = "5f1c7a1e-0000-4000-8000-00000000a11c"
 OWNER = "sandbox-user@example.com"
 # Page size when a client asks the service to choose (`max_results=0`, what the SDK sends).
@@ -218,9 +216,7 @@ def require_table(conn: sqlite3.Connection, full_name: str) -> dict[str, Any]:
     return doc
 
 
-def load_seed(state: SandboxState, seed_path: Path | None) -> None:
-    path = Path(seed_path) if seed_path else DEFAULT_SEED
-    seed = yaml.safe_load(path.read_text()) or {}
+def load_seed(state: SandboxState, seed: dict[str, Any]) -> None:
     with state.connect() as conn:
         for schema in seed.get("schemas", []) or []:
             name = normalise_name(schema)
@@ -308,7 +304,7 @@ def _like(pattern: str) -> re.Pattern[str]:
 
 def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None:
     state.init_schema(DDL)
-    load_seed(state, settings.seed_path)
+    load_seed(state, settings.seed_document())
     dbx_http.install(app, settings, ("/api/2.1/unity-catalog/",))
 
     @app.get("/api/2.1/unity-catalog/tables/<full_name>")

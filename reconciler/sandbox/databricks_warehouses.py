@@ -21,14 +21,12 @@ Errors: an unknown id is 404 `RESOURCE_DOES_NOT_EXIST`, "Unable to find SQL ware
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import yaml
 from flask import Flask, jsonify, request
 
 from . import dbx_http
-from .databricks_catalog import DEFAULT_SEED, OWNER
+from .databricks_catalog import OWNER
 from .dbx_http import fail
 from .settings import SandboxSettings
 from .state import SandboxState
@@ -37,8 +35,7 @@ DEFAULT_PAGE_SIZE = 100
 DEFAULT_WAREHOUSES = [{"id": "sandbox0warehouse", "name": "Sandbox SQL warehouse"}]
 
 
-def _warehouses(seed_path: Path | None) -> list[dict[str, Any]]:
-    seed = yaml.safe_load(Path(seed_path or DEFAULT_SEED).read_text()) or {}
+def _warehouses(seed: dict[str, Any]) -> list[dict[str, Any]]:
     return list(seed.get("warehouses") or DEFAULT_WAREHOUSES)
 
 
@@ -72,7 +69,7 @@ def endpoint_info(host: str, item: dict[str, Any]) -> dict[str, Any]:
 
 def register(app: Flask, state: SandboxState, settings: SandboxSettings) -> None:
     dbx_http.install(app, settings, ("/api/2.0/sql/warehouses", "/api/2.0/sql/config/", "/api/warehouses/"))
-    seeded = _warehouses(settings.seed_path)
+    seeded = _warehouses(settings.seed_document())
     page_size = int(settings.extra.get("warehouse_page_size", DEFAULT_PAGE_SIZE))  # type: ignore[call-overload]
 
     def find(warehouse_id: str) -> dict[str, Any]:

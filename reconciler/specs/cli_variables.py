@@ -87,6 +87,7 @@ class CommandLineVariables:
 
     assignments: tuple[Assignment, ...] = ()
     problems: tuple[Diagnostic, ...] = ()
+    files: tuple[Path, ...] = ()  # the var files (never read as specs, should they sit among them)
 
 
 NO_VARIABLES = CommandLineVariables()
@@ -96,6 +97,7 @@ def command_line_variables(sources: Iterable[Source], display: Callable[[Path], 
     """The assignments of `sources` (`("var", "NAME=VALUE")` / `("var_file", PATH)`, in order)."""
     assignments: list[Assignment] = []
     errors: list[Diagnostic] = []
+    sources = list(sources)
     for kind, text in sources:
         if kind == "var":
             assignments.append(parse_var(text))
@@ -103,4 +105,5 @@ def command_line_variables(sources: Iterable[Source], display: Callable[[Path], 
         found, problems = read_var_file(Path(text), display(Path(text)))
         assignments.extend(found)
         errors.extend(problems)
-    return CommandLineVariables(tuple(assignments), tuple(errors))
+    files = tuple(Path(text) for kind, text in sources if kind == "var_file")
+    return CommandLineVariables(tuple(assignments), tuple(errors), files)

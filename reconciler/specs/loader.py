@@ -7,7 +7,7 @@ fixes a whole batch per run instead of one error at a time. Nothing here touches
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
@@ -25,7 +25,7 @@ from reconciler.kinds.base import Kind, Resource, SourceRef
 from .cli_variables import NO_VARIABLES, Assignment, CommandLineVariables
 from .envelope import API_VERSION, Envelope
 from .errors_format import validation_errors
-from .project import PROJECT_FILE, ProjectFile, TargetConfig
+from .project import PROJECT_FILE, ProjectFile, SandboxSeed, TargetConfig
 from .variables import interpolate
 from .yaml_loader import Document, dotted_path, load_documents
 
@@ -96,14 +96,18 @@ def load_project(root: Path) -> tuple[ProjectFile, list[Diagnostic]]:
     return project, []
 
 
-def spec_files(root: Path) -> list[Path]:
+def spec_files(root: Path, besides: Iterable[Path] = ()) -> list[Path]:
+    """The spec files under `root`: YAML files but the project file and the files `besides` (a
+    sandbox seed, var files) that live among the specs without being specs."""
+    skipped = {p.resolve() for p in besides}
     files = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
             continue
         if path.is_file() and path.suffix in (".yaml", ".yml") and path.name != PROJECT_FILE:
-            files.append(path)
+            if path.resolve() not in skipped:
+                files.append(path)
     return files
 
 
@@ -130,13 +134,15 @@ def load_specs(
     if target is None:
         known = ", ".join(sorted(set(project.targets) | {"local"}))
         raise ReconcilerError(f"unknown target '{name}' (known targets: {known})")
-    errors = list(variables.problems)
+    besides = [*variables.files, *([root / target.sandbox_seed] if isinstance(target.sandbox_seed, str) else [])]
+    target, seed_errors = _with_seed_file(root, target)
+    errors = [*variables.problems, *seed_errors]
     assigned = variables.assignments
     values = _Referenced({**project.variables, **target.variables, **{a.name: a.value for a in assigned}})
     _remember_sensitive(project, values)
 
     resources: list[Resource] = []
-    files = spec_files(root)
+    files = spec_files(root, besides)
     for path in files:
         docs, file_errors = load_documents(path, display_path(path))
         errors.extend(file_errors)
@@ -149,6 +155,26 @@ def load_specs(
     if errors:
         raise SpecErrors(errors)
     return SpecSet(root, project, name, target, resources, [display_path(p) for p in files])
+
+
+def _with_seed_file(root: Path, target: TargetConfig) -> tuple[TargetConfig, list[Diagnostic]]:
+    """The target with its `sandbox_seed` file read and checked (errors at the file's lines)."""
+    if not isinstance(target.sandbox_seed, str):
+        return target, []
+    path = root / target.sandbox_seed
+    display = display_path(path)
+    if not path.is_file():
+        message = f"sandbox seed file not found (sandbox_seed: {target.sandbox_seed}, relative to the spec directory)"
+        return target, [SpecError(display, None, "", message)]
+    docs, errors = load_documents(path, display)
+    if errors:
+        return target, errors
+    doc = docs[0] if docs else Document(display, {})
+    try:
+        seed = SandboxSeed.model_validate(doc.data if doc.data is not None else {})
+    except ValidationError as exc:
+        return target, validation_errors(exc, doc, model=SandboxSeed)
+    return target.model_copy(update={"sandbox_seed": seed}), []
 
 
 class _Referenced(dict[str, Any]):

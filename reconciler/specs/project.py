@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reconciler.retrying import RetryPolicy
 from reconciler.uc_names import split_table_name
@@ -201,6 +201,44 @@ class RetrySettings(_Strict):
         )
 
 
+class SeedColumn(_Strict):
+    name: str = Field(min_length=1)
+    type: str = Field(min_length=1, description="SQL type text: bigint, timestamp, string, decimal(10,2), ...")
+    nullable: bool = True
+
+
+class SeedTable(_Strict):
+    full_name: str = Field(description="catalog.schema.table")
+    comment: str | None = None
+    columns: list[SeedColumn] = Field(default_factory=list)
+
+    @field_validator("full_name")
+    @classmethod
+    def _three_part_name(cls, value: str) -> str:
+        split_table_name(value)  # raises with the reason
+        return value
+
+
+class SeedWarehouse(BaseModel):
+    model_config = ConfigDict(extra="allow")  # cluster_size, state, ...: as the sandbox reads them
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class SandboxSeed(_Strict):
+    """What the embedded sandbox's Databricks knows: Unity Catalog schemas and tables (with their
+    columns, which monitors are checked against) and SQL warehouses. The format of `reconciler
+    sandbox serve --seed FILE`; it replaces the bundled sample (reconciler/sandbox/seed.yaml),
+    whose SQL warehouses stay when it lists none."""
+
+    warehouses: list[SeedWarehouse] = Field(default_factory=list)
+    schemas: list[Annotated[str, Field(pattern=r"^[^.\s]+\.[^.\s]+$")]] = Field(
+        default_factory=list, description="catalog.schema names (a monitor's output schema may hold no table yet)."
+    )
+    tables: list[SeedTable] = Field(default_factory=list)
+
+
 class TargetConfig(_Strict):
     """One place the specs are applied to."""
 
@@ -217,6 +255,18 @@ class TargetConfig(_Strict):
     quality_monitors: QualityMonitorSettings | None = None
     retries: RetrySettings = Field(default_factory=RetrySettings)
     lock: LockSettings = Field(default_factory=LockSettings)
+    sandbox_seed: str | SandboxSeed | None = Field(
+        default=None,
+        description="Embedded targets: the Unity Catalog schemas, tables (with columns) and SQL warehouses the "
+        "sandbox knows, inline or as a YAML file (relative to the spec directory) in the format of `reconciler "
+        "sandbox serve --seed`. Replaces the bundled sample tables. Default: the bundled sample.",
+    )
+
+    @model_validator(mode="after")
+    def _seed_needs_the_sandbox(self) -> TargetConfig:
+        if self.sandbox_seed is not None and not self.embedded:
+            raise ValueError("sandbox_seed needs `embedded: true`: only an embedded target runs the sandbox")
+        return self
 
 
 class ProjectFile(_Strict):

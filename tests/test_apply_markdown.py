@@ -5,9 +5,8 @@ comment (progress lines go to stderr), and it stays under GitHub's comment limit
 from __future__ import annotations
 
 import pytest
-from helpers import Project, inject_fault
-from test_apply_progress import POLICIES
-from test_quality_monitors import Monitors, monitor_doc
+from helpers import Project
+from test_apply_progress import POLICIES, failing_monitor_create
 
 from reconciler.apply.applier import ApplyReport, OpResult, OpStatus
 from reconciler.apply.render_markdown import render_apply_markdown
@@ -39,12 +38,7 @@ def test_nothing_to_do_says_so(project: Project) -> None:
 def test_a_failed_operation_is_failed_with_its_error_and_the_comment_says_how_to_finish(
     project: Project, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
-    mon = Monitors(project, sandbox)
-    mon.write(monitor_doc())
-    inject_fault(
-        sandbox, method="POST", path="/api/2.1/unity-catalog/tables/main.sales.orders/monitor$", status=400, times=5
-    )
+    mon = failing_monitor_create(project, sandbox, monkeypatch)
     result = mon.cli("apply", "--auto-approve", "--format", "markdown")
     assert result.exit_code == 1
     assert "> [!CAUTION]\n> Apply FAILED: 0 ok, 1 FAILED, 0 not started." in result.stdout

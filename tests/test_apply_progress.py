@@ -32,6 +32,17 @@ POLICIES = "---\n".join(
 ENDED = re.compile(r"^create SlaPolicy/(p\d): ok after \d+\.\ds$", re.M)
 
 
+def failing_monitor_create(project: Project, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Monitors:
+    """A workspace project of one monitor whose create the workspace refuses (400, every try)."""
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
+    mon = Monitors(project, sandbox)
+    mon.write(monitor_doc())
+    inject_fault(
+        sandbox, method="POST", path="/api/2.1/unity-catalog/tables/main.sales.orders/monitor$", status=400, times=5
+    )
+    return mon
+
+
 def test_each_operation_prints_a_line_as_it_starts_and_as_it_ends_with_its_duration(project: Project) -> None:
     project.write("policies.yaml", POLICIES)
     result = project.cli("apply", "--auto-approve")
@@ -57,13 +68,7 @@ def test_with_format_json_progress_goes_to_stderr_and_stdout_stays_one_document(
 def test_a_failed_operation_says_failed_with_its_duration_and_error(
     project: Project, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
-    mon = Monitors(project, sandbox)
-    mon.write(monitor_doc())
-    inject_fault(
-        sandbox, method="POST", path="/api/2.1/unity-catalog/tables/main.sales.orders/monitor$", status=400, times=5
-    )
-    result = mon.cli("apply", "--auto-approve")
+    result = failing_monitor_create(project, sandbox, monkeypatch).cli("apply", "--auto-approve")
     assert result.exit_code == 1
     assert re.search(r"^create QualityMonitor/orders: FAILED after \d+\.\ds: \w+", result.output, re.M), result.output
 

@@ -55,7 +55,7 @@ def render_apply_markdown(
     budget.add(f"**reconciler apply** for target `{plan.target}`\n")
     if report is None:
         budget.add("No changes. The live state matches the specs.")
-        return "\n".join(budget.lines).rstrip() + "\n"
+        return budget.text()
     budget.add(_headline(report, wait_error) + "\n")
     rows = [
         f"| {_MARKS[m.status]} | migrate | {code_span(m.migration.address)} | {_error_cell(m.error)} |"
@@ -65,9 +65,5 @@ def render_apply_markdown(
         for r in report.results
     ]
     listed = budget.add_rows("| Result | Action | Object | Error |\n|---|---|---|---|", rows)
-    if listed < len(rows):
-        budget.lines.append(
-            f"> [!WARNING]\n> Truncated: {len(rows) - listed} of {len(rows)} operation(s) are not listed to stay "
-            f"under GitHub's {limit:,}-character comment limit. Run `reconciler apply --format json` for all of them."
-        )
-    return "\n".join(budget.lines).rstrip() + "\n"
+    omitted = [f"{len(rows) - listed} of {len(rows)} operation(s) are not listed"] if listed < len(rows) else []
+    return budget.text(omitted, "`reconciler apply --format json` for all of them")

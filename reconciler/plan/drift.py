@@ -126,9 +126,5 @@ def render_drift_markdown(report: DriftReport, limit: int = GITHUB_COMMENT_LIMIT
             details = e.description.replace("|", "\\|")
         rows.append(f"| {e.status} | {code_span(label)} | {details} |")
     listed = budget.add_rows("| status | object | details |\n|---|---|---|", rows)
-    if listed < len(rows):
-        budget.lines.append(
-            f"> [!WARNING]\n> Truncated: {len(rows) - listed} of {len(rows)} object(s) are not listed, to stay under GitHub's "
-            f"{limit:,}-character comment limit. Run `reconciler drift --format json` for the full report."
-        )
-    return "\n".join(budget.lines).rstrip() + "\n"
+    omitted = [f"{len(rows) - listed} of {len(rows)} object(s) are not listed"] if listed < len(rows) else []
+    return budget.text(omitted, "`reconciler drift --format json` for the full report")

@@ -10,7 +10,7 @@ is counted in a closing note: a review must never silently miss an operation.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .model import Action, Operation, Plan
 from .values import SYMBOLS, rewritten, show, summary_line
@@ -32,6 +32,7 @@ class CommentBudget:
 
     def __init__(self, limit: int) -> None:
         self.lines: list[str] = []
+        self.limit = limit
         self.left = limit - _RESERVE
 
     def add(self, text: str) -> bool:
@@ -53,6 +54,18 @@ class CommentBudget:
             added += 1
         self.add("")
         return added
+
+    def text(self, omitted: Sequence[str] = (), full: str = "") -> str:
+        """The comment; when anything was left out, closed by one note saying what (`omitted`) and
+        where the whole is (`full`, e.g. "`reconciler plan --format json` for the full plan").
+        The reserve held back from the start is what the note fits in."""
+        lines = list(self.lines)
+        if omitted:
+            lines.append(
+                f"> [!WARNING]\n> Truncated: {'; '.join(omitted)}, to stay under GitHub's {self.limit:,}-character "
+                f"comment limit. Run {full}."
+            )
+        return "\n".join(lines).rstrip() + "\n"
 
 
 def code_span(text: str) -> str:
@@ -177,9 +190,4 @@ def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT, title: str = 
         listed = budget.add_rows("### Unmanaged (shown, never changed)\n", rows)
         if listed < len(rows):
             omitted.append(f"{len(rows) - listed} of {len(rows)} unmanaged object(s) are not listed")
-    if omitted:
-        budget.lines.append(
-            f"> [!WARNING]\n> Truncated: {'; '.join(omitted)} to stay under GitHub's {limit:,}-character comment "
-            "limit. Run `reconciler plan --format json` for the full plan."
-        )
-    return "\n".join(budget.lines).rstrip() + "\n"
+    return budget.text(omitted, "`reconciler plan --format json` for the full plan")

@@ -312,3 +312,16 @@ def test_drift_tells_ui_edits_from_unapplied_spec_changes_for_every_notification
     gp.write("templates.yaml", TEMPLATE.replace("SLA miss:", "SLA missed:"))
     gp.write("policy.yaml", POLICY.replace("group_wait: 60s", "group_wait: 90s"))
     assert causes() == dict.fromkeys(every, "pending")
+
+
+def test_the_ledger_carries_sections_a_newer_version_wrote() -> None:
+    """An older reconciler writing the ledger keeps what a newer one recorded (never drop what you
+    do not model), e.g. the `folders` section to a version that predates it."""
+    from reconciler.grafana.notification_model import Ledger
+
+    text = Ledger("reconciler/test").render().replace('"owner"', '"dashboards":{"d1":{"spec":"d"}},"owner"')
+    ledger = Ledger.parse("reconciler/test", text)
+    ledger.entries["templates"]["t"] = {"spec": "t"}
+    again = Ledger.parse("reconciler/test", ledger.render())
+    assert again.carried == {"dashboards": {"d1": {"spec": "d"}}}
+    assert again.entries["templates"] == {"t": {"spec": "t"}}

@@ -530,11 +530,16 @@ class Ledger:
     HEADER = "{{/* reconciler ownership ledger: written by reconciler, do not edit. "
     FOOTER = " */}}"
 
-    def __init__(self, owner: str, entries: dict[str, dict[str, dict[str, Any]]] | None = None) -> None:
+    def __init__(self, owner: str, entries: dict[str, Any] | None = None) -> None:
         self.owner = owner
         self.entries: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in SECTIONS}
+        # Sections this version does not know (a newer reconciler's): carried through every write
+        # unchanged, so running an older version never erases what a newer one recorded.
+        self.carried: dict[str, Any] = {}
         for section, items in (entries or {}).items():
-            if section in self.entries and isinstance(items, dict):
+            if section not in self.entries:
+                self.carried[section] = items
+            elif isinstance(items, dict):
                 self.entries[section] = {str(k): dict(v) for k, v in items.items() if isinstance(v, dict)}
 
     def get(self, section: Section, name: str) -> dict[str, Any] | None:
@@ -545,7 +550,7 @@ class Ledger:
         return any(self.entries[s] for s in OWNED_SECTIONS)
 
     def render(self) -> str:
-        data = json.dumps({"owner": self.owner, **self.entries}, sort_keys=True, separators=(",", ":"))
+        data = json.dumps({**self.carried, "owner": self.owner, **self.entries}, sort_keys=True, separators=(",", ":"))
         # A Go-template comment ends at "*/": keep it out of the JSON (a valid JSON escape).
         return self.HEADER + data.replace("*/", "*\\u002f") + self.FOOTER
 

@@ -205,6 +205,11 @@ class TargetContext:
                     raise ReconcilerError(
                         f"connecting to the Databricks workspace of target '{self.name}' ({where}) failed: {exc}"
                     ) from exc
+                # And what the SDK found by itself: a config profile's token, password or client
+                # secret (~/.databrickscfg) is as secret as the environment's, in logs and errors.
+                for name in ("token", "password", "client_secret", "azure_client_secret", "google_credentials"):
+                    secrets.remember(getattr(config, name, None))
+                secrets.remember_url_credentials(config.host)
                 self._workspace = retry_databricks(WorkspaceClient(config=config), self.config.retries.policy())
             elif self._uses_sandbox("databricks"):
                 config = Config(

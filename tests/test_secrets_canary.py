@@ -6,6 +6,9 @@ server reflecting the `Authorization` header would (the sandbox's targeted fault
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,3 +170,79 @@ def test_a_secret_in_a_visible_field_is_shown_sensitive_warned_about_and_applied
         server.url + "/api/v1/provisioning/alert-rules", headers={"Authorization": f"Bearer {CANARY}"}, timeout=5
     ).json()
     assert [r["annotations"]["api_token"] for r in rules if r["title"] == "SLA miss"] == [CANARY]
+
+
+# The Databricks token's own canary, so its redaction is not the Grafana token's by coincidence.
+DBX_CANARY = "canary-dbx-5e1d20"
+
+
+def _debug_run(env: dict[str, str], *args: str | Path) -> str:
+    """A CLI run in its own process with --debug (the logs reach the real stderr, as in CI): its
+    stdout and stderr, checked for both canaries."""
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "--debug", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = result.stdout + result.stderr
+    for canary in (CANARY, DBX_CANARY):
+        at = out.find(canary)
+        assert at < 0, out[max(0, at - 1500) : at + 300]
+    assert "Traceback" not in out, out[-3000:]
+    assert " DEBUG " in out
+    return out
+
+
+@pytest.mark.parametrize("auth", ["env", "profile"])
+def test_debug_logs_of_plan_and_apply_never_show_a_secret_through_retries_and_errors(
+    project: Project, tmp_path: Path, auth: str
+) -> None:
+    """--debug logs every request and response body. Through injected faults (retries, lost
+    answers) and error bodies that quote the tokens bare, for a Databricks token from the
+    environment or from a config profile, neither canary appears in any line."""
+    from policy_stores import DBX_TABLE, DBX_WAREHOUSE, DatabricksTable
+
+    from reconciler.sandbox.faults import FaultSettings
+
+    faults = FaultSettings(fault_rate=0.03, fault_seed=7, fault_mode="mixed")
+    with SandboxServer(tmp_path / "dbg.db", SandboxSettings(faults=faults)) as server:
+        DatabricksTable(server).query("CREATE SCHEMA IF NOT EXISTS main.sla_monitoring")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "GRAFANA_"))}
+        env |= {"GRAFANA_TOKEN": CANARY, "CANARY_PASSWORD": CANARY}
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+        if auth == "env":
+            env["DATABRICKS_TOKEN"] = DBX_CANARY
+            host = server.url.replace("://", f"://admin:{CANARY}@")
+            databricks = f'{{host: "{host}", retry_timeout_seconds: 5}}'
+        else:
+            profile = tmp_path / "databrickscfg"
+            profile.write_text(f"[canary]\nhost = {server.url}\ntoken = {DBX_CANARY}\n", encoding="utf-8")
+            env["DATABRICKS_CONFIG_FILE"] = str(profile)
+            databricks = "{profile: canary, retry_timeout_seconds: 5}"
+        project.write(
+            "reconciler.yaml",
+            "project: test\ndefault_target: t\ntargets:\n  t:\n"
+            f"    databricks: {databricks}\n"
+            f"    grafana: {{url: {server.url}}}\n"
+            f"    policy_store: {{type: databricks, table: {DBX_TABLE}, warehouse_id: {DBX_WAREHOUSE}}}\n"
+            "    retries: {max_attempts: 6, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.02}\n",
+        )
+        project.write("specs.yaml", "---\n".join([SPECS, policy("visits", ["wh-1"], 300, "ALL"), MONITOR]))
+        # Bare values, no "Bearer" or "token" before them: only knowing the secrets redacts them.
+        echo = f"you sent {CANARY} and {DBX_CANARY}"
+        for method, path in (("GET", "^/api/folders"), ("POST", "/monitor$"), ("POST", "^/api/2.0/sql/statements")):
+            inject_fault(server, method=method, path=path, status=503, times=1, message=echo)
+        _debug_run(env, "plan", project.root)
+        for _ in range(3):
+            if "Apply complete" in _debug_run(env, "apply", project.root, "--auto-approve"):
+                break
+        server.faults.configure(fault_rate=0.0)
+        assert "No changes" in _debug_run(env, "plan", project.root), "the applies did not converge"
+        # Refusals quoting the secrets: the errors, and the logs of the calls that met them.
+        inject_fault(server, method="GET", path="/monitor$", status=403, times=20, message=echo)
+        inject_fault(server, method="GET", path="^/api/folders", status=401, times=20, message=echo)
+        refused = _debug_run(env, "apply", project.root, "--auto-approve")
+        assert "you sent (sensitive) and (sensitive)" in refused, refused[-2000:]
+        _debug_run(env, "drift", project.root)

@@ -164,12 +164,17 @@ def test_concurrent_operations_finishing_out_of_order_give_whole_lines() -> None
     reporter = LineReporter(lines.append, heartbeat=0.2)
     ops = [_op(f"p{i}") for i in range(40)]
 
+    together = threading.Barrier(len(ops))
+
     def run(op: Operation, delay: float) -> None:
         reporter.started(op)
+        together.wait()  # every sleep starts at once, however late a loaded machine starts a thread
         time.sleep(delay)
         reporter.finished(op, OpResult(op, OpStatus.SUCCEEDED), delay)
 
-    threads = [threading.Thread(target=run, args=(op, 0.3 - i * 0.007)) for i, op in enumerate(ops)]
+    # The last one started is done at once, 0.1 s before any other; the first lasts 0.3 s.
+    delays = [0.1 + (len(ops) - 1 - i) * 0.005 for i in range(len(ops) - 1)] + [0.0]
+    threads = [threading.Thread(target=run, args=(op, delay)) for op, delay in zip(ops, delays, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -57,30 +57,38 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-@dataclass
-class SqliteTable:
-    path: Path
-    name: str = "sqlite"
-    table: str = "query_sla_policies"
-    target: str = "local"
+class _Table:
+    """What every store's table does the same way: the same statements, each store's types.
+
+    A store says how it runs a statement (`query`, `{table}` and `:name` markers) and whether
+    its table exists; the rows, a hand-written row and the framework's own table follow."""
+
+    table: str
+    #: How a JSON list parameter is put into a list column (Delta parses it into an ARRAY).
+    list_value = "{}"
+    #: The SLA framework's table: no ownership columns (id, text, list, int column types).
+    framework_types = ("INTEGER PRIMARY KEY AUTOINCREMENT", "TEXT", "TEXT", "INTEGER")
+    framework_unique = " UNIQUE"
+    framework_suffix = ""
+
+    def query(self, statement: str, **params: Any) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def exists(self) -> bool:
+        raise NotImplementedError
 
     def rows(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        with sqlite3.connect(self.path) as conn:
-            conn.row_factory = sqlite3.Row
-            return [_normalise(dict(r)) for r in conn.execute(f"SELECT * FROM {self.table} ORDER BY policy_id")]
+        return self.query("SELECT * FROM {table} ORDER BY policy_id") if self.exists() else []
 
     def execute(self, statement: str, **params: Any) -> None:
-        with sqlite3.connect(self.path) as conn:
-            conn.execute(statement.format(table=self.table), params)
+        self.query(statement, **params)
 
     def insert_row(
         self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str
     ) -> None:
         self.execute(
             "INSERT INTO {table} (policy_hash, warehouse_ids, sla_seconds, query_statuses, policy_mode) "
-            "VALUES (:h, :w, :s, :q, :m)",
+            f"VALUES (:h, {self.list_value.format(':w')}, :s, {self.list_value.format(':q')}, :m)",
             h=policy_hash,
             w=json.dumps(warehouse_ids),
             s=sla_seconds,
@@ -88,20 +96,37 @@ class SqliteTable:
             m=mode,
         )
 
+    def create_framework_table(self) -> None:
+        """The table as the SLA framework creates it: no ownership columns."""
+        ident, text, listed, number = self.framework_types
+        self.execute(
+            f"CREATE TABLE {{table}} (policy_id {ident}, policy_hash {text} NOT NULL{self.framework_unique}, "
+            f"warehouse_ids {listed} NOT NULL, sla_seconds {number} NOT NULL, query_statuses {listed} NOT NULL, "
+            f"policy_mode {text} NOT NULL){self.framework_suffix}"
+        )
+
+
+@dataclass
+class SqliteTable(_Table):
+    path: Path
+    name: str = "sqlite"
+    table: str = "query_sla_policies"
+    target: str = "local"
+
+    def query(self, statement: str, **params: Any) -> list[dict[str, Any]]:
+        with sqlite3.connect(self.path) as conn:
+            conn.row_factory = sqlite3.Row
+            cursor = conn.execute(statement.format(table=self.table), params)
+            return [_normalise(dict(r)) for r in cursor.fetchall()] if cursor.description else []
+
     def exists(self) -> bool:
         if not self.path.exists():
             return False
-        with sqlite3.connect(self.path) as conn:
-            return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (self.table,)).fetchone() is not None
+        return bool(self.query("SELECT 1 FROM sqlite_master WHERE name = :name", name=self.table))
 
     def create_framework_table(self) -> None:
-        """The table as the SLA framework creates it: no ownership columns."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.execute(
-            "CREATE TABLE {table} (policy_id INTEGER PRIMARY KEY AUTOINCREMENT, policy_hash TEXT NOT NULL UNIQUE, "
-            "warehouse_ids TEXT NOT NULL, sla_seconds INTEGER NOT NULL, query_statuses TEXT NOT NULL, "
-            "policy_mode TEXT NOT NULL)"
-        )
+        super().create_framework_table()
 
     def reject_writes(self, sla_seconds: int, message: str) -> None:
         # A trigger stands in for a database that refuses one write.
@@ -118,12 +143,16 @@ class SqliteTable:
 
 
 @dataclass
-class DatabricksTable:
+class DatabricksTable(_Table):
     sandbox: SandboxServer
     name: str = "databricks"
     table: str = DBX_TABLE
     target: str = "dbx"
     client: WorkspaceClient = field(init=False)
+    list_value = "from_json({}, 'ARRAY<STRING>')"
+    framework_types = ("BIGINT GENERATED ALWAYS AS IDENTITY", "STRING", "ARRAY<STRING>", "INT")
+    framework_unique = ""
+    framework_suffix = " USING DELTA"
 
     def __post_init__(self) -> None:
         self.client = WorkspaceClient(host=self.sandbox.url, token="dapi-someone-in-the-sql-editor")
@@ -163,39 +192,11 @@ class DatabricksTable:
             rows.append(_normalise(row))
         return rows
 
-    def rows(self) -> list[dict[str, Any]]:
-        if not self.exists():
-            return []
-        return self.query("SELECT * FROM {table} ORDER BY policy_id")
-
-    def execute(self, statement: str, **params: Any) -> None:
-        self.query(statement, **params)
-
-    def insert_row(
-        self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str
-    ) -> None:
-        self.execute(
-            "INSERT INTO {table} (policy_hash, warehouse_ids, sla_seconds, query_statuses, policy_mode) "
-            "VALUES (:h, from_json(:w, 'ARRAY<STRING>'), :s, from_json(:q, 'ARRAY<STRING>'), :m)",
-            h=policy_hash,
-            w=json.dumps(warehouse_ids),
-            s=sla_seconds,
-            q=json.dumps(statuses),
-            m=mode,
-        )
-
     def exists(self) -> bool:
         response = self.client.statement_execution.execute_statement(
             f"SELECT 1 FROM {self.table} LIMIT 1", DBX_WAREHOUSE
         )
         return response.status is not None and response.status.state == StatementState.SUCCEEDED
-
-    def create_framework_table(self) -> None:
-        self.execute(
-            "CREATE TABLE {table} (policy_id BIGINT GENERATED ALWAYS AS IDENTITY, policy_hash STRING NOT NULL, "
-            "warehouse_ids ARRAY<STRING> NOT NULL, sla_seconds INT NOT NULL, query_statuses ARRAY<STRING> NOT NULL, "
-            "policy_mode STRING NOT NULL) USING DELTA"
-        )
 
     def reject_writes(self, sla_seconds: int, message: str) -> None:
         control(
@@ -203,7 +204,7 @@ class DatabricksTable:
             "faults",
             {
                 "statement_contains": "MERGE",
-                "parameter": {"name": "sla_seconds", "value": str(sla_seconds)},
+                "parameter": {"name": "sla_seconds_*", "value": str(sla_seconds)},  # any row of a MERGE
                 "message": message,
             },
         )
@@ -213,12 +214,13 @@ class DatabricksTable:
 
 
 @dataclass
-class PostgresTable:
+class PostgresTable(_Table):
     server: PostgresServer
     schema: str
     name: str = "postgresql"
     target: str = "pg"
     table: str = field(init=False)
+    framework_types = ("BIGSERIAL PRIMARY KEY", "TEXT", "TEXT", "INTEGER")
 
     def __post_init__(self) -> None:
         self.table = f"{self.schema}.query_sla_policies"
@@ -231,35 +233,9 @@ class PostgresTable:
             cur.execute(sql, params)
             return [_normalise(dict(r)) for r in cur.fetchall()] if cur.description else []
 
-    def rows(self) -> list[dict[str, Any]]:
-        return self.query("SELECT * FROM {table} ORDER BY policy_id") if self.exists() else []
-
-    def execute(self, statement: str, **params: Any) -> None:
-        self.query(statement, **params)
-
-    def insert_row(
-        self, policy_hash: str, warehouse_ids: list[str], sla_seconds: int, statuses: list[str], mode: str
-    ) -> None:
-        self.execute(
-            "INSERT INTO {table} (policy_hash, warehouse_ids, sla_seconds, query_statuses, policy_mode) "
-            "VALUES (:h, :w, :s, :q, :m)",
-            h=policy_hash,
-            w=json.dumps(warehouse_ids),
-            s=sla_seconds,
-            q=json.dumps(statuses),
-            m=mode,
-        )
-
     def exists(self) -> bool:
         (row,) = self.query("SELECT to_regclass(:t) IS NOT NULL AS present", t=self.table)
         return bool(row["present"])
-
-    def create_framework_table(self) -> None:
-        self.execute(
-            "CREATE TABLE {table} (policy_id BIGSERIAL PRIMARY KEY, policy_hash TEXT NOT NULL UNIQUE, "
-            "warehouse_ids TEXT NOT NULL, sla_seconds INTEGER NOT NULL, query_statuses TEXT NOT NULL, "
-            "policy_mode TEXT NOT NULL)"
-        )
 
     def reject_writes(self, sla_seconds: int, message: str) -> None:
         # A trigger stands in for a database that refuses one write (the message is a literal:

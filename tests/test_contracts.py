@@ -57,8 +57,9 @@ def test_a_failed_apply_report_validates(project: Project) -> None:
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     _validate(doc, "apply-report.schema.json")
-    assert [r["status"] for r in doc["apply"]["results"]] == ["failed", "not started"]
-    assert "disk quota exceeded" in doc["apply"]["results"][0]["error"]
+    # Both rows go in one transaction: the refused one fails it, and so both operations.
+    assert [r["status"] for r in doc["apply"]["results"]] == ["failed", "failed"]
+    assert all("disk quota exceeded" in r["error"] for r in doc["apply"]["results"])
 
 
 def test_validate_reports_errors_as_json_and_as_github_annotations(

@@ -91,8 +91,8 @@ def test_no_value_is_ever_part_of_the_sql_text(project: StoreProject, sandbox_se
             assert value not in s["statement"], s["statement"]
     merges = [s for s in ours if s["statement"].startswith("MERGE")]
     bound = {p["name"]: p for p in merges[0]["parameters"]}
-    assert json.loads(bound["warehouse_ids"]["value"]) == sorted([NASTY, "wh-sentinel-1"])
-    assert bound["sla_seconds"] == {"name": "sla_seconds", "value": "4242", "type": "INT"}
+    assert json.loads(bound["warehouse_ids_0"]["value"]) == sorted([NASTY, "wh-sentinel-1"])
+    assert bound["sla_seconds_0"] == {"name": "sla_seconds_0", "value": "4242", "type": "INT"}
     assert "`main`.`sla_monitoring`.`query_sla_policies`" in merges[0]["statement"]
 
 

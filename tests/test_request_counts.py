@@ -185,8 +185,8 @@ def test_sla_policies_on_databricks_apply_and_no_change_plan(policies: tuple[Sto
         "GET /api/2.0/workspace/export": 2,
         "POST /api/2.0/workspace/import": 1,
         "POST /api/2.0/workspace/delete": 1,
-        # One SELECT, then AVOIDABLE: one MERGE per changed row (2 here), not one batched MERGE.
-        "POST /api/2.0/sql/statements": 3,
+        # One SELECT, then one MERGE of both changed rows.
+        "POST /api/2.0/sql/statements": 2,
     }
 
     server.faults.reset_counts()

@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from reconciler.engine import LiveState, Session
 from reconciler.engine.session import needed_migrations
 from reconciler.errors import PlanError, StalePlanError
 from reconciler.kinds.base import Resource
 from reconciler.plan.model import Action, Migration, Operation, Plan
+from reconciler.providers.base import NotAttempted
 
 from .interrupts import Interrupts
 from .progress import ApplyObserver, WaitProgress
@@ -166,41 +168,109 @@ def execute(plan: Plan, session: Session, live: LiveState, observer: ApplyObserv
                 done = MigrationResult(migration, OpStatus.SUCCEEDED)
             report.migrations.append(done)
             observer.finished(migration, done, time.monotonic() - began)
-        for op in plan.operations:
+        ops = plan.operations
+        index = 0
+        while index < len(ops):
+            op = ops[index]
+            batch = [] if failed or interrupts.received else _batch(ops, index, session)
+            if len(batch) > 1:
+                # Independent operations one provider writes together (a policy table's rows in
+                # one statement): each still started, reported and timed as itself.
+                index += len(batch)
+                failed = _run_batch(batch, session, live, report, observer) or failed
+                continue
+            index += 1
             if failed or interrupts.received:
                 report.results.append(OpResult(op, OpStatus.NOT_STARTED))
                 continue
             observer.started(op)
             began = time.monotonic()
+            error: Exception | None = None
             try:
                 _run(op, session, live)
             except Exception as exc:  # the live system's own error, reported verbatim
-                failed = True
-                result = OpResult(op, OpStatus.FAILED, f"{type(exc).__name__}: {exc}")
-            else:
-                result = OpResult(op, OpStatus.SUCCEEDED)
+                error = exc
+            result = _result(op, error)
+            failed = failed or result.status is OpStatus.FAILED
             report.results.append(result)
             observer.finished(op, result, time.monotonic() - began)
         report.interrupted = interrupts.received
     return report
 
 
-def _run(op: Operation, session: Session, live: LiveState) -> None:
-    """Execute the calls the plan lists for `op` (`Operation.calls`), through its provider."""
-    provider = session.provider(op.kind)
+def _batch(ops: list[Operation], start: int, session: Session) -> list[Operation]:
+    """The run of operations from `start` on that one provider may apply in one batch."""
+    provider = session.provider(ops[start].kind)
+    end = start
+    while (
+        end < len(ops)
+        and end - start < provider.batch_limit
+        and ops[end].kind == ops[start].kind
+        and provider.batchable(ops[end])
+    ):
+        end += 1
+    return ops[start:end]
+
+
+def _run_batch(
+    batch: list[Operation], session: Session, live: LiveState, report: ApplyReport, observer: ApplyObserver
+) -> bool:
+    """Apply a batch through its provider, one result per operation; whether any failed."""
+    provider = session.provider(batch[0].kind)
+    items: list[Any] = []
+    outcomes: list[Exception | None] = []
+    for op in batch:
+        observer.started(op)
+        try:
+            items.append(_targets(op, session, live))
+        except Exception as exc:
+            items.append(None)
+            outcomes.append(exc)
+        else:
+            outcomes.append(None)
+    began = time.monotonic()
+    todo = [item for item in items if item is not None and item[2] is not _GONE]
+    done = iter(provider.apply_batch([(op, res, obj) for op, res, obj in todo]) if todo else [])
+    failed = False
+    for op, item, problem in zip(batch, items, outcomes):
+        result = _result(op, problem if item is None else (None if item[2] is _GONE else next(done)))
+        failed = failed or result.status is OpStatus.FAILED
+        report.results.append(result)
+        observer.finished(op, result, time.monotonic() - began)
+    return failed
+
+
+def _result(op: Operation, error: Exception | None) -> OpResult:
+    if isinstance(error, NotAttempted):
+        return OpResult(op, OpStatus.NOT_STARTED)
+    if error is not None:
+        return OpResult(op, OpStatus.FAILED, f"{type(error).__name__}: {error}")
+    return OpResult(op, OpStatus.SUCCEEDED)
+
+
+_GONE: Any = object()  # a delete whose object is already gone: the desired outcome, nothing to do
+
+
+def _targets(op: Operation, session: Session, live: LiveState) -> tuple[Operation, Resource | None, Any]:
+    """What `op` is applied to: (op, its spec, its live object); `_GONE` as the live object of a
+    delete whose object no longer exists."""
     if op.action is Action.DELETE:
         obj = live.find(op.kind, op.key)
-        if obj is None:
-            return  # already gone: the desired outcome
-        provider.apply(op, None, obj)
-        return
+        return op, None, _GONE if obj is None else obj
     resource = session.resource(op.kind, op.name)
     if resource is None:
         raise PlanError(f"{op.address} is not declared in the specs")
     obj = live.find(op.kind, op.replaces_key or op.key)
     if op.action is Action.UPDATE and obj is None:
         raise PlanError(f"{op.address} no longer exists")
-    provider.apply(op, resource, obj)
+    return op, resource, obj
+
+
+def _run(op: Operation, session: Session, live: LiveState) -> None:
+    """Execute the calls the plan lists for `op` (`Operation.calls`), through its provider."""
+    op, resource, obj = _targets(op, session, live)
+    if obj is not _GONE:
+        session.provider(op.kind).apply(op, resource, obj)
 
 
 def wait_ready(report: ApplyReport, session: Session, timeout: float, observer: ApplyObserver) -> None:

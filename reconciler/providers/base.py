@@ -34,6 +34,14 @@ class ReplaceIncomplete(ReconcilerError):
     """A replace removed the old object but could not create the new one."""
 
 
+class NotAttempted(ReconcilerError):
+    """An operation of a batch that was not attempted (an earlier part of the batch failed)."""
+
+
+#: One operation as the applier hands it to a provider: the operation, its spec, its live object.
+BatchItem = tuple[Operation, Resource[SpecT] | None, LiveObject[FactsT] | None]
+
+
 @dataclass
 class GeneratedSpecs:
     """Spec files written from live objects (`reconciler import --generate-specs`)."""
@@ -110,6 +118,30 @@ class Provider(ABC, Generic[SpecT, FactsT]):
         else:
             assert live is not None
             self.replace(resource, live)
+
+    #: How many consecutive operations `apply_batch` takes at once; 1: the provider has no batch.
+    batch_limit: int = 1
+
+    def batchable(self, op: Operation) -> bool:
+        """Whether `op` may be applied in a batch with its neighbours (see `apply_batch`)."""
+        return False
+
+    def apply_batch(self, items: Sequence[BatchItem[SpecT, FactsT]]) -> list[Exception | None]:
+        """Apply several independent operations at once (a store that writes many rows in one
+        statement); the outcome of each, in order: None (done), its error, or `NotAttempted`.
+        Default: one by one, stopping at the first failure."""
+        outcomes: list[Exception | None] = []
+        for op, resource, live in items:
+            if any(outcomes):
+                outcomes.append(NotAttempted(f"{op.address}: not attempted after a failure in its batch"))
+                continue
+            try:
+                self.apply(op, resource, live)
+            except Exception as exc:  # reported per operation by the applier
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
 
     def migrations(self) -> list[Migration]:
         """Schema changes the live system needs before this provider can write, as found by the

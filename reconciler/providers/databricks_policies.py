@@ -1,9 +1,9 @@
 """SLA policies in a Unity Catalog (Delta) table, through a Databricks SQL warehouse.
 
 Same semantics as the SQLite store (`policy_store.PolicyStoreProvider`): the whole table is read
-with one SELECT (paged through its result chunks), each create/update is one MERGE keyed by
-policy_hash that leaves rows of other owners alone, each delete one DELETE by policy_hash and
-owner. The table is created (CREATE TABLE IF NOT EXISTS ... USING DELTA) by the first write of
+with one SELECT (paged through its result chunks), an apply's creates and updates are one MERGE
+of up to 1,000 rows keyed by policy_hash that leaves rows of other owners alone, its deletes one
+DELETE by policy_hashes and owner. The table is created (CREATE TABLE IF NOT EXISTS ... USING DELTA) by the first write of
 an apply, never by a plan; a plan against a missing table says it will be created. A table the
 SLA framework created without reconciler's ownership columns is read as is (every row unmanaged)
 and `apply --allow-migrate` adds them (ALTER TABLE ... ADD COLUMNS, nullable).
@@ -16,6 +16,7 @@ parameter bound by the warehouse; lists as JSON text turned into ARRAY<STRING> b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from reconciler.plan.model import Migration
@@ -47,8 +48,12 @@ if "'" in TABLE_COMMENT or "\\" in TABLE_COMMENT:  # it is a constant literal in
     raise RuntimeError("TABLE_COMMENT must not contain quotes or backslashes")
 
 
-def _source_expr(column: str) -> str:
-    marker = f":{column}"
+#: Rows per MERGE: 11 named parameters a row keeps a statement's text and parameters near 1 MB.
+BATCH_ROWS = 1000
+
+
+def _source_expr(column: str, row: int) -> str:
+    marker = f":{column}_{row}"
     return f"from_json({marker}, 'ARRAY<STRING>')" if column in LIST_COLUMNS else marker
 
 
@@ -66,18 +71,23 @@ def select_sql(table: str) -> str:
     return f"SELECT {', '.join(COLUMNS)} FROM {table} ORDER BY policy_id"
 
 
-def merge_sql(table: str) -> str:
-    source = ", ".join(f"{_source_expr(c)} AS {c}" for c in _WRITTEN)
+def merge_sql(table: str, rows: int = 1) -> str:
+    """One MERGE of `rows` rows (their values the parameters `:<column>_<row>`), keyed by
+    policy_hash; a row another owner has is left alone (and not counted as affected)."""
+    source = " UNION ALL ".join(
+        "SELECT " + ", ".join(f"{_source_expr(c, i)} AS {c}" for c in _WRITTEN) for i in range(rows)
+    )
     updates = ", ".join(f"{c} = s.{c}" for c in _WRITTEN if c != "policy_hash")
     return (
-        f"MERGE INTO {table} AS t USING (SELECT {source}) AS s ON t.policy_hash = s.policy_hash "
+        f"MERGE INTO {table} AS t USING ({source}) AS s ON t.policy_hash = s.policy_hash "
         f"WHEN MATCHED AND t.managed_by = s.managed_by THEN UPDATE SET {updates} "
         f"WHEN NOT MATCHED THEN INSERT ({', '.join(_WRITTEN)}) VALUES ({', '.join('s.' + c for c in _WRITTEN)})"
     )
 
 
-def delete_sql(table: str) -> str:
-    return f"DELETE FROM {table} WHERE policy_hash = :policy_hash AND managed_by = :owner"
+def delete_sql(table: str, rows: int = 1) -> str:
+    hashes = ", ".join(f":policy_hash_{i}" for i in range(rows))
+    return f"DELETE FROM {table} WHERE managed_by = :owner AND policy_hash IN ({hashes})"
 
 
 def adopt_sql(table: str) -> str:
@@ -182,14 +192,37 @@ class DatabricksPolicyProvider(PolicyStoreProvider):
         self.warehouse.run(create_table_sql(self.table))
         self._table_exists = True
 
-    def _upsert_row(self, values: dict[str, Any]) -> int:
+    def _upsert_rows(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         self._ensure_table()
-        params = [Param(c, values[c], _PARAM_TYPES.get(c, "STRING")) for c in _WRITTEN]
-        return self.warehouse.run(merge_sql(self.table), params).first_int("num_affected_rows")
+        written: set[str] = set()
+        for start in range(0, len(rows), BATCH_ROWS):
+            chunk = rows[start : start + BATCH_ROWS]
+            params = [
+                Param(f"{c}_{i}", row[c], _PARAM_TYPES.get(c, "STRING"))
+                for i, row in enumerate(chunk)
+                for c in _WRITTEN
+            ]
+            affected = self.warehouse.run(merge_sql(self.table, len(chunk)), params).first_int("num_affected_rows")
+            hashes = {row["policy_hash"] for row in chunk}
+            # Delta's MERGE returns counts, not rows: when fewer rows were written than sent, some
+            # belong to another owner, and the table says which.
+            written |= hashes if affected == len(hashes) else hashes & self._hashes(chunk[0]["managed_by"])
+        return written
 
-    def _delete_row(self, policy_hash: str, owner: str) -> int:
-        params = [Param("policy_hash", policy_hash), Param("owner", owner)]
-        return self.warehouse.run(delete_sql(self.table), params).first_int("num_affected_rows")
+    def _delete_rows(self, policy_hashes: Sequence[str], owner: str) -> set[str]:
+        deleted: set[str] = set()
+        for start in range(0, len(policy_hashes), BATCH_ROWS):
+            chunk = set(policy_hashes[start : start + BATCH_ROWS])
+            params = [Param("owner", owner)] + [Param(f"policy_hash_{i}", h) for i, h in enumerate(sorted(chunk))]
+            affected = self.warehouse.run(delete_sql(self.table, len(chunk)), params).first_int("num_affected_rows")
+            deleted |= chunk if affected == len(chunk) else chunk - self._hashes()
+        return deleted
+
+    def _hashes(self, owner: str | None = None) -> set[str]:
+        """The policy_hashes in the table now (of `owner`'s rows only, when given): read after a
+        statement wrote fewer rows than it was sent."""
+        rows = self._read_rows()
+        return {str(r["policy_hash"]) for r in rows if owner is None or r.get("managed_by") == owner}
 
     def _adopt_row(self, policy_hash: str, owner: str, name: str | None) -> int:
         params = [Param("owner", owner), Param("name", name), Param("policy_hash", policy_hash)]

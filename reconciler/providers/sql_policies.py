@@ -3,9 +3,10 @@ the embedded SQLite file, and by SQLAlchemy's dialects MySQL/MariaDB and others.
 
 One code path for every database (semantics shared with the Databricks store:
 `policy_store.PolicyStoreProvider`): one engine per run; the whole table read with one SELECT;
-each create/update one parameterised upsert (`sql_policy_table.upsert`) in its own transaction
-that never overwrites a row another owner has; each delete and adoption one statement scoped to
-our own (or unowned) rows. The table is created by the first write of an apply, never by a plan.
+an apply's creates and updates one parameterised multi-row upsert (`sql_policy_table.upsert_many`,
+1,000 rows a statement; a row at a time where the dialect has none) and its deletes one DELETE,
+all in one transaction, never overwriting a row another owner has; each adoption one statement
+scoped to unowned rows. The table is created by the first write of an apply, never by a plan.
 
 A table the SLA framework created itself, without reconciler's ownership columns, is read as is
 (every row unmanaged) and reported by the plan; `apply --allow-migrate` adds the columns
@@ -36,13 +37,16 @@ from reconciler.specs.project import SqlPolicyStore
 from .policy_rows import COLUMNS, OWNERSHIP_COLUMNS
 from .policy_store import PolicyStoreProvider
 from .sql_policy_table import (
+    BATCH_ROWS,
     FRAMEWORK_COLUMNS,
     add_column_sql,
     adopt_row,
+    delete_many,
     delete_row,
     policy_table,
     select_rows,
     upsert,
+    upsert_many,
 )
 
 if TYPE_CHECKING:
@@ -251,24 +255,52 @@ class SqlPolicyProvider(PolicyStoreProvider):
         self._table_exists = True
 
     def _write(self, operation: str, statements: Sequence[Any]) -> int:
-        """Run `statements` in one transaction; the number of rows they wrote (exact: rows
-        RETURNING gave back, else the driver's row count, which must be known)."""
-        written = 0
+        """Run `statements` in one transaction; the number of rows they wrote."""
         with self._errors(operation), self.engine.begin() as conn:
-            for statement in statements:
-                result = conn.execute(statement)
-                count = len(result.all()) if result.returns_rows else result.rowcount
-                if count < 0:
-                    raise SqlStoreError(f"{operation} {self.where}: the driver did not report the rows written")
-                written += count
+            return self._count(conn, statements)
+
+    def _upsert_rows(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        self._ensure_table()
+        dialect = self.engine.dialect
+        written: set[str] = set()
+        with self._errors("writing policy rows in"), self.engine.begin() as conn:
+            for start in range(0, len(rows), BATCH_ROWS):
+                chunk = list(rows[start : start + BATCH_ROWS])
+                many = upsert_many(self.table, chunk, dialect)
+                if many is not None:
+                    written.update(str(h) for h in conn.execute(many).scalars())
+                    continue
+                for row in chunk:  # no multi-row upsert here: one statement a row, same transaction
+                    if self._count(conn, upsert(self.table, row, dialect)):
+                        written.add(row["policy_hash"])
         return written
 
-    def _upsert_row(self, values: dict[str, Any]) -> int:
-        self._ensure_table()
-        return self._write("writing policy row in", upsert(self.table, values, self.engine.dialect))
+    def _delete_rows(self, policy_hashes: Sequence[str], owner: str) -> set[str]:
+        dialect = self.engine.dialect
+        deleted: set[str] = set()
+        with self._errors("deleting policy rows from"), self.engine.begin() as conn:
+            for start in range(0, len(policy_hashes), BATCH_ROWS):
+                chunk = list(policy_hashes[start : start + BATCH_ROWS])
+                if dialect.name in ("postgresql", "sqlite"):
+                    deleted.update(
+                        str(h) for h in conn.execute(delete_many(self.table, chunk, owner, dialect)).scalars()
+                    )
+                    continue
+                for policy_hash in chunk:
+                    if self._count(conn, [delete_row(self.table, policy_hash, owner)]):
+                        deleted.add(policy_hash)
+        return deleted
 
-    def _delete_row(self, policy_hash: str, owner: str) -> int:
-        return self._write("deleting policy row from", [delete_row(self.table, policy_hash, owner)])
+    def _count(self, conn: Connection, statements: Sequence[Any]) -> int:
+        """The rows `statements` wrote (RETURNING rows, else the driver's count, which must be known)."""
+        written = 0
+        for statement in statements:
+            result = conn.execute(statement)
+            count = len(result.all()) if result.returns_rows else result.rowcount
+            if count < 0:
+                raise SqlStoreError(f"writing {self.where}: the driver did not report the rows written")
+            written += count
+        return written
 
     def _adopt_row(self, policy_hash: str, owner: str, name: str | None) -> int:
         return self._write("adopting policy row in", [adopt_row(self.table, policy_hash, owner, name)])

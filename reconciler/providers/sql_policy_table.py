@@ -111,6 +111,38 @@ def select_rows(table: Table, columns: tuple[str, ...] = COLUMNS) -> Executable:
     return select(*(table.c[c] for c in columns)).order_by(table.c.policy_id)
 
 
+#: Rows per batched statement: 11 parameters a row stays below SQLite's 32,766 and PostgreSQL's
+#: 65,535 bound parameters.
+BATCH_ROWS = 1000
+
+
+def upsert_many(table: Table, rows: list[dict[str, Any]], dialect: Dialect) -> Executable | None:
+    """One INSERT ... ON CONFLICT DO UPDATE of many rows that RETURNs the policy_hash of each row
+    written (a row another owner has is left alone, and not returned); None on dialects without
+    it (the rows are then written one `upsert` at a time, in the same transaction)."""
+    if dialect.name not in ("postgresql", "sqlite"):
+        return None
+    dialect_insert: Any
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table).values([{c: row[c] for c in WRITTEN} for row in rows])
+    upserted: Executable = stmt.on_conflict_do_update(
+        index_elements=[table.c.policy_hash],
+        set_={c: stmt.excluded[c] for c in WRITTEN if c != "policy_hash"},
+        # The row's own owner (the one being written) must be the one it has.
+        where=table.c.managed_by == stmt.excluded.managed_by,
+    ).returning(table.c.policy_hash)
+    return upserted
+
+
+def delete_many(table: Table, policy_hashes: list[str], owner: str, dialect: Dialect) -> Executable:
+    """One DELETE of the owner's rows among `policy_hashes` (RETURNING them where the dialect can)."""
+    stmt = delete(table).where(and_(table.c.policy_hash.in_(policy_hashes), table.c.managed_by == owner))
+    return stmt.returning(table.c.policy_hash) if dialect.name in ("postgresql", "sqlite") else stmt
+
+
 def upsert(table: Table, values: dict[str, Any], dialect: Dialect) -> list[Executable]:
     """The statements of one create/update; the rows they touch are the rows written (0: the row
     exists and another owner has it). More than one statement only on dialects without an upsert."""

@@ -27,7 +27,7 @@ statement at a time; any warehouse id is accepted.
 Test controls (under /sandbox/, never real API paths):
 - `GET|POST /sandbox/sql/config` {"chunk_row_limit": int, "running_polls": int}: read / change.
   Defaults come from `SandboxSettings.extra` keys `sql_chunk_row_limit`, `sql_running_polls`.
-- `POST /sandbox/sql/faults` {"statement_contains": str?, "parameter": {"name","value"}?,
+- `POST /sandbox/sql/faults` {"statement_contains": str?, "parameter": {"name" (a glob),"value"}?,
   "message": str, "error_code": str?, "state": "FAILED"|"CANCELED"?, "times": int?}: matching
   statements end FAILED with that message (or CANCELED) instead of running (a warehouse-side
   failure); `DELETE` clears them.
@@ -36,6 +36,7 @@ Test controls (under /sandbox/, never real API paths):
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import threading
 import uuid
@@ -148,9 +149,11 @@ def _fault_matches(fault: dict[str, Any], doc: dict[str, Any]) -> bool:
         return False
     wanted = fault.get("parameter")
     if wanted:
-        params = {p.get("name"): p.get("value") for p in doc.get("parameters") or []}
-        if params.get(wanted.get("name")) != wanted.get("value"):
-            return False
+        name = str(wanted.get("name"))
+        return any(
+            fnmatch.fnmatchcase(str(p.get("name")), name) and p.get("value") == wanted.get("value")
+            for p in doc.get("parameters") or []
+        )
     return True
 
 

@@ -18,7 +18,7 @@ from grafana_helpers import FULL_FORM_RULE, GrafanaProject, apply_clean, base, d
 RULES = "/api/v1/provisioning/alert-rules"
 
 
-def _apply_while(gp: GrafanaProject, method: str, path: str, edit: Callable[[], None]) -> Result:
+def _apply_while(gp: GrafanaProject, method: str, path: str, edit: Callable[[], None], *args: str) -> Result:
     """`apply`, with its first `method path` request held until `edit` (made by someone else,
     through the HTTP API) is done."""
     faults = gp.sandbox.faults
@@ -37,7 +37,7 @@ def _apply_while(gp: GrafanaProject, method: str, path: str, edit: Callable[[], 
     editor = threading.Thread(target=person)
     editor.start()
     try:
-        result = gp.cli("apply", "--auto-approve")
+        result = gp.cli("apply", "--auto-approve", *args)
     finally:
         faults.release()
         editor.join(timeout=60)
@@ -134,3 +134,33 @@ def test_an_interval_change_is_refused_when_a_rule_not_ours_joined_the_group_dur
     assert gp.group("alerts", "sla")["interval"] == 60  # the hand-made rule was not rewritten
     plan = gp.cli("plan")
     assert plan.exit_code == 1 and "reconciler does not manage" in plan.output  # the plan's own refusal now
+
+
+def test_a_rule_of_ours_edited_by_hand_during_an_apply_that_deletes_it_is_kept(gp: GrafanaProject) -> None:
+    base(gp)
+    apply_clean(gp)
+    ours = gp.rules()["Visits synchronizer stalled"]
+    # The spec drops `ours` and declares a new rule: the person edits `ours` while the create is held.
+    gp.write(
+        "rules.yaml",
+        group_doc(
+            "sla",
+            shorthand_rule("SLA miss visits synchronizer")
+            + shorthand_rule("Orders sync late", expr="orders_sync_duration"),
+        ),
+    )
+    ops = [(o["action"], o["name"]) for o in gp.plan_ops()]
+    assert ops.index(("create", "alerts/Orders sync late")) < ops.index(
+        ("delete", "alerts/Visits synchronizer stalled")
+    )
+
+    result = _apply_while(
+        gp,
+        "POST",
+        f"^{RULES}$",
+        lambda: gp.edit_behind_back(ours["uid"], {"for": "30m"}),
+        "--allow-destructive",
+    )
+    assert result.exit_code != 0
+    assert "changed in Grafana since plan (for); re-plan: nothing was written" in result.output
+    assert gp.rules()["Visits synchronizer stalled"]["for"] == "30m"  # not deleted

@@ -167,6 +167,9 @@ class _GrafanaProvider(Provider):
             body = grafana.rule_body(resource, uid)
             grafana.wrote(uid, client.update_rule(uid, body, disable_provenance=grafana.keeps_editable(uid)))
         elif call.purpose == DELETE_RULE:
+            # A rule edited in Grafana since plan is not the one the plan deleted: refused, kept.
+            if not grafana.check_unchanged(uid, gone_ok=True):
+                return
             try:
                 client.delete_rule(uid, disable_provenance=grafana.provenance_of(uid) == "")
             except GrafanaApiError as exc:

@@ -254,10 +254,11 @@ class GrafanaBackend:
             raise ReconcilerError(f"rule {uid} was not in Grafana when the plan was made")
         return {k: v for k, v in rule.items() if k not in ("id", "updated", "provenance")}
 
-    def check_unchanged(self, uid: str) -> None:
-        """Refuse to write rule `uid` if Grafana's copy is no longer the one this run planned
-        against (or last wrote itself): someone edited or deleted it meanwhile. Compared on its
-        content, not its `updated` time, which Grafana stores to the second only."""
+    def check_unchanged(self, uid: str, gone_ok: bool = False) -> bool:
+        """Refuse to write (or delete) rule `uid` if Grafana's copy is no longer the one this run
+        planned against (or last wrote itself): someone edited or deleted it meanwhile. Compared
+        on its content, not its `updated` time, which Grafana stores to the second only. Returns
+        whether the rule exists (False only with `gone_ok`: a delete whose rule is gone already)."""
         expected = self._written.get(uid) or self.snapshot().rule(uid)
         if expected is None:
             raise ReconcilerError(f"rule {uid} was not in Grafana when the plan was made")
@@ -267,6 +268,8 @@ class GrafanaBackend:
         except GrafanaApiError as exc:
             if exc.status != 404:
                 raise
+            if gone_ok:
+                return False
             raise ReconcilerError(
                 f"rule '{title}' (uid {uid}) was deleted in Grafana since plan; re-plan: nothing was written"
             ) from None
@@ -276,6 +279,7 @@ class GrafanaBackend:
                 f"rule '{title}' (uid {uid}) changed in Grafana since plan ({', '.join(changed)}); re-plan: "
                 "nothing was written, so the edit made there is kept"
             )
+        return True
 
     def check_group_members(self, folder: str, group: str, planned: set[str]) -> None:
         """Refuse an interval write to a group holding a rule the plan did not count — added or

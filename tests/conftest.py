@@ -3,8 +3,10 @@ Databricks/Grafana settings."""
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +16,7 @@ from reconciler.sandbox import SandboxServer, SandboxSettings
 
 if TYPE_CHECKING:
     from grafana_helpers import GrafanaProject
-    from helpers import Project
+    from helpers import Project, SandboxTarget
     from pg_server import PostgresServer
 
 
@@ -39,6 +41,19 @@ def project(tmp_path: Path) -> Project:
     root.mkdir()
     (root / "reconciler.yaml").write_text("project: test\n", encoding="utf-8")
     return Project(root)
+
+
+@pytest.fixture
+def sandbox_target(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., SandboxTarget]]:
+    """The one set-up of the retry, fault, kill, concurrency and secrets tests: call it with the
+    options of `helpers.start_sandbox_target` to get the project on a target reaching a fresh
+    sandbox; the sandbox stops with the test."""
+    from helpers import start_sandbox_target
+
+    with ExitStack() as stack:
+        yield functools.partial(start_sandbox_target, stack, project, tmp_path, monkeypatch)
 
 
 @pytest.fixture

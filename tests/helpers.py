@@ -1,17 +1,23 @@
-"""Test helpers: run the CLI in-process and write spec projects."""
+"""Test helpers: run the CLI in-process and write spec projects, alone or on a sandbox target."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
 import sqlite3
+import subprocess
+import sys
 import textwrap
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
@@ -127,3 +133,108 @@ def policy(name: str, warehouses: list[str], sla: int = 300, mode: str | None = 
     if extra:
         lines += ["  " + line for line in textwrap.dedent(extra).strip().splitlines()]
     return "\n".join(lines) + "\n"
+
+
+FAST_RETRIES = "{max_attempts: 4, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.05}"
+DATABRICKS_TOKEN = "dapi-test"
+
+
+@dataclass
+class SandboxTarget:
+    """A spec project whose one target reaches a sandbox server through the real clients: what
+    the retry, fault, kill, concurrency and secrets tests start from."""
+
+    project: Project
+    server: Any  # SandboxServer
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of a CLI run in a process of its own: this one's (with the tokens),
+        this checkout importable."""
+        return {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def cli_process(self, *args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """`python -m reconciler ARGS` in its own process (real stdout/stderr, killable)."""
+        return subprocess.run(
+            [sys.executable, "-m", "reconciler", *map(str, args)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+def start_sandbox_target(
+    stack: ExitStack,
+    project: Project,
+    tmp_path: Path,
+    monkeypatch: Any,
+    *,
+    name: str = "ws",
+    databricks: str | None = "retry_timeout_seconds: 5",
+    userinfo: str | None = None,
+    profile: str | None = None,
+    grafana: bool = False,
+    policy_store: bool = False,
+    retries: str | None = FAST_RETRIES,
+    extra: str = "",
+    tables: Sequence[str] = (),
+    columns: Sequence[str] = ("id", "region"),
+    faults: Any = None,
+    sandbox_token: str | None = None,
+    databricks_token: str | None = DATABRICKS_TOKEN,
+    grafana_token: str | None = None,
+) -> SandboxTarget:
+    """Start a sandbox (closed with `stack`) and point the project's target `name` at it.
+
+    `databricks`: the target's Databricks settings besides the host (None: no Databricks);
+    `userinfo`: `user:password` put in the host URL; `profile`: host and token from a config
+    profile of that name (DATABRICKS_CONFIG_FILE) instead; `grafana`: the Grafana URL too;
+    `policy_store`: SLA policies in the sandbox's Databricks SQL table; `retries`: the target's
+    retry bounds (fast by default); `extra`: more target settings, one a line; `tables`: Unity
+    Catalog tables seeded with `columns` (id bigint, the others strings) and their schemas;
+    `faults`: the injector's FaultSettings; the tokens are exported for the clients."""
+    from grafana_helpers import TOKEN as GRAFANA_TOKEN
+    from policy_stores import DBX_TABLE, DBX_WAREHOUSE, DatabricksTable
+
+    from reconciler.sandbox import SandboxServer, SandboxSettings
+    from reconciler.sandbox.faults import FaultSettings
+
+    seed = None
+    if tables:
+        schemas = {t.rsplit(".", 1)[0] for t in tables} | {"main.monitoring", "main.sla_monitoring"}
+        types = [{"name": c, "type": "bigint" if c == "id" else "string"} for c in columns]
+        seed = tmp_path / f"{name}-seed.yaml"
+        seed.write_text(
+            yaml.safe_dump(
+                {"schemas": sorted(schemas), "tables": [{"full_name": t, "columns": types} for t in tables]}
+            ),
+            encoding="utf-8",
+        )
+    settings = SandboxSettings(seed_path=seed, faults=faults or FaultSettings(), token=sandbox_token)
+    server = stack.enter_context(SandboxServer(tmp_path / f"{name}-sandbox.db", settings))
+    lines = ["project: test", f"default_target: {name}", "targets:", f"  {name}:"]
+    if databricks is not None:
+        more = ", " + databricks if databricks else ""
+        if profile is not None:
+            # The workspace and token from a Databricks config profile instead of the environment.
+            config_file = tmp_path / f"{name}-databrickscfg"
+            config_file.write_text(f"[{profile}]\nhost = {server.url}\ntoken = {databricks_token}\n", encoding="utf-8")
+            monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config_file))
+            lines.append(f"    databricks: {{profile: {profile}{more}}}")
+        else:
+            host = server.url.replace("://", f"://{userinfo}@") if userinfo else server.url
+            lines.append(f'    databricks: {{host: "{host}"{more}}}')
+            if databricks_token is not None:
+                monkeypatch.setenv("DATABRICKS_TOKEN", databricks_token)
+    if grafana:
+        lines.append(f"    grafana: {{url: {server.url}}}")
+        monkeypatch.setenv("GRAFANA_TOKEN", grafana_token or GRAFANA_TOKEN)
+    if policy_store:
+        lines.append(f"    policy_store: {{type: databricks, table: {DBX_TABLE}, warehouse_id: {DBX_WAREHOUSE}}}")
+        DatabricksTable(server).query("CREATE SCHEMA IF NOT EXISTS main.sla_monitoring")
+    if retries is not None:
+        lines.append(f"    retries: {retries}")
+    lines += [f"    {line}" for line in textwrap.dedent(extra).strip().splitlines()]
+    project.write("reconciler.yaml", "\n".join(lines) + "\n")
+    return SandboxTarget(project, server)

@@ -6,21 +6,17 @@ untouched. Seeded, so a failure is reproducible."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import requests
 import yaml
 from grafana_helpers import TOKEN as GRAFANA_TOKEN
-from helpers import Project
-from policy_stores import DBX_TABLE, DBX_WAREHOUSE, DatabricksTable
+from helpers import Project, SandboxTarget
 
-from reconciler.sandbox import SandboxServer, SandboxSettings
-from reconciler.sandbox.faults import FaultSettings
+from reconciler.sandbox import SandboxServer
 
 POLICIES, MONITORS, GROUPS, RULES_PER_GROUP, FOLDERS = 60, 40, 19, 5, 5  # 60 + 40 + 95 + 5 = 200
-TOKEN = "dapi-test"
 
 
 def _estate() -> list[dict[str, object]]:
@@ -81,34 +77,16 @@ def _estate() -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def estate(
-    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Project, SandboxServer]]:
-    columns = [{"name": "id", "type": "bigint"}, {"name": "region", "type": "string"}]
-    seed = tmp_path / "seed.yaml"
-    seed.write_text(
-        yaml.safe_dump(
-            {
-                "schemas": ["main.chaos", "main.monitoring", "main.sla_monitoring"],
-                "tables": [{"full_name": f"main.chaos.t{i:03d}", "columns": columns} for i in range(MONITORS)],
-            }
-        ),
-        encoding="utf-8",
+def estate(sandbox_target: Callable[..., SandboxTarget]) -> tuple[Project, SandboxServer]:
+    target = sandbox_target(
+        name="chaos",
+        databricks="retry_timeout_seconds: 10",
+        grafana=True,
+        policy_store=True,
+        retries="{max_attempts: 6, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.05}",
+        tables=[f"main.chaos.t{i:03d}" for i in range(MONITORS)],
     )
-    faults = FaultSettings()
-    with SandboxServer(tmp_path / "chaos.db", SandboxSettings(seed_path=seed, faults=faults)) as server:
-        monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)
-        DatabricksTable(server).query("CREATE SCHEMA IF NOT EXISTS main.sla_monitoring")
-        monkeypatch.setenv("GRAFANA_TOKEN", GRAFANA_TOKEN)
-        project.write(
-            "reconciler.yaml",
-            "project: test\ndefault_target: chaos\ntargets:\n  chaos:\n"
-            f"    databricks: {{host: {server.url}, retry_timeout_seconds: 10}}\n"
-            f"    grafana: {{url: {server.url}}}\n"
-            f"    policy_store: {{type: databricks, table: {DBX_TABLE}, warehouse_id: {DBX_WAREHOUSE}}}\n"
-            "    retries: {max_attempts: 6, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.05}\n",
-        )
-        yield project, server
+    return target.project, target.server
 
 
 def _unmanaged_rule(server: SandboxServer) -> dict[str, object]:

@@ -4,27 +4,21 @@ expires with its lease, and one plain apply afterwards converges with no manual 
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import yaml
-from grafana_helpers import TOKEN as GRAFANA_TOKEN
-from helpers import Project
-from policy_stores import DBX_TABLE, DBX_WAREHOUSE, DatabricksTable
+from helpers import SandboxTarget
 
-from reconciler.sandbox import SandboxServer, SandboxSettings
 from reconciler.sandbox.faults import FaultSettings
 
 KILLS = 20
 POLICIES, MONITORS, GROUPS = 8, 5, 3
-TOKEN = "dapi-test"
 
 
 def _estate(version: int) -> list[dict[str, object]]:
@@ -89,44 +83,22 @@ def _estate(version: int) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def estate(project: Project, tmp_path: Path) -> Iterator[tuple[Project, SandboxServer]]:
-    columns = [
-        {"name": "id", "type": "bigint"},
-        {"name": "region", "type": "string"},
-        {"name": "channel", "type": "string"},
-    ]
-    seed = tmp_path / "seed.yaml"
-    seed.write_text(
-        yaml.safe_dump(
-            {
-                "schemas": ["main.kill", "main.monitoring", "main.sla_monitoring"],
-                "tables": [{"full_name": f"main.kill.t{i}", "columns": columns} for i in range(MONITORS)],
-            }
-        ),
-        encoding="utf-8",
+def estate(sandbox_target: Callable[..., SandboxTarget]) -> SandboxTarget:
+    return sandbox_target(
+        name="k",
+        databricks="retry_timeout_seconds: 10",
+        grafana=True,
+        policy_store=True,
+        retries=None,
+        extra="lock: {lease_seconds: 1}",
+        tables=[f"main.kill.t{i}" for i in range(MONITORS)],
+        columns=("id", "region", "channel"),
+        faults=FaultSettings(latency_ms=25),
     )
-    settings = SandboxSettings(seed_path=seed, faults=FaultSettings(latency_ms=25))
-    with SandboxServer(tmp_path / "kill.db", settings) as server:
-        DatabricksTable(server).query("CREATE SCHEMA IF NOT EXISTS main.sla_monitoring")
-        project.write(
-            "reconciler.yaml",
-            "project: test\ndefault_target: k\ntargets:\n  k:\n"
-            f"    databricks: {{host: {server.url}, retry_timeout_seconds: 10}}\n"
-            f"    grafana: {{url: {server.url}}}\n"
-            f"    policy_store: {{type: databricks, table: {DBX_TABLE}, warehouse_id: {DBX_WAREHOUSE}}}\n"
-            "    lock: {lease_seconds: 1}\n",
-        )
-        yield project, server
 
 
-def test_sigkill_at_random_points_then_one_apply_converges(estate: tuple[Project, SandboxServer]) -> None:
-    project, _ = estate
-    env = {
-        **os.environ,
-        "DATABRICKS_TOKEN": TOKEN,
-        "GRAFANA_TOKEN": GRAFANA_TOKEN,
-        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-    }
+def test_sigkill_at_random_points_then_one_apply_converges(estate: SandboxTarget) -> None:
+    project, env = estate.project, estate.env
     apply = [sys.executable, "-m", "reconciler", "apply", str(project.root), "--auto-approve", "--lock-timeout", "30"]
     draw = random.Random(20261202)
     outputs: list[str] = []
@@ -142,11 +114,5 @@ def test_sigkill_at_random_points_then_one_apply_converges(estate: tuple[Project
     assert final.returncode == 0, final.stdout + final.stderr
     for out in [*outputs, final.stdout + final.stderr]:
         assert "does not manage" not in out and "Traceback" not in out
-    plan = subprocess.run(
-        [sys.executable, "-m", "reconciler", "plan", str(project.root), "--detailed-exitcode"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    plan = estate.cli_process("plan", project.root, "--detailed-exitcode", timeout=120)
     assert plan.returncode == 0, plan.stdout

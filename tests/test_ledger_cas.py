@@ -1,23 +1,20 @@
-"""The monitor ledger is written with a compare-and-swap: two applies at once (`--no-lock`, as
+"""The monitor ledger is written read-modify-write under its write lock: two applies at once (`--no-lock`, as
 after a lock's lease ran out) each creating their own monitors both end recorded, and nothing
 is orphaned; writers racing on the ledger through the public API lose no entry."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import yaml
 from databricks.sdk import WorkspaceClient
-from helpers import Project, ledger_entries
+from helpers import SandboxTarget, ledger_entries
 
 from reconciler.providers.workspace_ledger import WorkspaceLedger
-from reconciler.sandbox import SandboxServer, SandboxSettings
 from reconciler.sandbox.faults import FaultSettings
 
 TOKEN = "dapi-test"
@@ -43,41 +40,22 @@ NAMES = [f"{side}{i}" for side in ("a", "b") for i in range(PER_APPLY)]
 
 
 @pytest.fixture
-def ws(project: Project, tmp_path: Path) -> Iterator[tuple[Project, SandboxServer]]:
-    seed = tmp_path / "seed.yaml"
-    seed.write_text(
-        yaml.safe_dump(
-            {
-                "schemas": ["main.cas", "main.monitoring"],
-                "tables": [
-                    {"full_name": f"main.cas.{n}", "columns": [{"name": "id", "type": "bigint"}]} for n in NAMES
-                ],
-            }
-        ),
-        encoding="utf-8",
-    )
+def ws(sandbox_target: Callable[..., SandboxTarget]) -> SandboxTarget:
     # Latency makes the two applies' ledger writes interleave, as they do against a real workspace.
-    settings = SandboxSettings(seed_path=seed, faults=FaultSettings(latency_ms=15))
-    with SandboxServer(tmp_path / "ws.db", settings) as server:
-        project.write(
-            "reconciler.yaml",
-            f"project: test\ndefault_target: ws\ntargets:\n  ws:\n    databricks: {{host: {server.url}}}\n",
-        )
-        project.write("monitors.yaml", yaml.safe_dump_all([_monitor(n) for n in NAMES], sort_keys=False))
-        yield project, server
+    target = sandbox_target(
+        databricks="", retries=None, tables=[f"main.cas.{n}" for n in NAMES], faults=FaultSettings(latency_ms=15)
+    )
+    target.project.write("monitors.yaml", yaml.safe_dump_all([_monitor(n) for n in NAMES], sort_keys=False))
+    return target
 
 
-def test_two_applies_at_once_both_record_their_monitors(
-    ws: tuple[Project, SandboxServer], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    project, server = ws
-    monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)
-    env = {**os.environ, "DATABRICKS_TOKEN": TOKEN, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+def test_two_applies_at_once_both_record_their_monitors(ws: SandboxTarget) -> None:
+    project, server = ws.project, ws.server
     apply = [sys.executable, "-m", "reconciler", "apply", str(project.root), "--auto-approve", "--no-lock"]
     runs = [
         subprocess.Popen(
             [*apply, "--only", f"QualityMonitor/{side}*"],
-            env=env,
+            env=ws.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -94,8 +72,8 @@ def test_two_applies_at_once_both_record_their_monitors(
     assert plan.exit_code == 0, plan.output  # every monitor ours and as specified
 
 
-def test_racing_ledger_writers_lose_no_entry(ws: tuple[Project, SandboxServer]) -> None:
-    _, server = ws
+def test_racing_ledger_writers_lose_no_entry(ws: SandboxTarget) -> None:
+    server = ws.server
     writers = 8
     barrier = threading.Barrier(writers)
     errors: list[BaseException] = []

@@ -4,14 +4,13 @@ next run without `reconciler import`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import requests
-from helpers import Project, inject_fault, ledger_entries
+from helpers import Project, SandboxTarget, inject_fault, ledger_entries
 
-from reconciler.sandbox import SandboxServer, SandboxSettings
+from reconciler.sandbox import SandboxServer
 
 TOKEN = "dapi-test"
 ORDERS = "main.sales.orders"
@@ -30,17 +29,10 @@ spec:
 
 
 @pytest.fixture
-def ws(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Project, SandboxServer]]:
-    with SandboxServer(tmp_path / "ws.db", SandboxSettings()) as server:
-        monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)
-        project.write(
-            "reconciler.yaml",
-            f"project: test\ndefault_target: ws\ntargets:\n  ws:\n"
-            f'    databricks: {{host: "{server.url}", retry_timeout_seconds: 5}}\n'
-            "    retries: {max_attempts: 3, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.02}\n",
-        )
-        project.write("monitors.yaml", MONITOR)
-        yield project, server
+def ws(sandbox_target: Callable[..., SandboxTarget]) -> tuple[Project, SandboxServer]:
+    target = sandbox_target(retries="{max_attempts: 3, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.02}")
+    target.project.write("monitors.yaml", MONITOR)
+    return target.project, target.server
 
 
 def _ledger(server: SandboxServer) -> dict[str, dict[str, object]]:

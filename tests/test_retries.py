@@ -6,17 +6,17 @@ Databricks SDK), so what is proven is the clients' retry configuration, not a st
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import requests
+from grafana_helpers import TOKEN as GRAFANA_TOKEN
 from grafana_helpers import GrafanaProject
-from helpers import Project, inject_fault, ledger_entries
+from helpers import Project, SandboxTarget, inject_fault, ledger_entries
 
-from reconciler.sandbox import SandboxServer, SandboxSettings
+from reconciler.sandbox import SandboxServer
 
 RULES = "/api/v1/provisioning/alert-rules"
-FAST_RETRIES = "retries: {max_attempts: 4, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.05}"
 
 GROUP = """
 apiVersion: reconciler/v1
@@ -41,14 +41,10 @@ spec: {title: Alerts}
 
 
 @pytest.fixture
-def grafana(gp: GrafanaProject) -> GrafanaProject:
-    url = gp.sandbox.url
-    gp.project.write(
-        "reconciler.yaml",
-        f"project: test\ndefault_target: grafana\ntargets:\n  grafana:\n    grafana: {{url: {url}}}\n    {FAST_RETRIES}\n",
-    )
-    gp.project.write("rules.yaml", GROUP)
-    return gp
+def grafana(sandbox_target: Callable[..., SandboxTarget]) -> GrafanaProject:
+    target = sandbox_target(name="grafana", databricks=None, grafana=True, sandbox_token=GRAFANA_TOKEN)
+    target.project.write("rules.yaml", GROUP)
+    return GrafanaProject(target.project, target.server)
 
 
 def test_grafana_transient_answers_are_retried_and_the_apply_converges(grafana: GrafanaProject) -> None:
@@ -98,17 +94,10 @@ spec:
 
 
 @pytest.fixture
-def workspace(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Project, SandboxServer]:
-    server = SandboxServer(tmp_path / "ws.db", SandboxSettings()).start()
-    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
-    project.write(
-        "reconciler.yaml",
-        f"project: test\ndefault_target: ws\ntargets:\n  ws:\n"
-        f'    databricks: {{host: "{server.url}", retry_timeout_seconds: 5}}\n    {FAST_RETRIES}\n',
-    )
-    project.write("monitors.yaml", MONITOR)
-    yield project, server
-    server.stop()
+def workspace(sandbox_target: Callable[..., SandboxTarget]) -> tuple[Project, SandboxServer]:
+    target = sandbox_target()
+    target.project.write("monitors.yaml", MONITOR)
+    return target.project, target.server
 
 
 def test_databricks_500s_the_sdk_does_not_retry_are_retried_with_the_ledger_upload_intact(

@@ -6,21 +6,18 @@ server reflecting the `Authorization` header would (the sandbox's targeted fault
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 from click.testing import Result
-from helpers import Project, inject_fault, policy
+from helpers import Project, SandboxTarget, inject_fault, policy
 
-from reconciler.sandbox import SandboxServer, SandboxSettings
+from reconciler.sandbox import SandboxServer
 
 CANARY = "canary-7f3a9c"
-FAST = "retries: {max_attempts: 2, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.02}"
+FAST = "{max_attempts: 2, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.02}"
 
 SPECS = """
 apiVersion: reconciler/v1
@@ -60,17 +57,14 @@ def _clean(result: Result, *codes: int) -> Result:
 
 @pytest.fixture
 def grafana(
-    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Project, SandboxServer]]:
-    with SandboxServer(tmp_path / "grafana.db", SandboxSettings(token=CANARY)) as server:
-        monkeypatch.setenv("GRAFANA_TOKEN", CANARY)
-        monkeypatch.setenv("CANARY_PASSWORD", CANARY)
-        project.write(
-            "reconciler.yaml",
-            f"project: test\ndefault_target: g\ntargets:\n  g:\n    grafana: {{url: {server.url}}}\n    {FAST}\n",
-        )
-        project.write("specs.yaml", SPECS)
-        yield project, server
+    sandbox_target: Callable[..., SandboxTarget], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Project, SandboxServer]:
+    target = sandbox_target(
+        name="g", databricks=None, grafana=True, retries=FAST, sandbox_token=CANARY, grafana_token=CANARY
+    )
+    monkeypatch.setenv("CANARY_PASSWORD", CANARY)
+    target.project.write("specs.yaml", SPECS)
+    return target.project, target.server
 
 
 def test_grafana_token_and_spec_secret_appear_in_no_output(grafana: tuple[Project, SandboxServer]) -> None:
@@ -98,24 +92,18 @@ def test_error_bodies_echoing_the_token_are_redacted(grafana: tuple[Project, San
     assert "(sensitive)" in result.output
 
 
-def test_databricks_token_and_host_password_appear_in_no_output(
-    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with SandboxServer(tmp_path / "ws.db", SandboxSettings()) as server:
-        monkeypatch.setenv("DATABRICKS_TOKEN", CANARY)
-        host = server.url.replace("://", f"://admin:{CANARY}@")
-        project.write(
-            "reconciler.yaml",
-            f"project: test\ndefault_target: ws\ntargets:\n  ws:\n"
-            f'    databricks: {{host: "{host}", retry_timeout_seconds: 2}}\n    {FAST}\n',
-        )
-        project.write("monitors.yaml", MONITOR)
-        _clean(project.cli("validate"), 0)
-        _clean(project.cli("plan"), 0, 1)
-        inject_fault(server, method="GET", path="/monitor$", status=403, times=5, message=f"token {CANARY} denied")
-        _clean(project.cli("plan"), 1)
-        _clean(project.cli("apply", "--auto-approve"), 1)
-        _clean(project.cli("drift"), 1)
+def test_databricks_token_and_host_password_appear_in_no_output(sandbox_target: Callable[..., SandboxTarget]) -> None:
+    target = sandbox_target(
+        databricks="retry_timeout_seconds: 2", userinfo=f"admin:{CANARY}", retries=FAST, databricks_token=CANARY
+    )
+    project, server = target.project, target.server
+    project.write("monitors.yaml", MONITOR)
+    _clean(project.cli("validate"), 0)
+    _clean(project.cli("plan"), 0, 1)
+    inject_fault(server, method="GET", path="/monitor$", status=403, times=5, message=f"token {CANARY} denied")
+    _clean(project.cli("plan"), 1)
+    _clean(project.cli("apply", "--auto-approve"), 1)
+    _clean(project.cli("drift"), 1)
 
 
 def test_policy_store_password_appears_in_no_error(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -176,16 +164,10 @@ def test_a_secret_in_a_visible_field_is_shown_sensitive_warned_about_and_applied
 DBX_CANARY = "canary-dbx-5e1d20"
 
 
-def _debug_run(env: dict[str, str], *args: str | Path) -> str:
+def _debug_run(target: SandboxTarget, *args: str | Path) -> str:
     """A CLI run in its own process with --debug (the logs reach the real stderr, as in CI): its
     stdout and stderr, checked for both canaries."""
-    result = subprocess.run(
-        [sys.executable, "-m", "reconciler", "--debug", *map(str, args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = target.cli_process("--debug", *args)
     out = result.stdout + result.stderr
     for canary in (CANARY, DBX_CANARY):
         at = out.find(canary)
@@ -197,52 +179,39 @@ def _debug_run(env: dict[str, str], *args: str | Path) -> str:
 
 @pytest.mark.parametrize("auth", ["env", "profile"])
 def test_debug_logs_of_plan_and_apply_never_show_a_secret_through_retries_and_errors(
-    project: Project, tmp_path: Path, auth: str
+    sandbox_target: Callable[..., SandboxTarget], monkeypatch: pytest.MonkeyPatch, auth: str
 ) -> None:
     """--debug logs every request and response body. Through injected faults (retries, lost
     answers) and error bodies that quote the tokens bare, for a Databricks token from the
     environment or from a config profile, neither canary appears in any line."""
-    from policy_stores import DBX_TABLE, DBX_WAREHOUSE, DatabricksTable
-
     from reconciler.sandbox.faults import FaultSettings
 
-    faults = FaultSettings(fault_rate=0.03, fault_seed=7, fault_mode="mixed")
-    with SandboxServer(tmp_path / "dbg.db", SandboxSettings(faults=faults)) as server:
-        DatabricksTable(server).query("CREATE SCHEMA IF NOT EXISTS main.sla_monitoring")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "GRAFANA_"))}
-        env |= {"GRAFANA_TOKEN": CANARY, "CANARY_PASSWORD": CANARY}
-        env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
-        if auth == "env":
-            env["DATABRICKS_TOKEN"] = DBX_CANARY
-            host = server.url.replace("://", f"://admin:{CANARY}@")
-            databricks = f'{{host: "{host}", retry_timeout_seconds: 5}}'
-        else:
-            profile = tmp_path / "databrickscfg"
-            profile.write_text(f"[canary]\nhost = {server.url}\ntoken = {DBX_CANARY}\n", encoding="utf-8")
-            env["DATABRICKS_CONFIG_FILE"] = str(profile)
-            databricks = "{profile: canary, retry_timeout_seconds: 5}"
-        project.write(
-            "reconciler.yaml",
-            "project: test\ndefault_target: t\ntargets:\n  t:\n"
-            f"    databricks: {databricks}\n"
-            f"    grafana: {{url: {server.url}}}\n"
-            f"    policy_store: {{type: databricks, table: {DBX_TABLE}, warehouse_id: {DBX_WAREHOUSE}}}\n"
-            "    retries: {max_attempts: 6, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.02}\n",
-        )
-        project.write("specs.yaml", "---\n".join([SPECS, policy("visits", ["wh-1"], 300, "ALL"), MONITOR]))
-        # Bare values, no "Bearer" or "token" before them: only knowing the secrets redacts them.
-        echo = f"you sent {CANARY} and {DBX_CANARY}"
-        for method, path in (("GET", "^/api/folders"), ("POST", "/monitor$"), ("POST", "^/api/2.0/sql/statements")):
-            inject_fault(server, method=method, path=path, status=503, times=1, message=echo)
-        _debug_run(env, "plan", project.root)
-        for _ in range(3):
-            if "Apply complete" in _debug_run(env, "apply", project.root, "--auto-approve"):
-                break
-        server.faults.configure(fault_rate=0.0)
-        assert "No changes" in _debug_run(env, "plan", project.root), "the applies did not converge"
-        # Refusals quoting the secrets: the errors, and the logs of the calls that met them.
-        inject_fault(server, method="GET", path="/monitor$", status=403, times=20, message=echo)
-        inject_fault(server, method="GET", path="^/api/folders", status=401, times=20, message=echo)
-        refused = _debug_run(env, "apply", project.root, "--auto-approve")
-        assert "you sent (sensitive) and (sensitive)" in refused, refused[-2000:]
-        _debug_run(env, "drift", project.root)
+    target = sandbox_target(
+        name="t",
+        grafana=True,
+        policy_store=True,
+        retries="{max_attempts: 6, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.02}",
+        faults=FaultSettings(fault_rate=0.03, fault_seed=7, fault_mode="mixed"),
+        databricks_token=DBX_CANARY,
+        grafana_token=CANARY,
+        **({"userinfo": f"admin:{CANARY}"} if auth == "env" else {"profile": "canary"}),
+    )
+    monkeypatch.setenv("CANARY_PASSWORD", CANARY)
+    project, server = target.project, target.server
+    project.write("specs.yaml", "---\n".join([SPECS, policy("visits", ["wh-1"], 300, "ALL"), MONITOR]))
+    # Bare values, no "Bearer" or "token" before them: only knowing the secrets redacts them.
+    echo = f"you sent {CANARY} and {DBX_CANARY}"
+    for method, path in (("GET", "^/api/folders"), ("POST", "/monitor$"), ("POST", "^/api/2.0/sql/statements")):
+        inject_fault(server, method=method, path=path, status=503, times=1, message=echo)
+    _debug_run(target, "plan", project.root)
+    for _ in range(3):
+        if "Apply complete" in _debug_run(target, "apply", project.root, "--auto-approve"):
+            break
+    server.faults.configure(fault_rate=0.0)
+    assert "No changes" in _debug_run(target, "plan", project.root), "the applies did not converge"
+    # Refusals quoting the secrets: the errors, and the logs of the calls that met them.
+    inject_fault(server, method="GET", path="/monitor$", status=403, times=20, message=echo)
+    inject_fault(server, method="GET", path="^/api/folders", status=401, times=20, message=echo)
+    refused = _debug_run(target, "apply", project.root, "--auto-approve")
+    assert "you sent (sensitive) and (sensitive)" in refused, refused[-2000:]
+    _debug_run(target, "drift", project.root)

@@ -3,6 +3,7 @@
 Pure modules (no I/O; the planner and the kinds use only these):
   spec_model    the YAML spec models, durations, thresholds, rule uids, per-rule checks
   rule_form     the one comparable form rules are diffed in, and the API shapes it maps to
+  facts         the typed facts providers read beside live state (rules, alert counts, versions)
   ownership     the annotations that record on Grafana's side which rules are reconciler's
   field_tables  per-field behaviour of the three kinds (data)
   kinds         the kinds GrafanaFolder, GrafanaRuleGroup, GrafanaAlertRule (planning hooks)

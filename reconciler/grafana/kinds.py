@@ -21,10 +21,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.diagnostics import Diagnostic, FieldPath
-from reconciler.kinds.base import Kind, LiveObject, Locator, Resource, SourceRef, duplicate_keys
+from reconciler.kinds.base import Kind, LiveObject, Locator, Resource, SourceRef, duplicate_keys, facts_of
 from reconciler.plan.model import Operation
 from reconciler.plan.steps import StepView
 
+from .facts import AlertRuleFacts, FolderFacts, RuleGroupFacts, alert_counts
 from .field_tables import ALERT_RULE_FIELDS, FOLDER_FIELDS, RULE_GROUP_FIELDS
 from .rule_form import desired_rule_state, unmodelled_fields
 from .spec_model import (
@@ -45,15 +46,6 @@ BACKEND = "grafana"
 GROUP_LISTING_CAP = 10
 
 
-def alert_counts(info: dict[str, Any]) -> str:
-    if info.get("state_known") is False:
-        return "its current alert state could not be read"
-    firing, pending = info.get("firing", 0), info.get("pending", 0)
-    if not firing and not pending:
-        return "no alert instances are firing or pending now"
-    return f"{firing} alert instance(s) firing and {pending} pending now"
-
-
 def rule_child(res: Resource) -> AlertRuleChild:
     """The spec of a `GrafanaAlertRule` object (a rule and where its group puts it)."""
     spec = res.spec
@@ -67,7 +59,7 @@ def group_spec(res: Resource) -> GrafanaRuleGroupSpec:
     return spec
 
 
-class GrafanaFolderKind(Kind):
+class GrafanaFolderKind(Kind[GrafanaFolderSpec, FolderFacts]):
     name = "GrafanaFolder"
     spec_model = GrafanaFolderSpec
     rank = 50
@@ -112,28 +104,27 @@ class GrafanaFolderKind(Kind):
                 errors.append(res.error(("spec", "parent"), f"folders cannot nest in a cycle: {chain}"))
         return errors
 
-    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
-        rules = live.info.get("rules", [])
+    def loss_warnings(self, live: LiveObject[FolderFacts], action: str) -> list[str]:
+        rules = facts_of(live, FolderFacts).rules
         if not rules:
             return [f"folder '{live.state.get('title')}' ({live.key}) is deleted; it holds no alert rules"]
         listing = "; ".join(
-            f"'{r['title']}' ({'managed' if r['managed'] else 'NOT managed by reconciler'}, {alert_counts(r)})"
-            for r in rules
+            f"'{r.title}' ({'managed' if r.managed else 'NOT managed by reconciler'}, {alert_counts(r)})" for r in rules
         )
         return [f"deleting folder '{live.state.get('title')}' ({live.key}) deletes every alert rule in it: {listing}"]
 
-    def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
-        rules = live.info.get("rules", [])
+    def update_warnings(self, desired: Resource, live: LiveObject[FolderFacts]) -> list[str]:
+        rules = facts_of(live, FolderFacts).rules
         out = []
         if desired.state["title"] != live.state.get("title") and rules:
-            firing = sum(r.get("firing", 0) for r in rules)
+            firing = sum(r.firing for r in rules)
             out.append(
                 f"renaming the folder changes the grafana_folder label of its {len(rules)} rule(s): their alert instances get new "
                 f"label sets, so {firing} firing instance(s) resolve and fire again (notifications are sent again)"
             )
-        ours = [r for r in rules if r["managed"]]
+        ours = [r for r in rules if r.managed]
         if desired.lifecycle.prevent_destroy != live.prevent_destroy and ours:
-            listing = "; ".join(f"'{r['title']}' ({alert_counts(r)})" for r in ours)
+            listing = "; ".join(f"'{r.title}' ({alert_counts(r)})" for r in ours)
             out.append(
                 f"a Grafana folder has no field for it, so prevent_destroy is recorded in an annotation on reconciler's "
                 f"{len(ours)} rule(s) in it; Grafana rewrites them and resets their evaluation state: {listing}"
@@ -144,7 +135,7 @@ class GrafanaFolderKind(Kind):
         return f"folder '{state.get('title')}'" + (f" in {state['parent']}" if state.get("parent") else "")
 
 
-class GrafanaRuleGroupKind(Kind):
+class GrafanaRuleGroupKind(Kind[GrafanaRuleGroupSpec, RuleGroupFacts]):
     name = "GrafanaRuleGroup"
     spec_model = GrafanaRuleGroupSpec
     rank = 60
@@ -209,26 +200,28 @@ class GrafanaRuleGroupKind(Kind):
     def validate_all(self, resources: Sequence[Resource]) -> list[Diagnostic]:
         return _duplicates(resources, _field_or_name("group"), "rule group")
 
-    def find_moved(self, desired: Resource, candidates: Sequence[LiveObject]) -> LiveObject | None:
+    def find_moved(
+        self, desired: Resource, candidates: Sequence[LiveObject[RuleGroupFacts]]
+    ) -> LiveObject[RuleGroupFacts] | None:
         # A renamed group (or one moved to another folder): recorded under the same document
         # name, or else the one group holding reconciler's rules with this document's titles.
         for obj in candidates:
             if obj.name is not None and obj.name == desired.name:
                 return obj
         titles = {rule.title for rule in group_spec(desired).rules}
-        sharing = [o for o in candidates if titles & {r["title"] for r in o.info.get("rules", []) if r["managed"]}]
+        sharing = [o for o in candidates if titles & {r.title for r in facts_of(o, RuleGroupFacts).rules if r.managed}]
         return sharing[0] if len(sharing) == 1 else None
 
     def move_in_place(self, desired: Resource, live: LiveObject) -> bool:
         # Its rules move one by one (updates that keep their uids); unmanaged rules stay behind.
         return True
 
-    def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
+    def update_warnings(self, desired: Resource, live: LiveObject[RuleGroupFacts]) -> list[str]:
         if desired.state["interval"] == live.state.get("interval") or desired.key != live.key:
             return []
-        rules = live.info.get("rules", [])
+        rules = facts_of(live, RuleGroupFacts).rules
         # (A group holding rules reconciler does not manage is refused by the provider's check.)
-        listing = "; ".join(f"'{r['title']}' ({alert_counts(r)})" for r in rules)
+        listing = "; ".join(f"'{r.title}' ({alert_counts(r)})" for r in rules)
         return [
             f"the interval ({format_duration(live.state.get('interval') or 0)} -> {format_duration(desired.state['interval'])}) "
             f"belongs to the group: Grafana rewrites all {len(rules)} rule(s) in it and resets their evaluation state: {listing}"
@@ -238,7 +231,7 @@ class GrafanaRuleGroupKind(Kind):
         return f"group '{state.get('group')}' in folder {state.get('folder')}, interval {format_duration(state.get('interval') or 0)}"
 
 
-class GrafanaAlertRuleKind(Kind):
+class GrafanaAlertRuleKind(Kind[AlertRuleChild, AlertRuleFacts]):
     """A rule of a GrafanaRuleGroup document, planned on its own (never a document itself)."""
 
     name = "GrafanaAlertRule"
@@ -274,7 +267,9 @@ class GrafanaAlertRuleKind(Kind):
                 )
         return errors
 
-    def find_moved(self, desired: Resource, candidates: Sequence[LiveObject]) -> LiveObject | None:
+    def find_moved(
+        self, desired: Resource, candidates: Sequence[LiveObject[AlertRuleFacts]]
+    ) -> LiveObject[AlertRuleFacts] | None:
         # Same folder and title: moved to another group. Otherwise the one rule with that title.
         for obj in candidates:
             if obj.name == desired.name:
@@ -287,7 +282,7 @@ class GrafanaAlertRuleKind(Kind):
         renamed = [
             o
             for o in candidates
-            if o.info.get("spec") == rule_child(desired).group_name
+            if facts_of(o, AlertRuleFacts).spec == rule_child(desired).group_name
             and _without_title(o.state) == _without_title(desired.state)
         ]
         return renamed[0] if len(renamed) == 1 else None
@@ -300,10 +295,11 @@ class GrafanaAlertRuleKind(Kind):
     def identity_change_reason(self, desired: Resource, live: LiveObject) -> str:
         return f"uid changed ({live.key} -> {desired.key}): Grafana cannot change a rule's uid, the rule is recreated"
 
-    def update_warnings(self, desired: Resource, live: LiveObject) -> list[str]:
+    def update_warnings(self, desired: Resource, live: LiveObject[AlertRuleFacts]) -> list[str]:
         title = live.state.get("title")
-        text = f"Grafana resets the evaluation state of rule '{title}' when it is updated: {alert_counts(live.info)}"
-        if live.info.get("firing"):
+        facts = facts_of(live, AlertRuleFacts)
+        text = f"Grafana resets the evaluation state of rule '{title}' when it is updated: {alert_counts(facts.rule)}"
+        if facts.rule.firing:
             text += "; firing alerts are evaluated afresh and may notify again"
         out = [text]
         was: dict[str, Any] = live.state.get("record") or {}
@@ -325,13 +321,13 @@ class GrafanaAlertRuleKind(Kind):
                 "they are written back unchanged"
             )
         group = f"{desired.state['folder']}/{desired.state['group']}"  # the group written: the target of a move
-        others = [r for r in (live.info.get("groups") or {}).get(group, []) if r.get("uid") != live.key]
+        others = [r for r in facts.groups.get(group, ()) if r.uid != live.key]
         if others:
             # Busiest first, so a capped list still shows what would re-notify.
-            ranked = sorted(others, key=lambda r: (-r.get("firing", 0), -r.get("pending", 0), str(r.get("title"))))
-            shown = "; ".join(f"'{r['title']}' ({alert_counts(r)})" for r in ranked[:GROUP_LISTING_CAP])
+            ranked = sorted(others, key=lambda r: (-r.firing, -r.pending, str(r.title)))
+            shown = "; ".join(f"'{r.title}' ({alert_counts(r)})" for r in ranked[:GROUP_LISTING_CAP])
             more = f"; and {len(ranked) - GROUP_LISTING_CAP} more" if len(ranked) > GROUP_LISTING_CAP else ""
-            firing = sum(r.get("firing", 0) for r in others)
+            firing = sum(r.firing for r in others)
             out.append(
                 f"some Grafana versions reset the evaluation state of every rule in the group "
                 f"'{desired.state['group']}' when one of them is written; {len(others)} other rule(s) there, "
@@ -339,15 +335,16 @@ class GrafanaAlertRuleKind(Kind):
             )
         return out
 
-    def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
+    def loss_warnings(self, live: LiveObject[AlertRuleFacts], action: str) -> list[str]:
         title = live.state.get("title")
         what = "recreated under a new uid" if action == "replace" else "deleted"
+        facts = facts_of(live, AlertRuleFacts)
         out = [
             f"rule '{title}' (uid {live.key}) is {what}: its alert state and state history are lost, and silences, "
-            f"dashboards or links that reference uid {live.key} no longer match; {alert_counts(live.info)}"
+            f"dashboards or links that reference uid {live.key} no longer match; {alert_counts(facts.rule)}"
         ]
         group = f"{live.state.get('folder')}/{live.state.get('group')}"
-        unmanaged = [r["title"] for r in (live.info.get("groups") or {}).get(group, []) if not r.get("managed")]
+        unmanaged = [r.title for r in facts.groups.get(group, ()) if not r.managed]
         if action == "delete" and unmanaged:
             # A group exists through its rules: it stays in Grafana with the ones that are not ours.
             out.append(

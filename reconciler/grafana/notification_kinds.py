@@ -17,9 +17,10 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, FieldPath
 from reconciler.errors import SpecError
-from reconciler.kinds.base import Kind, LiveObject, Resource, SourceRef, duplicate_keys
+from reconciler.kinds.base import Kind, LiveObject, Resource, SourceRef, duplicate_keys, facts_of
 from reconciler.kinds.fields import FieldRule, FieldTable, OnChange
 
+from .facts import NotificationFacts
 from .notification_model import (
     POLICY_KEY,
     GrafanaContactPointSpec,
@@ -130,7 +131,7 @@ class GrafanaContactPointKind(_NamedKind):
         return errors
 
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
-        used = live.info.get("used_by") or []
+        used = facts_of(live, NotificationFacts).used_by
         text = (
             f"contact point '{live.key}' and its {len(live.state.get('integrations') or [])} integration(s) are deleted"
         )
@@ -185,7 +186,7 @@ class GrafanaMuteTimingKind(_NamedKind):
         return _duplicates(resources, "mute timing")
 
     def loss_warnings(self, live: LiveObject, action: str) -> list[str]:
-        used = live.info.get("used_by") or []
+        used = facts_of(live, NotificationFacts).used_by
         text = f"mute timing '{live.key}' is deleted: notifications are no longer muted then"
         if used:
             text += f"; still used by: {', '.join(used)} (Grafana refuses the delete while it is)"

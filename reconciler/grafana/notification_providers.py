@@ -24,21 +24,25 @@ Grafana's default.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from typing_extensions import TypeVar
+
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import LiveObject, Resource
+from reconciler.kinds.base import LiveObject, Resource, SpecT, facts_of
 from reconciler.last_applied import FIELD as APPLIED_FIELD
 from reconciler.last_applied import applied_digest
 from reconciler.providers.base import Adopted, Provider
 
 from .client import GrafanaApiError, GrafanaClient
+from .facts import ContactPointFacts, NotificationFacts, VersionedFacts
 from .notification_model import (
     LEDGER_PREFIX,
     POLICY_KEY,
     GrafanaContactPointSpec,
+    GrafanaMuteTimingSpec,
     GrafanaNotificationPolicySpec,
     GrafanaTemplateSpec,
     Ledger,
@@ -61,6 +65,7 @@ if TYPE_CHECKING:
 
 NOTIFICATION_KINDS = ("GrafanaContactPoint", "GrafanaNotificationPolicy", "GrafanaMuteTiming", "GrafanaTemplate")
 LEDGER_WRITE_ATTEMPTS = 5
+_N = TypeVar("_N", bound=NotificationFacts, default=NotificationFacts)
 FILE_LOCKED = (
     "it is provisioned from a file (provenance 'file'): Grafana refuses changes to it through the API; "
     "change it in the provisioning files instead"
@@ -320,7 +325,7 @@ def notifications_for(context: TargetContext) -> NotificationBackend:
     return context.shared("grafana-notifications", lambda: NotificationBackend(context))
 
 
-class _NotificationProvider(Provider):
+class _NotificationProvider(Provider[SpecT, _N]):
     backend = "grafana"
     section: Section
 
@@ -343,10 +348,10 @@ class _NotificationProvider(Provider):
         digest = applied_digest(self.kind.fields, resource.state)
         self.notifications.record_applied(self.section, resource.key, resource.name, digest, **extra)
 
-    def live_object(
-        self, key: str, state: dict[str, Any], raw: Any, provenance: str, info: dict[str, Any] | None = None
-    ) -> LiveObject:
+    def live_object(self, key: str, state: dict[str, Any], raw: Any, facts: _N) -> LiveObject[_N]:
+        """The live object of `key`: ownership from the ledger, `facts` with what refers to it."""
         entry = self.entry(key)
+        provenance = facts.provenance
         return LiveObject(
             kind=self.kind.name,
             key=key,
@@ -354,7 +359,7 @@ class _NotificationProvider(Provider):
             managed=entry is not None,
             name=str(entry.get("spec")) if entry and entry.get("spec") else None,
             raw=raw,
-            info={"provenance": provenance, "used_by": self.notifications.used_by(self.section, key), **(info or {})},
+            facts=replace(facts, used_by=tuple(self.notifications.used_by(self.section, key))),
             locked_reason=FILE_LOCKED if provenance == "file" else None,
             prevent_destroy=bool(entry and entry.get("prevent_destroy")),
             applied_digest=str(entry[APPLIED_FIELD]) if entry and entry.get(APPLIED_FIELD) else None,
@@ -387,7 +392,7 @@ class _NotificationProvider(Provider):
         return Adopted(key, notes)
 
 
-class GrafanaContactPointProvider(_NotificationProvider):
+class GrafanaContactPointProvider(_NotificationProvider[GrafanaContactPointSpec, ContactPointFacts]):
     section: Section = "contact_points"
 
     def _by_name(self) -> dict[str, list[dict[str, Any]]]:
@@ -396,7 +401,7 @@ class GrafanaContactPointProvider(_NotificationProvider):
             out.setdefault(str(integ.get("name")), []).append(integ)
         return out
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject[ContactPointFacts]]:
         out = []
         for name, integrations in sorted(self._by_name().items()):
             if not self.in_scope(name, desired):
@@ -408,8 +413,7 @@ class GrafanaContactPointProvider(_NotificationProvider):
                     name,
                     live_contact_point_state(name, integrations, entry.get("secrets") or {}),
                     raw=integrations,
-                    provenance=provenance,
-                    info={"uids": [str(i.get("uid")) for i in integrations]},
+                    facts=ContactPointFacts(provenance=provenance, uids=tuple(str(i.get("uid")) for i in integrations)),
                 )
             )
         return out
@@ -420,7 +424,8 @@ class GrafanaContactPointProvider(_NotificationProvider):
 
     def update(self, resource: Resource, live: LiveObject) -> None:
         self.claim(resource)
-        self._write(resource, list(live.info.get("uids") or []), str(live.info.get("provenance") or ""))
+        facts = facts_of(live, ContactPointFacts)
+        self._write(resource, list(facts.uids), facts.provenance)
 
     def _write(self, resource: Resource, uids: list[str], provenance: str) -> None:
         spec = resource.spec
@@ -449,8 +454,9 @@ class GrafanaContactPointProvider(_NotificationProvider):
         self.record_applied(resource, secrets={uid: digests for uid, digests in written.items() if digests})
 
     def delete(self, live: LiveObject) -> None:
-        editable = str(live.info.get("provenance") or "") == ""
-        for uid in live.info.get("uids") or []:
+        facts = facts_of(live, ContactPointFacts)
+        editable = facts.provenance == ""
+        for uid in facts.uids:
             self.notifications.api.delete_integration(uid, live.key, editable)
         self.notifications.release(self.section, live.key)
 
@@ -458,10 +464,10 @@ class GrafanaContactPointProvider(_NotificationProvider):
         return f"contact point '{live.key}'"
 
 
-class GrafanaMuteTimingProvider(_NotificationProvider):
+class GrafanaMuteTimingProvider(_NotificationProvider[GrafanaMuteTimingSpec, VersionedFacts]):
     section: Section = "mute_timings"
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject[VersionedFacts]]:
         out = []
         for timing in self.notifications.snapshot().mute_timings:
             name = str(timing.get("name"))
@@ -469,14 +475,10 @@ class GrafanaMuteTimingProvider(_NotificationProvider):
                 continue
             state = {"name": name, "time_intervals": time_intervals_state(timing.get("time_intervals") or [])}
             raw = {k: v for k, v in timing.items() if k != "version"}
-            out.append(
-                self.live_object(
-                    name, state, raw, str(timing.get("provenance") or ""), {"version": timing.get("version")}
-                )
-            )
+            out.append(self.live_object(name, state, raw, _versioned(timing)))
         return out
 
-    def _body(self, resource: Resource, version: Any = None) -> dict[str, Any]:
+    def _body(self, resource: Resource, version: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"name": resource.key, "time_intervals": resource.state["time_intervals"]}
         if version:
             body["version"] = version
@@ -492,10 +494,10 @@ class GrafanaMuteTimingProvider(_NotificationProvider):
 
     def update(self, resource: Resource, live: LiveObject) -> None:
         self.claim(resource)
-        provenance = str(live.info.get("provenance") or "")
+        facts = facts_of(live, VersionedFacts)
         try:
             self.notifications.api.update_mute_timing(
-                live.key, self._body(resource, live.info.get("version")), self.editable_for(provenance)
+                live.key, self._body(resource, facts.version), self.editable_for(facts.provenance)
             )
         except GrafanaApiError as exc:  # "version conflict": this write's own, its answer lost?
             accept_if(exc, (409,), self._written(resource))
@@ -509,18 +511,18 @@ class GrafanaMuteTimingProvider(_NotificationProvider):
         )
 
     def delete(self, live: LiveObject) -> None:
-        editable = str(live.info.get("provenance") or "") == ""
-        self.notifications.api.delete_mute_timing(live.key, live.info.get("version"), editable)
+        facts = facts_of(live, VersionedFacts)
+        self.notifications.api.delete_mute_timing(live.key, facts.version, facts.provenance == "")
         self.notifications.release(self.section, live.key)
 
     def describe_live(self, live: LiveObject) -> str:
         return f"mute timing '{live.key}'"
 
 
-class GrafanaTemplateProvider(_NotificationProvider):
+class GrafanaTemplateProvider(_NotificationProvider[GrafanaTemplateSpec, VersionedFacts]):
     section: Section = "templates"
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject[VersionedFacts]]:
         out = []
         for template in self.notifications.snapshot().templates:
             name = str(template.get("name"))
@@ -528,11 +530,7 @@ class GrafanaTemplateProvider(_NotificationProvider):
                 continue
             state = {"name": name, "template": str(template.get("template") or "").rstrip()}
             raw = {k: v for k, v in template.items() if k != "version"}
-            out.append(
-                self.live_object(
-                    name, state, raw, str(template.get("provenance") or ""), {"version": template.get("version")}
-                )
-            )
+            out.append(self.live_object(name, state, raw, _versioned(template)))
         return out
 
     def create(self, resource: Resource) -> None:
@@ -546,11 +544,10 @@ class GrafanaTemplateProvider(_NotificationProvider):
         self.claim(resource)
         spec = resource.spec
         assert isinstance(spec, GrafanaTemplateSpec)
-        provenance = str(live.info.get("provenance") or "")
-        version = live.info.get("version")
+        facts = facts_of(live, VersionedFacts)
         try:
             self.notifications.api.put_template(
-                live.key, spec.template, str(version) if version else None, self.editable_for(provenance)
+                live.key, spec.template, facts.version, self.editable_for(facts.provenance)
             )
         except GrafanaApiError as exc:  # "version conflict": this write's own, its answer lost?
             now = self.notifications.api.template(live.key)
@@ -560,32 +557,31 @@ class GrafanaTemplateProvider(_NotificationProvider):
         self.record_applied(resource)
 
     def delete(self, live: LiveObject) -> None:
-        self.notifications.api.delete_template(live.key, str(live.info.get("provenance") or "") == "")
+        self.notifications.api.delete_template(live.key, facts_of(live, VersionedFacts).provenance == "")
         self.notifications.release(self.section, live.key)
 
     def describe_live(self, live: LiveObject) -> str:
         return f"template '{live.key}'"
 
 
-class GrafanaNotificationPolicyProvider(_NotificationProvider):
+class GrafanaNotificationPolicyProvider(_NotificationProvider[GrafanaNotificationPolicySpec, NotificationFacts]):
     section: Section = "policy"
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject[NotificationFacts]]:
         tree = self.notifications.snapshot().policy_tree
         if tree is None or not self.in_scope(POLICY_KEY, desired):
             return []
         provenance = str(tree.get("provenance") or "")
-        obj = self.live_object(POLICY_KEY, route_state(tree, root=True), tree, provenance)
+        obj = self.live_object(POLICY_KEY, route_state(tree, root=True), tree, NotificationFacts(provenance))
         if not obj.managed and desired and provenance == "" and is_default_tree(tree):
             obj.managed = True  # Grafana's default tree: nothing anyone configured is lost
-            obj.info["default_tree"] = True
         return [obj]
 
     def create(self, resource: Resource) -> None:
         self._write(resource, "")
 
     def update(self, resource: Resource, live: LiveObject) -> None:
-        self._write(resource, str(live.info.get("provenance") or ""))
+        self._write(resource, facts_of(live, NotificationFacts).provenance)
 
     def _write(self, resource: Resource, provenance: str) -> None:
         self.claim(resource)
@@ -595,8 +591,14 @@ class GrafanaNotificationPolicyProvider(_NotificationProvider):
         self.record_applied(resource)
 
     def delete(self, live: LiveObject) -> None:
-        self.notifications.api.reset_policy_tree(str(live.info.get("provenance") or "") == "")
+        self.notifications.api.reset_policy_tree(facts_of(live, NotificationFacts).provenance == "")
         self.notifications.release(self.section, live.key)
 
     def describe_live(self, live: LiveObject) -> str:
         return "the notification policy tree"
+
+
+def _versioned(answer: dict[str, Any]) -> VersionedFacts:
+    """The facts of a mute timing or template as Grafana answered it."""
+    version = answer.get("version")
+    return VersionedFacts(provenance=str(answer.get("provenance") or ""), version=str(version) if version else None)

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 from reconciler.commands import import_command
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import LiveObject, Resource
+from reconciler.kinds.base import FactsT, LiveObject, Resource, SpecT, facts_of
 from reconciler.last_applied import FIELD as APPLIED_FIELD
 from reconciler.last_applied import applied_digest
 from reconciler.plan.model import Action, ApiCall, Operation
 from reconciler.providers.base import Adopted, GeneratedSpecs, Provider, ReplaceIncomplete
 
 from .client import GrafanaApiError, GrafanaClient
+from .facts import AlertRuleFacts, FolderFacts, RuleGroupFacts, RuleSummary
 from .kinds import rule_child, rule_path
 from .notification_providers import notifications_for
 from .ownership import (
@@ -40,6 +41,7 @@ from .ownership import (
 from .rule_form import live_rule_state, uncarriable_fields
 from .snapshot import backend_for, grafana_configured
 from .spec_generation import SpecGenerator
+from .spec_model import AlertRuleChild, GrafanaFolderSpec, GrafanaRuleGroupSpec
 from .write_steps import (
     CREATE_FOLDER,
     CREATE_RULE,
@@ -63,7 +65,7 @@ if TYPE_CHECKING:
 ALERTING_KINDS = ("GrafanaFolder", "GrafanaRuleGroup", "GrafanaAlertRule")
 
 
-class _GrafanaProvider(Provider):
+class _GrafanaProvider(Provider[SpecT, FactsT]):
     backend = "grafana"
     # A rule's, group's or folder's plan needs the declared objects of the other two kinds.
     sees_kinds = ALERTING_KINDS
@@ -111,7 +113,7 @@ class _GrafanaProvider(Provider):
         elif call.purpose == RENAME_FOLDER and resource is not None and live is not None:
             # The version read at plan time: a folder changed since is refused (412), not overwritten.
             try:
-                client.update_folder(live.key, resource.state["title"], int(live.info.get("version") or 0))
+                client.update_folder(live.key, resource.state["title"], facts_of(live, FolderFacts).version or 0)
             except GrafanaApiError as exc:
                 # Unless the change is this rename's own, whose answer was lost (its retry then
                 # meets the version it made): the folder reads back with the new title.
@@ -196,23 +198,25 @@ class _GrafanaProvider(Provider):
 
 
 @dataclass
-class _FolderFacts:
+class _FolderRead:
+    """What the folder read found out about one folder, before it becomes a live object."""
+
     spec: Resource | None
     managed: bool
-    summaries: list[dict[str, Any]]
+    summaries: tuple[RuleSummary, ...]
     prevent_destroy: bool
 
     @property
-    def unmanaged_titles(self) -> list[str]:
-        return [s["title"] for s in self.summaries if not s["managed"]]
+    def unmanaged_titles(self) -> list[str | None]:
+        return [s.title for s in self.summaries if not s.managed]
 
 
-class GrafanaFolderProvider(_GrafanaProvider):
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+class GrafanaFolderProvider(_GrafanaProvider[GrafanaFolderSpec, FolderFacts]):
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject[FolderFacts]]:
         snap = self.grafana.snapshot()
         declared = {r.key: r for r in desired}
         group_folders = {r.state["folder"] for r in self.declared("GrafanaRuleGroup")}
-        facts: dict[str, _FolderFacts] = {}
+        facts: dict[str, _FolderRead] = {}
         for uid, folder in sorted(snap.folders.items()):
             if folder is None:
                 continue
@@ -222,10 +226,10 @@ class GrafanaFolderProvider(_GrafanaProvider):
             # Undeclared, a folder is reconciler's only while it holds reconciler's rules, all written
             # while a spec declared the folder (never a hand-made folder whose rules were imported).
             owned = bool(ours) and all(rule_annotations(r).get(FOLDER_OWNED_ANNOTATION) == "true" for r in ours)
-            facts[uid] = _FolderFacts(
+            facts[uid] = _FolderRead(
                 spec=spec,
                 managed=spec is not None or (owned and uid not in group_folders),
-                summaries=[self.grafana.rule_summary(r) for r in inside],
+                summaries=tuple(self.grafana.rule_summary(r) for r in inside),
                 prevent_destroy=self._protected(spec, ours),
             )
         blockers: dict[tuple[str, bool], str | None] = {}
@@ -251,7 +255,7 @@ class GrafanaFolderProvider(_GrafanaProvider):
                         **{k: folder.get(k) for k in ("uid", "title", "parentUid", "version")},
                         "contents": self._contents.get(uid),
                     },
-                    info={"rules": fact.summaries, "version": folder.get("version")},
+                    facts=FolderFacts(rules=fact.summaries, version=_int_or_none(folder.get("version"))),
                     locked_reason=locked,
                     prevent_destroy=fact.prevent_destroy,
                     applied_digest=str(recorded[uid].get(APPLIED_FIELD) or "") or None
@@ -262,7 +266,7 @@ class GrafanaFolderProvider(_GrafanaProvider):
         return out
 
     def _delete_blocker(
-        self, uid: str, facts: dict[str, _FolderFacts], memo: dict[tuple[str, bool], str | None], top: bool = False
+        self, uid: str, facts: dict[str, _FolderRead], memo: dict[tuple[str, bool], str | None], top: bool = False
     ) -> str | None:
         """Why deleting folder `uid` would take something reconciler must not delete, or None.
 
@@ -364,8 +368,8 @@ class GrafanaFolderProvider(_GrafanaProvider):
         return self.grafana.client.get_folder(uid) is None
 
 
-class GrafanaRuleGroupProvider(_GrafanaProvider):
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+class GrafanaRuleGroupProvider(_GrafanaProvider[GrafanaRuleGroupSpec, RuleGroupFacts]):
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject[RuleGroupFacts]]:
         snap = self.grafana.snapshot()
         declared_keys = {r.key for r in desired}
         out = []
@@ -383,7 +387,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
                     managed=bool(ours) or f"{folder_uid}/{group}" in declared_keys,
                     name=names.pop() if len(names) == 1 else None,
                     raw={"interval": interval, "rules": [r.get("uid") for r in members]},
-                    info={"rules": [self.grafana.rule_summary(r) for r in members]},
+                    facts=RuleGroupFacts(rules=tuple(self.grafana.rule_summary(r) for r in members)),
                     prevent_destroy=bool(ours)
                     and all(rule_annotations(r).get(PREVENT_DESTROY_ANNOTATION) == "true" for r in ours),
                 )
@@ -473,30 +477,27 @@ class GrafanaRuleGroupProvider(_GrafanaProvider):
         return SpecGenerator(self.grafana, self.request, self.expand_env).generate(selector, source)
 
 
-class GrafanaAlertRuleProvider(_GrafanaProvider):
+class GrafanaAlertRuleProvider(_GrafanaProvider[AlertRuleChild, AlertRuleFacts]):
     # Grafana allows one rule per title in a folder: the old rule goes first.
     replace_deletes_first = True
 
     def notes(self) -> list[str]:
         return list(self.grafana.snapshot().notes)
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject]:
+    def read(self, desired: Sequence[Resource]) -> list[LiveObject[AlertRuleFacts]]:
         snap = self.grafana.snapshot()
         wanted = {r.key for r in desired}
         summaries = [self.grafana.rule_summary(rule) for rule in snap.rules]
-        groups: dict[str, list[dict[str, Any]]] = {}
+        by_group: dict[str, list[RuleSummary]] = {}
         for rule, summary in zip(snap.rules, summaries):
-            groups.setdefault(f"{rule.get('folderUID')}/{rule.get('ruleGroup')}", []).append(summary)
+            by_group.setdefault(f"{rule.get('folderUID')}/{rule.get('ruleGroup')}", []).append(summary)
+        # One index shared by every rule's facts (the kind picks the group a write touches).
+        groups = {key: tuple(members) for key, members in by_group.items()}
         out = []
-        for rule, shared in zip(snap.rules, summaries):
-            managed = shared["managed"]
+        for rule, summary in zip(snap.rules, summaries):
+            managed = summary.managed
             if not (managed or rule.get("uid") in wanted or rule.get("folderUID") in snap.scope_folders):
                 continue
-            summary = dict(shared)  # this rule's own facts; the index keeps the plain summaries
-            summary["spec"] = rule_annotations(rule).get(SPEC_ANNOTATION) if managed else None
-            # Some Grafana versions reset the state of every rule in a group that is written: the
-            # rule's own group, or the one it moves into (the kind picks; one shared index).
-            summary["groups"] = groups
             annotations = rule_annotations(rule)
             provenance = rule.get("provenance") or ""
             out.append(
@@ -508,7 +509,9 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
                     name=f"{rule.get('folderUID')}/{rule.get('title')}" if managed else None,
                     owner=self.grafana.other_owner(rule),
                     raw={k: v for k, v in rule.items() if k != "updated"},
-                    info=summary,
+                    facts=AlertRuleFacts(
+                        rule=summary, spec=annotations.get(SPEC_ANNOTATION) if managed else None, groups=groups
+                    ),
                     locked_reason=(
                         "it is provisioned from a file (provenance 'file'): Grafana refuses changes to it through the API; "
                         "change it in the provisioning files instead"
@@ -571,7 +574,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
     def describe_live(self, live: LiveObject) -> str:
         return f"rule {live.key}"
 
-    def declaring(self, key: str) -> Resource | None:
+    def declaring(self, key: str) -> Resource[AlertRuleChild] | None:
         """The declared rule with this uid, or else the one declared with the live rule's title in
         its folder (a spec rule whose uid is derived)."""
         declared = super().declaring(key)
@@ -583,7 +586,7 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
         return next(
             (
                 r
-                for r in self.request.of()
+                for r in self.declared_resources()
                 if r.state["folder"] == rule.get("folderUID")
                 and r.state["title"] == rule.get("title")
                 and rule_child(r).rule.uid is None
@@ -605,6 +608,10 @@ class GrafanaAlertRuleProvider(_GrafanaProvider):
             )
         spec_name = rule_child(declared).group_name
         return Adopted(key, self.grafana.adopt_rules(rule["folderUID"], rule["ruleGroup"], {key}, spec_name))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if value is not None else None
 
 
 def _uncarriable_reason(rule: dict[str, Any]) -> str | None:

@@ -23,8 +23,8 @@ from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Resource
 
 from .client import GrafanaApiError, GrafanaClient
+from .facts import RuleSummary, alert_counts
 from .field_tables import ALERT_RULE_FIELDS
-from .kinds import alert_counts
 from .ownership import (
     APPLIED_DIGEST_ANNOTATION,
     FOLDER_OWNED_ANNOTATION,
@@ -223,17 +223,19 @@ class GrafanaBackend:
                 intervals[(folder_uid, group_name)] = int(answer.get("interval") or 0)
         return intervals
 
-    def rule_summary(self, rule: dict[str, Any]) -> dict[str, Any]:
+    def rule_summary(self, rule: dict[str, Any]) -> RuleSummary:
+        """`rule` as the warnings name it, with its alert instances from the run's read."""
         snap = self.snapshot()
-        counts = snap.states.get(rule.get("uid", ""), {"firing": 0, "pending": 0})
-        return {
-            "state_known": snap.states_known,
-            "uid": rule.get("uid"),
-            "title": rule.get("title"),
-            "managed": self.is_managed(rule),
-            "provenance": rule.get("provenance") or "",
-            **counts,
-        }
+        counts = snap.states.get(rule.get("uid", ""), {})
+        return RuleSummary(
+            uid=rule.get("uid"),
+            title=rule.get("title"),
+            managed=self.is_managed(rule),
+            provenance=rule.get("provenance") or "",
+            firing=counts.get("firing", 0),
+            pending=counts.get("pending", 0),
+            state_known=snap.states_known,
+        )
 
     # --- writes ---------------------------------------------------------------------------------
     def rule_body(self, resource: Resource, uid: str) -> dict[str, Any]:
@@ -360,7 +362,7 @@ class GrafanaBackend:
             self.client.update_rule(rule["uid"], body, disable_provenance=not rule.get("provenance"))
         notes = []
         if summaries:
-            listing = "; ".join(f"'{r['title']}' ({alert_counts(r)})" for r in summaries)
+            listing = "; ".join(f"'{r.title}' ({alert_counts(r)})" for r in summaries)
             notes.append(
                 f"the ownership annotation was written onto {len(summaries)} rule(s); Grafana resets the evaluation state of a "
                 f"rule it updates, so firing alerts are evaluated afresh and may notify again: {listing}"

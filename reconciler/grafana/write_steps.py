@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.kinds.base import LiveObject, Resource
+from reconciler.kinds.base import LiveObject, Resource, facts_of
 from reconciler.plan.model import Action, ApiCall, Operation, Rewritten
 from reconciler.plan.steps import StepView
 
+from .facts import FolderFacts
 from .notification_model import ledger_name
 from .spec_model import MAX_NAME_LENGTH, format_duration
 
@@ -109,7 +110,7 @@ def _folder_calls(op: Operation, view: StepView, ops: list[Operation]) -> list[A
             ApiCall(
                 "PUT",
                 f"/api/folders/{op.key}",
-                f"rename folder '{live.state.get('title')}' -> '{desired.state['title']}' (at version {live.info.get('version')})",
+                f"rename folder '{live.state.get('title')}' -> '{desired.state['title']}' (at version {facts_of(live, FolderFacts).version})",
                 RENAME_FOLDER,
             )
         )

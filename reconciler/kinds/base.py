@@ -130,8 +130,6 @@ class LiveObject(Generic[FactsT_co]):
     raw: Any = None
     # The kind's typed facts (see `Facts`; read them with `facts_of`); None: none were read.
     facts: FactsT_co | None = None
-    # Untyped facts, for kinds not yet moved to `facts` (Grafana's); new code uses `facts`.
-    info: dict[str, Any] = field(default_factory=dict)
     # Facts the provider found that forbid any change (e.g. file provenance in Grafana).
     locked_reason: str | None = None
     # Another reconciler project's marker when that project manages it (then import is no way out).
@@ -155,9 +153,15 @@ class LiveObject(Generic[FactsT_co]):
         return fingerprint(self.raw if self.raw is not None else self.state)
 
 
-def facts_of(live: LiveObject[_F], model: type[_F]) -> _F:
-    """`live`'s facts, or `model()` (every fact "not known") when it carries none."""
-    return live.facts if live.facts is not None else model()
+def facts_of(live: LiveObject[Facts], model: type[_F]) -> _F:
+    """`live`'s facts, or `model()` (every fact "not known") when it carries none. Facts of
+    another model are a provider writing what its kind does not read: that fails loudly."""
+    facts = live.facts
+    if facts is None:
+        return model()
+    if not isinstance(facts, model):
+        raise TypeError(f"{live.kind} {live.key} carries {type(facts).__name__}, not {model.__name__}")
+    return facts
 
 
 @dataclass

@@ -23,6 +23,7 @@ from reconciler.specs.project import TargetConfig
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
+    from reconciler.providers.provider_target import ProviderTarget
     from reconciler.providers.request import ProviderRequest
     from reconciler.sandbox import SandboxServer
 
@@ -57,6 +58,7 @@ class TargetContext:
         self._workspace: WorkspaceClient | None = None
         self._grafana: Endpoint | None = None
         self._shared: dict[str, Any] = {}
+        self._provider_target: ProviderTarget | None = None
 
     @property
     def project(self) -> str:
@@ -67,6 +69,15 @@ class TargetContext:
     def owner(self) -> str:
         """The ownership marker this project writes on the live side."""
         return f"reconciler/{self.project}"
+
+    @property
+    def provider_target(self) -> ProviderTarget:
+        """The narrow view of this target providers are handed (names, configuration, endpoints)."""
+        if self._provider_target is None:
+            from reconciler.providers.provider_target import ProviderTarget
+
+            self._provider_target = ProviderTarget(self)
+        return self._provider_target
 
     def request(self, kind: str, sees_kinds: tuple[str, ...] = ()) -> ProviderRequest:
         """The narrow request for a provider of `kind` that also needs `sees_kinds`' specs."""

@@ -49,3 +49,37 @@ def test_no_provider_reaches_the_whole_spec_set() -> None:
         if re.search(r"context\.(_?specs)\b", line)
     ]
     assert offenders == []
+
+
+# The provider modules: every backend's, and Grafana's (the shared backends included).
+PROVIDER_MODULES = [
+    *sorted(
+        p for p in (PACKAGE / "providers").glob("*.py") if p.name not in ("provider_target.py", "provider_registry.py")
+    ),
+    *(PACKAGE / "grafana" / n for n in ("providers.py", "notification_providers.py", "snapshot.py")),
+]
+
+
+def test_each_provider_call_is_handed_its_request_and_providers_see_a_narrow_target() -> None:
+    """No provider holds the run's TargetContext or a request of its own, and no call is handed
+    `desired` beside its request: specs come per call, endpoints and configuration through
+    `ProviderTarget` (provider_target.py, the one adaptor, and the registry that builds
+    providers are the exceptions)."""
+    held = re.compile(r"self\.context\b|self\.request\b|\(self, desired\b|import TargetContext\b|context\.request\(")
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{n}: {line.strip()}"
+        for path in PROVIDER_MODULES
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if held.search(line)
+    ]
+    assert offenders == []
+
+
+def test_the_provider_interface_takes_the_request_per_call() -> None:
+    import inspect
+
+    from reconciler.providers.base import Provider
+
+    for name in ("configured", "read", "check", "apply", "declaring", "import_key", "adopt", "generate_specs"):
+        params = list(inspect.signature(getattr(Provider, name)).parameters)
+        assert params[:2] == ["self", "request"], (name, params)

@@ -230,7 +230,9 @@ def _run_batch(
             outcomes.append(None)
     began = time.monotonic()
     todo = [item for item in items if item is not None and item[2] is not _GONE]
-    done = iter(provider.apply_batch([(op, res, obj) for op, res, obj in todo]) if todo else [])
+    done = iter(
+        provider.apply_batch(session.request(provider), [(op, res, obj) for op, res, obj in todo]) if todo else []
+    )
     failed = False
     for op, item, problem in zip(batch, items, outcomes):
         result = _result(op, problem if item is None else (None if item[2] is _GONE else next(done)))
@@ -270,7 +272,8 @@ def _run(op: Operation, session: Session, live: LiveState) -> None:
     """Execute the calls the plan lists for `op` (`Operation.calls`), through its provider."""
     op, resource, obj = _targets(op, session, live)
     if obj is not _GONE:
-        session.provider(op.kind).apply(op, resource, obj)
+        provider = session.provider(op.kind)
+        provider.apply(session.request(provider), op, resource, obj)
 
 
 def wait_ready(report: ApplyReport, session: Session, timeout: float, observer: ApplyObserver) -> None:

@@ -317,7 +317,7 @@ def lock_store_for(session: Session) -> LockStore | None:
         policies = session.provider("SlaPolicy")
     except ReconcilerError:
         policies = None
-    if isinstance(policies, SqlPolicyProvider) and policies.configured():
+    if isinstance(policies, SqlPolicyProvider) and policies.configured(session.request(policies)):
         # The policy store's own engine: one connection pool per run.
         policies.ensure_database_file()
         return SqlLockStore(policies.engine, context.name, f"table {LOCK_TABLE} beside {policies.where}")

@@ -44,11 +44,11 @@ def run_import(request: ImportRequest, say: Callable[[str], None]) -> None:
         if not (request.generate_specs or request.from_file):
             if request.allow_migrate:
                 _migrate(session, provider, say)
-            _adopt(provider, kind, request.key, specs_dir, say)
+            _adopt(session, provider, request.key, specs_dir, say)
             say("Run `reconciler plan` to see its differences from the spec.")
             return
         provider.expand_env = request.expand_env
-        generated = provider.generate_specs(request.key, request.from_file)
+        generated = provider.generate_specs(session.request(provider), request.key, request.from_file)
     existing = [name for name in generated.files if (specs_dir / name).exists()]
     if existing:
         raise ReconcilerError(
@@ -77,7 +77,7 @@ def run_import(request: ImportRequest, say: Callable[[str], None]) -> None:
             _migrate(session, provider, say)
         for number, (adopt_key, _name) in enumerate(generated.adopt):
             try:
-                _adopt(provider, kind, adopt_key, specs_dir, say)
+                _adopt(session, provider, adopt_key, specs_dir, say)
             except ReconcilerError as exc:
                 if number == 0:
                     # Nothing was adopted: the import did not happen, so its files are not kept
@@ -103,17 +103,18 @@ def _remove(paths: list[Path]) -> None:
 def _migrate(session: Session, provider: Provider, say: Callable[[str], None]) -> None:
     """`--allow-migrate`: the schema changes the store needs before it can record ownership (e.g.
     a policy table the SLA framework created), found by reading it, then made."""
-    provider.read(session.specs.by_kind(provider.kind.name))
+    provider.read(session.request(provider))
     for migration in provider.migrations():
         provider.migrate(migration)
         say(f"Migrated {migration.address}: {migration.description}")
 
 
-def _adopt(provider: Provider, kind: str, key: str, specs_dir: Path, say: Callable[[str], None]) -> None:
+def _adopt(session: Session, provider: Provider, key: str, specs_dir: Path, say: Callable[[str], None]) -> None:
     """Adopt one declared live object and say what happened (and what it cost). `key` may also
     be the name of the spec that declares it."""
-    key = provider.import_key(key)
-    declared = provider.declaring(key)
+    kind, request = provider.kind.name, session.request(provider)
+    key = provider.import_key(request, key)
+    declared = provider.declaring(request, key)
     if declared is None:
         alternative = (
             " or let `reconciler import --generate-specs` write it from the live object"
@@ -124,7 +125,7 @@ def _adopt(provider: Provider, kind: str, key: str, specs_dir: Path, say: Callab
             f"no {kind} spec in {specs_dir} declares {key!r}. Import adopts what a spec declares (an adopted object no spec "
             f"declares would be planned for deletion): write its spec first{alternative}"
         )
-    adopted = provider.adopt(key, declared.name)
+    adopted = provider.adopt(request, key, declared.name)
     for note in adopted.notes:
         say(f"note: {note}")
     say(f"Imported {kind} {adopted.key}: reconciler now manages it.")

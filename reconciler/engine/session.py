@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from reconciler.diagnostics import Diagnostic, resolve
 from reconciler.errors import ReconcilerError, SpecErrors
@@ -19,6 +20,7 @@ from reconciler.plan.digest import fingerprint
 from reconciler.plan.model import Action, Migration, Plan
 from reconciler.providers.base import Provider
 from reconciler.providers.provider_registry import provider_entry, provider_for
+from reconciler.providers.request import ProviderRequest
 from reconciler.selection import Selection
 from reconciler.specs.cli_variables import NO_VARIABLES, CommandLineVariables
 from reconciler.specs.loader import SpecSet, load_specs
@@ -84,6 +86,7 @@ class Session:
         self.specs = load_specs(specs_dir, target, kinds=KINDS, variables=variables)
         self.context = TargetContext(self.specs)
         self._providers: dict[str, Provider] = {}
+        self._requests: dict[str, ProviderRequest] = {}
         # --only/--label: only the kinds it can name are read, and plans are narrowed to it.
         self.selection = selection
         self.variables = variables
@@ -123,7 +126,7 @@ class Session:
             provider = self.provider(kind)
         except ReconcilerError:
             return False
-        return provider.configured()
+        return provider.configured(self.request(provider))
 
     def provider(self, kind: Kind | str) -> Provider:
         kind = KINDS[kind] if isinstance(kind, str) else kind
@@ -131,19 +134,27 @@ class Session:
             self._providers[kind.name] = provider_for(kind, self.context)
         return self._providers[kind.name]
 
+    def request(self, provider: Provider[Any, Any]) -> ProviderRequest:
+        """What `provider` is handed with each call: the declared objects of its kind and of the
+        kinds it names (`sees_kinds`), built once per run."""
+        name = provider.kind.name
+        if name not in self._requests:
+            self._requests[name] = self.context.request(name, provider.sees_kinds)
+        return self._requests[name]
+
     def read_live(self) -> LiveState:
         live = LiveState()
         errors: list[Diagnostic] = []
         for kind in self.kinds_in_play():
             provider = self.provider(kind)
-            if not provider.configured():
+            request = self.request(provider)
+            if not provider.configured(request):
                 raise ReconcilerError(
                     f"{kind.name} specs are declared but target '{self.specs.target_name}' configures no "
                     f"{provider.backend} connection"
                 )
-            desired = self.specs.by_kind(kind.name)
-            errors.extend(provider.check(desired))
-            live.objects.extend(provider.read(desired))
+            errors.extend(provider.check(request))
+            live.objects.extend(provider.read(request))
             live.notes.extend(provider.notes())
             live.migrations.extend(provider.migrations())
         if errors:

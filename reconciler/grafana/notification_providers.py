@@ -23,7 +23,6 @@ Grafana's default.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -35,6 +34,7 @@ from reconciler.kinds.base import LiveObject, Resource, SpecT, facts_of
 from reconciler.last_applied import FIELD as APPLIED_FIELD
 from reconciler.last_applied import applied_digest
 from reconciler.providers.base import Adopted, Provider
+from reconciler.providers.request import ProviderRequest
 
 from .client import GrafanaApiError, GrafanaClient
 from .facts import ContactPointFacts, NotificationFacts, VersionedFacts
@@ -58,10 +58,10 @@ from .notification_model import (
     secret_digest,
     time_intervals_state,
 )
-from .snapshot import backend_for, grafana_configured
+from .snapshot import backend_for
 
 if TYPE_CHECKING:
-    from reconciler.targets import TargetContext
+    from reconciler.providers.provider_target import ProviderTarget
 
 NOTIFICATION_KINDS = ("GrafanaContactPoint", "GrafanaNotificationPolicy", "GrafanaMuteTiming", "GrafanaTemplate")
 LEDGER_WRITE_ATTEMPTS = 5
@@ -200,10 +200,9 @@ class NotificationSnapshot:
 class NotificationBackend:
     """The run's one read of Grafana's notification objects, and the ledger writes."""
 
-    def __init__(self, context: TargetContext) -> None:
-        self.context = context
-        self.request = context.request(NOTIFICATION_KINDS[0], NOTIFICATION_KINDS[1:])
-        self.grafana = backend_for(context)
+    def __init__(self, target: ProviderTarget) -> None:
+        self.target = target
+        self.grafana = backend_for(target)
         self._api: NotificationsApi | None = None
         self._snapshot: NotificationSnapshot | None = None
         self._ledger: tuple[Ledger, str | None] | None = None
@@ -216,26 +215,27 @@ class NotificationBackend:
 
     @property
     def owner(self) -> str:
-        return self.context.owner
+        return self.target.owner
 
     @property
     def editable(self) -> bool:
         return self.grafana.editable
 
-    def declared(self) -> bool:
-        return self.request.any_of(NOTIFICATION_KINDS)
-
-    def snapshot(self) -> NotificationSnapshot:
+    def snapshot(self, request: ProviderRequest | None = None) -> NotificationSnapshot:
+        """The run's one read, scoped by `request` (whether any notification object is declared)
+        when it is made; the calls after it (the run's writes follow its read) may leave it out."""
         if self._snapshot is None:
-            self._snapshot = self._read()
+            if request is None:
+                raise ReconcilerError("Grafana was asked for its notification objects before the run read them")
+            self._snapshot = self._read(request.any_of(NOTIFICATION_KINDS))
         return self._snapshot
 
-    def _read(self) -> NotificationSnapshot:
-        if not self.declared() and self.context.known_empty("grafana"):
+    def _read(self, declared: bool) -> NotificationSnapshot:
+        if not declared and self.target.known_empty("grafana"):
             return NotificationSnapshot(Ledger(self.owner), None)
         ledger, version = self.ledger()
         snap = NotificationSnapshot(ledger, version)
-        if not self.declared() and not ledger.owns_any():
+        if not declared and not ledger.owns_any():
             return snap  # nothing declared, nothing owned: one call
         snap.contact_points = self.api.contact_points()
         snap.policy_tree = self.api.policy_tree()
@@ -321,20 +321,22 @@ class NotificationBackend:
         """The client belongs to the shared Grafana backend, which closes it."""
 
 
-def notifications_for(context: TargetContext) -> NotificationBackend:
-    return context.shared("grafana-notifications", lambda: NotificationBackend(context))
+def notifications_for(target: ProviderTarget) -> NotificationBackend:
+    return target.shared("grafana-notifications", lambda: NotificationBackend(target))
 
 
 class _NotificationProvider(Provider[SpecT, _N]):
     backend = "grafana"
     section: Section
+    # Whether any notification object is declared scopes the one read all four share.
+    sees_kinds = NOTIFICATION_KINDS
 
-    def __init__(self, kind: Any, context: TargetContext) -> None:
-        super().__init__(kind, context)
-        self.notifications = notifications_for(context)
+    def __init__(self, kind: Any, target: ProviderTarget) -> None:
+        super().__init__(kind, target)
+        self.notifications = notifications_for(target)
 
-    def configured(self) -> bool:
-        return grafana_configured(self.context)
+    def configured(self, request: ProviderRequest) -> bool:
+        return self.target.has("grafana")
 
     def entry(self, name: str) -> dict[str, Any] | None:
         return self.notifications.snapshot().ledger.get(self.section, name)
@@ -365,20 +367,20 @@ class _NotificationProvider(Provider[SpecT, _N]):
             applied_digest=str(entry[APPLIED_FIELD]) if entry and entry.get(APPLIED_FIELD) else None,
         )
 
-    def in_scope(self, key: str, desired: Sequence[Resource]) -> bool:
+    def in_scope(self, key: str, request: ProviderRequest) -> bool:
         """Managed objects always; others when this kind is declared at all (shown, never changed)."""
-        return self.entry(key) is not None or bool(desired)
+        return self.entry(key) is not None or bool(request.of())
 
     def editable_for(self, provenance: str) -> bool:
         """The provenance header of a write: the target's choice, but never an attempt to turn an
         object Grafana holds as `api` into none (Grafana refuses that as a provenance mismatch)."""
         return self.notifications.editable and provenance != "api"
 
-    def adopt(self, key: str, name: str | None = None) -> Adopted:
-        declared = self.declaring(key)
+    def adopt(self, request: ProviderRequest, key: str, name: str | None = None) -> Adopted:
+        declared = self.declaring(request, key)
         if declared is None:
             raise ReconcilerError(f"no {self.kind.name} spec declares {key!r}")
-        obj = next((o for o in self.read([declared]) if o.key == key), None)
+        obj = next((o for o in self.read(request) if o.key == key), None)
         if obj is None:
             raise ReconcilerError(f"no {self.kind.name} {key!r} in Grafana")
         if obj.locked_reason:
@@ -401,10 +403,11 @@ class GrafanaContactPointProvider(_NotificationProvider[GrafanaContactPointSpec,
             out.setdefault(str(integ.get("name")), []).append(integ)
         return out
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject[ContactPointFacts]]:
+    def read(self, request: ProviderRequest) -> list[LiveObject[ContactPointFacts]]:
+        self.notifications.snapshot(request)
         out = []
         for name, integrations in sorted(self._by_name().items()):
-            if not self.in_scope(name, desired):
+            if not self.in_scope(name, request):
                 continue
             entry = self.entry(name) or {}
             provenance = next((str(i.get("provenance") or "") for i in integrations if i.get("provenance")), "")
@@ -467,11 +470,11 @@ class GrafanaContactPointProvider(_NotificationProvider[GrafanaContactPointSpec,
 class GrafanaMuteTimingProvider(_NotificationProvider[GrafanaMuteTimingSpec, VersionedFacts]):
     section: Section = "mute_timings"
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject[VersionedFacts]]:
+    def read(self, request: ProviderRequest) -> list[LiveObject[VersionedFacts]]:
         out = []
-        for timing in self.notifications.snapshot().mute_timings:
+        for timing in self.notifications.snapshot(request).mute_timings:
             name = str(timing.get("name"))
-            if not self.in_scope(name, desired):
+            if not self.in_scope(name, request):
                 continue
             state = {"name": name, "time_intervals": time_intervals_state(timing.get("time_intervals") or [])}
             raw = {k: v for k, v in timing.items() if k != "version"}
@@ -522,11 +525,11 @@ class GrafanaMuteTimingProvider(_NotificationProvider[GrafanaMuteTimingSpec, Ver
 class GrafanaTemplateProvider(_NotificationProvider[GrafanaTemplateSpec, VersionedFacts]):
     section: Section = "templates"
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject[VersionedFacts]]:
+    def read(self, request: ProviderRequest) -> list[LiveObject[VersionedFacts]]:
         out = []
-        for template in self.notifications.snapshot().templates:
+        for template in self.notifications.snapshot(request).templates:
             name = str(template.get("name"))
-            if not self.in_scope(name, desired):
+            if not self.in_scope(name, request):
                 continue
             state = {"name": name, "template": str(template.get("template") or "").rstrip()}
             raw = {k: v for k, v in template.items() if k != "version"}
@@ -567,13 +570,13 @@ class GrafanaTemplateProvider(_NotificationProvider[GrafanaTemplateSpec, Version
 class GrafanaNotificationPolicyProvider(_NotificationProvider[GrafanaNotificationPolicySpec, NotificationFacts]):
     section: Section = "policy"
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject[NotificationFacts]]:
-        tree = self.notifications.snapshot().policy_tree
-        if tree is None or not self.in_scope(POLICY_KEY, desired):
+    def read(self, request: ProviderRequest) -> list[LiveObject[NotificationFacts]]:
+        tree = self.notifications.snapshot(request).policy_tree
+        if tree is None or not self.in_scope(POLICY_KEY, request):
             return []
         provenance = str(tree.get("provenance") or "")
         obj = self.live_object(POLICY_KEY, route_state(tree, root=True), tree, NotificationFacts(provenance))
-        if not obj.managed and desired and provenance == "" and is_default_tree(tree):
+        if not obj.managed and request.of() and provenance == "" and is_default_tree(tree):
             obj.managed = True  # Grafana's default tree: nothing anyone configured is lost
         return [obj]
 

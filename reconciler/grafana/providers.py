@@ -12,12 +12,10 @@ does not manage is refused: Grafana would rewrite those rules with the new inter
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.commands import import_command
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import FactsT, LiveObject, Resource, SpecT, facts_of
@@ -25,6 +23,7 @@ from reconciler.last_applied import FIELD as APPLIED_FIELD
 from reconciler.last_applied import applied_digest
 from reconciler.plan.model import Action, ApiCall, Operation
 from reconciler.providers.base import Adopted, GeneratedSpecs, Provider, ReplaceIncomplete
+from reconciler.providers.request import ProviderRequest
 
 from .client import GrafanaApiError, GrafanaClient
 from .facts import AlertRuleFacts, FolderFacts, RuleGroupFacts, RuleSummary
@@ -39,7 +38,7 @@ from .ownership import (
     rule_annotations,
 )
 from .rule_form import live_rule_state, uncarriable_fields
-from .snapshot import backend_for, grafana_configured
+from .snapshot import backend_for
 from .spec_generation import SpecGenerator
 from .spec_model import AlertRuleChild, GrafanaFolderSpec, GrafanaRuleGroupSpec
 from .write_steps import (
@@ -59,7 +58,7 @@ from .write_steps import (
 )
 
 if TYPE_CHECKING:
-    from reconciler.targets import TargetContext
+    from reconciler.providers.provider_target import ProviderTarget
 
 
 ALERTING_KINDS = ("GrafanaFolder", "GrafanaRuleGroup", "GrafanaAlertRule")
@@ -70,17 +69,16 @@ class _GrafanaProvider(Provider[SpecT, FactsT]):
     # A rule's, group's or folder's plan needs the declared objects of the other two kinds.
     sees_kinds = ALERTING_KINDS
 
-    def __init__(self, kind: Any, context: TargetContext) -> None:
-        super().__init__(kind, context)
-        self.grafana = backend_for(context)
+    def __init__(self, kind: Any, target: ProviderTarget) -> None:
+        super().__init__(kind, target)
+        self.grafana = backend_for(target)
 
-    def configured(self) -> bool:
-        return grafana_configured(self.context)
+    def configured(self, request: ProviderRequest) -> bool:
+        return self.target.has("grafana")
 
-    def declared(self, kind: str) -> list[Resource]:
-        return self.request.of(kind)
-
-    def apply(self, op: Operation, resource: Resource | None, live: LiveObject | None) -> None:
+    def apply(
+        self, request: ProviderRequest, op: Operation, resource: Resource | None, live: LiveObject | None
+    ) -> None:
         """Exactly the calls the plan lists for `op`, in order (see `write_steps`)."""
         if not op.calls:
             raise ReconcilerError(
@@ -89,17 +87,19 @@ class _GrafanaProvider(Provider[SpecT, FactsT]):
         deleted = False
         for call in op.calls:
             try:
-                self.execute(call, op, resource, live)
+                self.execute(request, call, op, resource, live)
             except Exception as exc:
                 if op.action is Action.REPLACE and deleted:
                     raise ReplaceIncomplete(
                         f"{op.kind} '{op.name}': the old rule {op.replaces_key or op.key} was deleted, but creating the new "
-                        f"one failed: {exc}. Nothing of it exists now. Finish the replace with: {self.context.finish_command}"
+                        f"one failed: {exc}. Nothing of it exists now. Finish the replace with: {self.target.finish_command}"
                     ) from exc
                 raise
             deleted |= call.purpose == DELETE_RULE
 
-    def execute(self, call: ApiCall, op: Operation, resource: Resource | None, live: LiveObject | None) -> None:
+    def execute(
+        self, request: ProviderRequest, call: ApiCall, op: Operation, resource: Resource | None, live: LiveObject | None
+    ) -> None:
         client, grafana = self.grafana.client, self.grafana
         uid = call.path.rsplit("/", 1)[-1]
         if call.purpose == CREATE_FOLDER and resource is not None:
@@ -133,9 +133,9 @@ class _GrafanaProvider(Provider[SpecT, FactsT]):
         elif call.purpose == RECORD_FOLDER and resource is not None:
             # After the folder's own writes succeeded: a failed write never records a digest.
             digest = applied_digest(self.kind.fields, resource.state)
-            notifications_for(self.context).record_applied("folders", resource.key, resource.name, digest)
+            notifications_for(self.target).record_applied("folders", resource.key, resource.name, digest)
         elif call.purpose == FORGET_FOLDER:
-            notifications_for(self.context).release("folders", op.key)
+            notifications_for(self.target).release("folders", op.key)
         elif call.purpose == MARK_FOLDER_PROTECTION and resource is not None:
             grafana.check_unchanged(uid)
             body = grafana.live_rule(uid)
@@ -152,7 +152,7 @@ class _GrafanaProvider(Provider[SpecT, FactsT]):
             body["title"] = temporary_title(str(body.get("title") or ""))
             grafana.wrote(uid, client.update_rule(uid, body, disable_provenance=grafana.provenance_of(uid) == ""))
         elif call.purpose == CREATE_RULE and resource is not None:
-            body = grafana.rule_body(resource, resource.key)
+            body = grafana.rule_body(request, resource, resource.key)
             created: dict[str, Any] | None
             try:
                 created = client.create_rule(body, disable_provenance=grafana.keeps_editable(None))
@@ -166,7 +166,7 @@ class _GrafanaProvider(Provider[SpecT, FactsT]):
         elif call.purpose == UPDATE_RULE and resource is not None:
             # No version to send (the provisioning API has none for rules): re-read just before.
             grafana.check_unchanged(uid)
-            body = grafana.rule_body(resource, uid)
+            body = grafana.rule_body(request, resource, uid)
             grafana.wrote(uid, client.update_rule(uid, body, disable_provenance=grafana.keeps_editable(uid)))
         elif call.purpose == DELETE_RULE:
             # A rule edited in Grafana since plan is not the one the plan deleted: refused, kept.
@@ -179,7 +179,7 @@ class _GrafanaProvider(Provider[SpecT, FactsT]):
                     raise
         elif call.purpose == GROUP_INTERVAL:
             folder, _, group = call.path.removeprefix("/api/v1/provisioning/folder/").partition("/rule-groups/")
-            declared = next((r for r in self.declared("GrafanaRuleGroup") if r.key == f"{folder}/{group}"), None)
+            declared = next((r for r in request.of("GrafanaRuleGroup") if r.key == f"{folder}/{group}"), None)
             if declared is None:
                 raise ReconcilerError(f"rule group {folder}/{group} is not declared in the specs")
             grafana.check_group_members(folder, group, {r.key for r in call.rewrites})
@@ -212,10 +212,10 @@ class _FolderRead:
 
 
 class GrafanaFolderProvider(_GrafanaProvider[GrafanaFolderSpec, FolderFacts]):
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject[FolderFacts]]:
-        snap = self.grafana.snapshot()
-        declared = {r.key: r for r in desired}
-        group_folders = {r.state["folder"] for r in self.declared("GrafanaRuleGroup")}
+    def read(self, request: ProviderRequest) -> list[LiveObject[FolderFacts]]:
+        snap = self.grafana.snapshot(request)
+        declared = {r.key: r for r in request.of()}
+        group_folders = {r.state["folder"] for r in request.of("GrafanaRuleGroup")}
         facts: dict[str, _FolderRead] = {}
         for uid, folder in sorted(snap.folders.items()):
             if folder is None:
@@ -235,7 +235,7 @@ class GrafanaFolderProvider(_GrafanaProvider[GrafanaFolderSpec, FolderFacts]):
         blockers: dict[tuple[str, bool], str | None] = {}
         self._contents: dict[str, dict[str, int]] = {}
         # What reconciler last applied to each folder (the run's one ledger read, shared).
-        recorded = notifications_for(self.context).ledger()[0].entries["folders"] if facts else {}
+        recorded = notifications_for(self.target).ledger()[0].entries["folders"] if facts else {}
         out = []
         for uid, fact in facts.items():
             folder = snap.folders[uid] or {}
@@ -326,11 +326,12 @@ class GrafanaFolderProvider(_GrafanaProvider[GrafanaFolderSpec, FolderFacts]):
         )
         return any(rule_annotations(r).get(key) == "true" for r in ours for key in keys)
 
-    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
-        snap = self.grafana.snapshot()
-        declared = {r.key for r in desired}
+    def check(self, request: ProviderRequest) -> list[Diagnostic]:
+        snap = self.grafana.snapshot(request)
+        folders = request.of()
+        declared = {r.key for r in folders}
         errors = []
-        for res in desired:
+        for res in folders:
             parent = res.state.get("parent")
             if parent and parent not in declared and snap.folders.get(parent) is None and self._missing(parent):
                 errors.append(
@@ -339,7 +340,7 @@ class GrafanaFolderProvider(_GrafanaProvider[GrafanaFolderSpec, FolderFacts]):
                         f"parent folder {parent!r} does not exist in Grafana and no GrafanaFolder declares it",
                     )
                 )
-            elif parent and self._below(parent, res.key, {r.key: r.state.get("parent") for r in desired}):
+            elif parent and self._below(parent, res.key, {r.key: r.state.get("parent") for r in folders}):
                 errors.append(
                     res.error(
                         ("spec", "parent"),
@@ -369,9 +370,9 @@ class GrafanaFolderProvider(_GrafanaProvider[GrafanaFolderSpec, FolderFacts]):
 
 
 class GrafanaRuleGroupProvider(_GrafanaProvider[GrafanaRuleGroupSpec, RuleGroupFacts]):
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject[RuleGroupFacts]]:
-        snap = self.grafana.snapshot()
-        declared_keys = {r.key for r in desired}
+    def read(self, request: ProviderRequest) -> list[LiveObject[RuleGroupFacts]]:
+        snap = self.grafana.snapshot(request)
+        declared_keys = {r.key for r in request.of()}
         out = []
         for (folder_uid, group), interval in sorted(snap.intervals.items()):
             members = snap.in_group(folder_uid, group)
@@ -394,11 +395,11 @@ class GrafanaRuleGroupProvider(_GrafanaProvider[GrafanaRuleGroupSpec, RuleGroupF
             )
         return out
 
-    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
-        snap = self.grafana.snapshot()
-        declared_folders = {r.key for r in self.declared("GrafanaFolder")}
+    def check(self, request: ProviderRequest) -> list[Diagnostic]:
+        snap = self.grafana.snapshot(request)
+        declared_folders = {r.key for r in request.of("GrafanaFolder")}
         errors = []
-        for res in desired:
+        for res in request.of():
             folder = res.state["folder"]
             if folder not in declared_folders and snap.folders.get(folder) is None:
                 errors.append(
@@ -419,7 +420,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider[GrafanaRuleGroupSpec, RuleGroupF
                             f"the group holds {len(foreign)} rule(s) reconciler does not manage ({', '.join(repr(t) for t in foreign)}): "
                             "Grafana has one interval per group, so changing it would rewrite them too (new interval, reset "
                             "evaluation state, the write's provenance). Adopt them first with "
-                            f"`{import_command('GrafanaRuleGroup', res.key, self.context.root, self.context.name)}` (and declare them), "
+                            f"`{self.target.import_command('GrafanaRuleGroup', res.key)}` (and declare them), "
                             "or move them to another group in Grafana",
                         )
                     )
@@ -433,11 +434,11 @@ class GrafanaRuleGroupProvider(_GrafanaProvider[GrafanaRuleGroupSpec, RuleGroupF
                     )
         return errors
 
-    def adopt(self, key: str, name: str | None = None) -> Adopted:
+    def adopt(self, request: ProviderRequest, key: str, name: str | None = None) -> Adopted:
         """Adopt the rules of group `key` that its spec declares (by uid, or by title in the
         folder); the group's other rules stay unmanaged, never to be deleted by a later plan."""
         folder, _, group = key.partition("/")
-        declared = self.declaring(key)
+        declared = self.declaring(request, key)
         if declared is None:
             raise ReconcilerError(
                 f"no GrafanaRuleGroup spec declares {key}; write its spec first (or use --generate-specs)"
@@ -445,7 +446,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider[GrafanaRuleGroupSpec, RuleGroupF
         current = self.grafana.client.get_group(folder, group)
         if current is None:
             raise ReconcilerError(f"no rule group {key!r} in Grafana (expected FOLDER_UID/GROUP)")
-        children = [r for r in self.request.of("GrafanaAlertRule") if rule_child(r).group_name == declared.name]
+        children = [r for r in request.of("GrafanaAlertRule") if rule_child(r).group_name == declared.name]
         keys = {c.key for c in children}
         # A rule whose spec gives an explicit uid is that uid and nothing else; one with a derived
         # uid is matched by its title in the folder.
@@ -457,7 +458,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider[GrafanaRuleGroupSpec, RuleGroupF
                 f"no rule of group {key} matches a rule its spec declares (by uid, or by title for rules without an explicit "
                 "uid): there is nothing to adopt; `reconciler plan` creates the spec's rules in the group and leaves the others"
             )
-        notes = self.grafana.adopt_rules(folder, group, uids, name or declared.name)
+        notes = self.grafana.adopt_rules(request, folder, group, uids, name or declared.name)
         others = [f"'{r.get('title')}' ({self.grafana.other_owner(r)})" for r in live if self.grafana.other_owner(r)]
         if others:
             notes.append(f"managed by other projects, left alone: {', '.join(others)}")
@@ -473,8 +474,8 @@ class GrafanaRuleGroupProvider(_GrafanaProvider[GrafanaRuleGroupSpec, RuleGroupF
             )
         return Adopted(key, notes)
 
-    def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
-        return SpecGenerator(self.grafana, self.request, self.expand_env).generate(selector, source)
+    def generate_specs(self, request: ProviderRequest, selector: str, source: Path | None) -> GeneratedSpecs:
+        return SpecGenerator(self.grafana, request, self.expand_env).generate(selector, source)
 
 
 class GrafanaAlertRuleProvider(_GrafanaProvider[AlertRuleChild, AlertRuleFacts]):
@@ -484,9 +485,9 @@ class GrafanaAlertRuleProvider(_GrafanaProvider[AlertRuleChild, AlertRuleFacts])
     def notes(self) -> list[str]:
         return list(self.grafana.snapshot().notes)
 
-    def read(self, desired: Sequence[Resource]) -> list[LiveObject[AlertRuleFacts]]:
-        snap = self.grafana.snapshot()
-        wanted = {r.key for r in desired}
+    def read(self, request: ProviderRequest) -> list[LiveObject[AlertRuleFacts]]:
+        snap = self.grafana.snapshot(request)
+        wanted = {r.key for r in request.of()}
         summaries = [self.grafana.rule_summary(rule) for rule in snap.rules]
         by_group: dict[str, list[RuleSummary]] = {}
         for rule, summary in zip(snap.rules, summaries):
@@ -524,24 +525,22 @@ class GrafanaAlertRuleProvider(_GrafanaProvider[AlertRuleChild, AlertRuleFacts])
             )
         return out
 
-    def check(self, desired: Sequence[Resource]) -> list[Diagnostic]:
-        snap = self.grafana.snapshot()
-        wanted = {r.key for r in desired}
+    def check(self, request: ProviderRequest) -> list[Diagnostic]:
+        snap = self.grafana.snapshot(request)
+        wanted = {r.key for r in request.of()}
         errors = []
         by_title: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
         for rule in snap.rules:
             by_title.setdefault((rule.get("folderUID"), rule.get("title")), []).append(rule)
-        for res in desired:
+        for res in request.of():
             for rule in by_title.get((res.state["folder"], res.state["title"]), ()):
                 if rule.get("uid") != res.key and not self.grafana.is_managed(rule) and rule.get("uid") not in wanted:
                     group_key = f"{rule.get('folderUID')}/{rule.get('ruleGroup')}"
                     # The group, when the spec declares the rule in the group it lives in; else the rule.
                     hint = (
-                        import_command("GrafanaRuleGroup", group_key, self.context.root, self.context.name)
+                        self.target.import_command("GrafanaRuleGroup", group_key)
                         if group_key == f"{res.state['folder']}/{res.state['group']}"
-                        else import_command(
-                            "GrafanaAlertRule", str(rule.get("uid")), self.context.root, self.context.name
-                        )
+                        else self.target.import_command("GrafanaAlertRule", str(rule.get("uid")))
                     )
                     explicit = rule_child(res).rule.uid is not None
                     path = rule_path(res, "title")
@@ -574,19 +573,19 @@ class GrafanaAlertRuleProvider(_GrafanaProvider[AlertRuleChild, AlertRuleFacts])
     def describe_live(self, live: LiveObject) -> str:
         return f"rule {live.key}"
 
-    def declaring(self, key: str) -> Resource[AlertRuleChild] | None:
+    def declaring(self, request: ProviderRequest, key: str) -> Resource[AlertRuleChild] | None:
         """The declared rule with this uid, or else the one declared with the live rule's title in
         its folder (a spec rule whose uid is derived)."""
-        declared = super().declaring(key)
+        declared = super().declaring(request, key)
         if declared is not None:
             return declared
-        rule = self.grafana.snapshot().rule(key)
+        rule = self.grafana.snapshot(request).rule(key)
         if rule is None:
             return None
         return next(
             (
                 r
-                for r in self.declared_resources()
+                for r in self.declared_resources(request)
                 if r.state["folder"] == rule.get("folderUID")
                 and r.state["title"] == rule.get("title")
                 and rule_child(r).rule.uid is None
@@ -594,20 +593,21 @@ class GrafanaAlertRuleProvider(_GrafanaProvider[AlertRuleChild, AlertRuleFacts])
             None,
         )
 
-    def adopt(self, key: str, name: str | None = None) -> Adopted:
+    def adopt(self, request: ProviderRequest, key: str, name: str | None = None) -> Adopted:
         try:
             rule = self.grafana.client.get_rule(key)
         except GrafanaApiError as exc:
             if exc.status == 404:
                 raise ReconcilerError(f"no alert rule with uid {key!r} in Grafana") from None
             raise
-        declared = self.declaring(key)
+        declared = self.declaring(request, key)
         if declared is None:
             raise ReconcilerError(
                 f"no GrafanaRuleGroup spec declares a rule with uid {key} or title {rule.get('title')!r}"
             )
         spec_name = rule_child(declared).group_name
-        return Adopted(key, self.grafana.adopt_rules(rule["folderUID"], rule["ruleGroup"], {key}, spec_name))
+        notes = self.grafana.adopt_rules(request, rule["folderUID"], rule["ruleGroup"], {key}, spec_name)
+        return Adopted(key, notes)
 
 
 def _int_or_none(value: Any) -> int | None:

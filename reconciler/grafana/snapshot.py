@@ -1,10 +1,11 @@
 """The target's Grafana for one run: connection, provenance mode, the run's one read, writes.
 
-One `GrafanaBackend` per run (shared by the three providers through `TargetContext.shared`)
-holds the client and reads Grafana once: every rule with the one list call (a 404 or 401 there
-is an error, never "nothing exists"), rule state from the Prometheus-style rule API (for the
-alert-state warnings; its groups also carry each group's interval, so no group is read on its
-own), and the in-scope folders.
+One `GrafanaBackend` per run (shared by the Grafana providers through `ProviderTarget.shared`)
+holds the client and reads Grafana once, scoped by the first provider request that asks (the
+declared folders and groups; the backend holds no specs of its own): every rule with the one
+list call (a 404 or 401 there is an error, never "nothing exists"), rule state from the
+Prometheus-style rule API (for the alert-state warnings; its groups also carry each group's
+interval, so no group is read on its own), and the in-scope folders.
 
 Writes execute the calls the plan lists (`write_steps`): rule bodies come from the declared
 state plus the ownership markers; a rule written back otherwise (a folder's protection marker, a
@@ -41,11 +42,8 @@ from .rule_form import api_rule, unmodelled_fields
 from .spec_model import AlertRuleChild, parse_duration
 
 if TYPE_CHECKING:
-    from reconciler.targets import TargetContext
-
-
-def grafana_configured(context: TargetContext) -> bool:
-    return context.has_grafana
+    from reconciler.providers.provider_target import ProviderTarget
+    from reconciler.providers.request import ProviderRequest
 
 
 @dataclass
@@ -90,11 +88,9 @@ class GrafanaSnapshot:
 class GrafanaBackend:
     """The target's Grafana: connection, provenance mode and the run's one read."""
 
-    def __init__(self, context: TargetContext) -> None:
-        self.context = context
-        # The declared folders and groups: which folders are ours, whether to read at all.
-        self.request = context.request("GrafanaFolder", ("GrafanaRuleGroup",))
-        conn = context.config.grafana
+    def __init__(self, target: ProviderTarget) -> None:
+        self.target = target
+        conn = target.config.grafana
         self.editable = conn is not None and conn.provenance == "editable"
         self._client: GrafanaClient | None = None
         self._snapshot: GrafanaSnapshot | None = None
@@ -103,33 +99,35 @@ class GrafanaBackend:
 
     @property
     def owner(self) -> str:
-        return self.context.owner
+        return self.target.owner
 
     @property
     def client(self) -> GrafanaClient:
         if self._client is None:
-            conn = self.context.config.grafana
-            endpoint = self.context.grafana_endpoint()
+            conn = self.target.config.grafana
+            endpoint = self.target.grafana_endpoint()
             self._client = GrafanaClient(
                 endpoint.url,
                 endpoint.token,
                 timeout=conn.timeout_seconds if conn else 30.0,
                 org_id=conn.org_id if conn else None,
-                retry=self.context.config.retries.policy(),
+                retry=self.target.config.retries.policy(),
             )
         return self._client
 
-    def markers(self, spec_name: str, prevent_destroy: bool, folder_uid: str, uid: str) -> dict[str, str]:
+    def markers(
+        self, request: ProviderRequest, spec_name: str, prevent_destroy: bool, folder_uid: str, uid: str
+    ) -> dict[str, str]:
         out = {OWNER_ANNOTATION: self.owner, SPEC_ANNOTATION: spec_name, UID_ANNOTATION: uid}
         if prevent_destroy:
             out[PREVENT_DESTROY_ANNOTATION] = "true"
-        declared = next((r for r in self.request.of("GrafanaFolder") if r.key == folder_uid), None)
+        declared = next((r for r in request.of("GrafanaFolder") if r.key == folder_uid), None)
         if declared is not None:
             owned, protected = True, declared.lifecycle.prevent_destroy
         else:
             # Not declared now (its spec removed while groups still use it, or never declared):
             # keep what reconciler's rules in the folder record, so a rewrite never drops it.
-            ours = [rule_annotations(r) for r in self.snapshot().in_folder(folder_uid) if self.is_managed(r)]
+            ours = [rule_annotations(r) for r in self.snapshot(request).in_folder(folder_uid) if self.is_managed(r)]
             owned = any(a.get(FOLDER_OWNED_ANNOTATION) == "true" for a in ours)
             protected = any(a.get(FOLDER_PREVENT_DESTROY_ANNOTATION) == "true" for a in ours)
         if owned:
@@ -146,14 +144,18 @@ class GrafanaBackend:
         return is_managed(rule, self.owner)
 
     # --- the one read --------------------------------------------------------------------------
-    def snapshot(self) -> GrafanaSnapshot:
+    def snapshot(self, request: ProviderRequest | None = None) -> GrafanaSnapshot:
+        """The run's one read, scoped by `request` (the declared folders and groups) when it is
+        made; the calls after it (a run's writes follow its read) may leave `request` out."""
         if self._snapshot is None:
-            self._snapshot = self._read()
+            if request is None:
+                raise ReconcilerError("Grafana was asked for its state before the run read it (a provider bug)")
+            self._snapshot = self._read(request)
         return self._snapshot
 
-    def _read(self) -> GrafanaSnapshot:
-        grafana_declared = self.request.any_of(("GrafanaFolder", "GrafanaRuleGroup"))
-        if not grafana_declared and self.context.known_empty("grafana"):
+    def _read(self, request: ProviderRequest) -> GrafanaSnapshot:
+        grafana_declared = request.any_of(("GrafanaFolder", "GrafanaRuleGroup"))
+        if not grafana_declared and self.target.known_empty("grafana"):
             # Nothing can exist yet (a fresh local target), and connecting to find that out
             # would cost every SLA-only run.
             return GrafanaSnapshot([], {}, {}, {}, set())
@@ -177,10 +179,10 @@ class GrafanaBackend:
                         counts["pending"] += 1
                 if rule.get("uid"):
                     states[rule["uid"]] = counts
-        declared_groups = {(r.state["folder"], r.state["group"]) for r in self.request.of("GrafanaRuleGroup")}
+        declared_groups = {(r.state["folder"], r.state["group"]) for r in request.of("GrafanaRuleGroup")}
         managed_groups = {(r["folderUID"], r["ruleGroup"]) for r in rules if self.is_managed(r)}
         scope_folders = (
-            {r.key for r in self.request.of("GrafanaFolder")}
+            {r.key for r in request.of("GrafanaFolder")}
             | {f for f, _ in declared_groups}
             | {r["folderUID"] for r in rules if self.is_managed(r)}
         )
@@ -238,13 +240,13 @@ class GrafanaBackend:
         )
 
     # --- writes ---------------------------------------------------------------------------------
-    def rule_body(self, resource: Resource, uid: str) -> dict[str, Any]:
+    def rule_body(self, request: ProviderRequest, resource: Resource, uid: str) -> dict[str, Any]:
         """The ProvisionedAlertRule that writes a declared rule, ownership markers included."""
         spec = resource.spec
         assert isinstance(spec, AlertRuleChild)
         from reconciler.last_applied import applied_digest
 
-        marks = self.markers(spec.group_name, spec.lifecycle.prevent_destroy, spec.folder, uid)
+        marks = self.markers(request, spec.group_name, spec.lifecycle.prevent_destroy, spec.folder, uid)
         marks[APPLIED_DIGEST_ANNOTATION] = applied_digest(ALERT_RULE_FIELDS, resource.state)
         return api_rule(resource.state, uid, marks, carry=self.carried(uid))
 
@@ -333,7 +335,9 @@ class GrafanaBackend:
         rule = self.snapshot().rule(uid)
         return unmodelled_fields(rule) if rule else {}
 
-    def adopt_rules(self, folder: str, group: str, uids: set[str], spec_name: str) -> list[str]:
+    def adopt_rules(
+        self, request: ProviderRequest, folder: str, group: str, uids: set[str], spec_name: str
+    ) -> list[str]:
         """Write the ownership annotations onto the rules `uids` of one group, and nothing else:
         one per-rule PUT each, the rule sent back exactly as listed plus the annotations, with the
         provenance it has (an editable rule stays editable, a locked one locked). No other rule of
@@ -355,10 +359,14 @@ class GrafanaBackend:
                     "refuses API writes to it, so reconciler cannot manage it; remove it from Grafana's provisioning files first"
                 )
         todo = [r for r in chosen if rule_annotations(r).get(OWNER_ANNOTATION) != self.owner]
+        self.snapshot(request)  # the alert state the notes count
         summaries = [self.rule_summary(r) for r in todo]
         for rule in todo:
             body = {k: v for k, v in rule.items() if k not in ("id", "updated", "provenance")}
-            body["annotations"] = {**rule_annotations(rule), **self.markers(spec_name, False, folder, rule["uid"])}
+            body["annotations"] = {
+                **rule_annotations(rule),
+                **self.markers(request, spec_name, False, folder, rule["uid"]),
+            }
             self.client.update_rule(rule["uid"], body, disable_provenance=not rule.get("provenance"))
         notes = []
         if summaries:
@@ -384,5 +392,5 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return sorted(k for k in keys if (before.get(k) or None) != (after.get(k) or None))
 
 
-def backend_for(context: TargetContext) -> GrafanaBackend:
-    return context.shared("grafana", lambda: GrafanaBackend(context))
+def backend_for(target: ProviderTarget) -> GrafanaBackend:
+    return target.shared("grafana", lambda: GrafanaBackend(target))

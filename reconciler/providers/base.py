@@ -4,11 +4,12 @@ A provider reads live objects and executes single operations; it never plans. Re
 objects in the same normalised shape as the kind's desired state, with an ownership flag, so the
 planner can compare them without knowing anything about the backend.
 
-What a provider may know of the specs is narrow and typed: `self.request`, a `ProviderRequest`
-the target context builds for it, holds the declared objects of its own kind and of the kinds it
-names in `sees_kinds` (nothing else), the owner marker and the project id. `read`, `check` and
-`wait_ready` are handed the desired objects of the provider's kind per call. A provider never
-reaches the run's whole spec set; asking the request for another kind fails loudly.
+What a provider may know is narrow and typed. Of the specs: each call that needs them is
+handed its `ProviderRequest` (`read(request)`, `check(request)`, `apply(request, op, ...)`,
+`adopt(request, key)`, ...), which holds the declared objects of its own kind and of the kinds it
+names in `sees_kinds` (nothing else), the owner marker and the project id; asking it for another
+kind fails loudly. Of the target: `self.target`, a `ProviderTarget` with its names,
+configuration and endpoints (never the run's `TargetContext` or its specs).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from reconciler.providers.request import ProviderRequest
 
 if TYPE_CHECKING:
     from reconciler.apply.progress import WaitProgress
-    from reconciler.targets import TargetContext
+    from reconciler.providers.provider_target import ProviderTarget
 
 
 class ReplaceIncomplete(ReconcilerError):
@@ -69,22 +70,22 @@ class Provider(ABC, Generic[SpecT, FactsT]):
     # Kinds besides its own whose declared objects this provider needs (see `ProviderRequest`).
     sees_kinds: tuple[str, ...] = ()
 
-    def __init__(self, kind: Kind[SpecT, FactsT], context: TargetContext) -> None:
+    def __init__(self, kind: Kind[SpecT, FactsT], target: ProviderTarget) -> None:
         self.kind = kind
-        self.context = context
-        self.request: ProviderRequest = context.request(kind.name, self.sees_kinds)
+        self.target = target
 
-    def configured(self) -> bool:
+    def configured(self, request: ProviderRequest) -> bool:
         """Whether the target gives this provider a live system to talk to. A provider whose
         system is not configured is skipped when no spec of its kind is declared."""
         return True
 
     @abstractmethod
-    def read(self, desired: Sequence[Resource[SpecT]]) -> list[LiveObject[FactsT]]:
-        """Live objects in scope: those `desired` names plus every object reconciler manages,
-        and any unmanaged ones the backend can see cheaply (they are shown, never changed)."""
+    def read(self, request: ProviderRequest) -> list[LiveObject[FactsT]]:
+        """Live objects in scope: those the request declares (`request.of()`) plus every object
+        reconciler manages, and any unmanaged ones the backend can see cheaply (they are shown,
+        never changed)."""
 
-    def check(self, desired: Sequence[Resource[SpecT]]) -> list[Diagnostic]:
+    def check(self, request: ProviderRequest) -> list[Diagnostic]:
         """Plan-time checks of specs against the live system (e.g. a column that does not exist):
         diagnostics about the objects (`Resource.error(path, summary)`); the engine resolves
         them to file:line."""
@@ -101,7 +102,9 @@ class Provider(ABC, Generic[SpecT, FactsT]):
         """Facts about the backend a plan should state (e.g. 'the table will be created')."""
         return []
 
-    def apply(self, op: Operation, resource: Resource[SpecT] | None, live: LiveObject[FactsT] | None) -> None:
+    def apply(
+        self, request: ProviderRequest, op: Operation, resource: Resource[SpecT] | None, live: LiveObject[FactsT] | None
+    ) -> None:
         """Execute the calls the plan lists for `op`. Default: the operation's one call, as the
         create / update / replace / delete below; a provider whose operations are several
         planned calls (Grafana) executes each of `op.calls` instead."""
@@ -126,7 +129,9 @@ class Provider(ABC, Generic[SpecT, FactsT]):
         """Whether `op` may be applied in a batch with its neighbours (see `apply_batch`)."""
         return False
 
-    def apply_batch(self, items: Sequence[BatchItem[SpecT, FactsT]]) -> list[Exception | None]:
+    def apply_batch(
+        self, request: ProviderRequest, items: Sequence[BatchItem[SpecT, FactsT]]
+    ) -> list[Exception | None]:
         """Apply several independent operations at once (a store that writes many rows in one
         statement); the outcome of each, in order: None (done), its error, or `NotAttempted`.
         Default: one by one, stopping at the first failure."""
@@ -136,7 +141,7 @@ class Provider(ABC, Generic[SpecT, FactsT]):
                 outcomes.append(NotAttempted(f"{op.address}: not attempted after a failure in its batch"))
                 continue
             try:
-                self.apply(op, resource, live)
+                self.apply(request, op, resource, live)
             except Exception as exc:  # reported per operation by the applier
                 outcomes.append(exc)
             else:
@@ -178,7 +183,7 @@ class Provider(ABC, Generic[SpecT, FactsT]):
             raise ReplaceIncomplete(
                 f"{resource.kind} '{resource.name}': the old {self.describe_live(live)} was deleted, but creating "
                 f"the new one failed: {exc}. Nothing of it exists now. Finish the replace with: "
-                f"{self.context.finish_command}"
+                f"{self.target.finish_command}"
             ) from exc
 
     def describe_live(self, live: LiveObject[FactsT]) -> str:
@@ -191,25 +196,25 @@ class Provider(ABC, Generic[SpecT, FactsT]):
         on failure or after `timeout` seconds.
         Most live systems are ready when the write returns, hence the default."""
 
-    def declared_resources(self) -> list[Resource[SpecT]]:
+    def declared_resources(self, request: ProviderRequest) -> list[Resource[SpecT]]:
         """The declared objects of this provider's kind, typed in its spec model (the loader
         validated each against `kind.spec_model`)."""
-        return cast(list[Resource[SpecT]], self.request.of())
+        return cast(list[Resource[SpecT]], request.of())
 
-    def declaring(self, key: str) -> Resource[SpecT] | None:
+    def declaring(self, request: ProviderRequest, key: str) -> Resource[SpecT] | None:
         """The spec that declares the live object `key`; import adopts only declared objects (an
         adopted object no spec declares would be planned for deletion next)."""
-        return next((r for r in self.declared_resources() if r.key == key), None)
+        return next((r for r in self.declared_resources(request) if r.key == key), None)
 
-    def import_key(self, key: str) -> str:
+    def import_key(self, request: ProviderRequest, key: str) -> str:
         """The live key `reconciler import KIND KEY` means: KEY itself, or the key of the spec
         whose metadata.name is KEY (so a spec name works as well as the 64-hex hash)."""
-        if self.declaring(key) is not None:
+        if self.declaring(request, key) is not None:
             return key
-        named = next((r for r in self.request.of() if r.name == key), None)
+        named = next((r for r in request.of() if r.name == key), None)
         return named.key if named is not None else key
 
-    def adopt(self, key: str, name: str | None = None) -> Adopted:
+    def adopt(self, request: ProviderRequest, key: str, name: str | None = None) -> Adopted:
         """Record ownership of an existing object without changing it (`reconciler import`)."""
         raise ReconcilerError(f"{self.kind.name} does not support import on the {self.backend} backend")
 
@@ -217,7 +222,7 @@ class Provider(ABC, Generic[SpecT, FactsT]):
     def generates_specs(self) -> bool:
         return type(self).generate_specs is not Provider.generate_specs
 
-    def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
+    def generate_specs(self, request: ProviderRequest, selector: str, source: Path | None) -> GeneratedSpecs:
         """Spec files for the live objects whose key matches the glob `selector` (or, with
         `source`, for the objects described in an export file of the live system)."""
         raise ReconcilerError(f"{self.kind.name} does not support --generate-specs on the {self.backend} backend")

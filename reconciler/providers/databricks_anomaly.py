@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,6 @@ import yaml
 from databricks.sdk.errors import NotFound, ResourceAlreadyExists
 from databricks.sdk.service.dataquality import AnomalyDetectionConfig, Monitor
 
-from reconciler.commands import import_command
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.anomaly_detection import (
@@ -48,11 +46,12 @@ from reconciler.plan.diff import diff_states
 
 from .base import Adopted, GeneratedSpecs, Provider
 from .databricks_errors import live_errors
+from .request import ProviderRequest
 from .unity_catalog import UnityCatalog, unity_catalog
 from .workspace_ledger import WorkspaceLedger, ledger_path, still_missing, target_ledger
 
 if TYPE_CHECKING:
-    from reconciler.targets import TargetContext
+    from reconciler.providers.provider_target import ProviderTarget
 
 SCHEMA = "schema"
 # The fields an update writes; every other field of the live config is left as it is.
@@ -63,39 +62,39 @@ UPDATE_MASK = ",".join(f"anomaly_detection_config.{f}" for f in MASKED)
 class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
     backend = "databricks"
 
-    def __init__(self, kind: Kind[AnomalyDetectionSpec, AnomalyFacts], context: TargetContext) -> None:
-        super().__init__(kind, context)
+    def __init__(self, kind: Kind[AnomalyDetectionSpec, AnomalyFacts], target: ProviderTarget) -> None:
+        super().__init__(kind, target)
         self._ledger: WorkspaceLedger | None = None
         # Entries read without their monitor, as read: dropped at the next ledger write if still so.
         self._gone: dict[str, dict[str, Any]] = {}
         self._notes: list[str] = []
 
-    def configured(self) -> bool:
+    def configured(self, request: ProviderRequest) -> bool:
         """Read when a spec declares anomaly detection, or the target opts into the v1 API
         (`quality_monitors: {api: data_quality}`): then removing the last spec plans its delete.
         Other targets make no calls for this kind (see the README's Known limits)."""
-        if not self.context.has_databricks:
+        if not self.target.has("databricks"):
             return False
-        if self.request.of():
+        if request.of():
             return True
-        settings = self.context.config.quality_monitors
+        settings = self.target.config.quality_monitors
         v1 = settings is not None and settings.api == "data_quality"
-        return v1 and not self.context.known_empty("databricks")
+        return v1 and not self.target.known_empty("databricks")
 
     @property
     def client(self) -> Any:
-        return self.context.workspace_client()
+        return self.target.workspace_client()
 
     @property
     def ledger(self) -> WorkspaceLedger:
         if self._ledger is None:
-            self._ledger = target_ledger(self.context, self.request.project)
+            self._ledger = target_ledger(self.target)
         return self._ledger
 
     def legacy_pinned(self) -> bool:
         """The target pins the legacy monitor API (`quality_monitors: {api: legacy}`), which has no
         anomaly detection. Unset means v1 for this kind."""
-        settings = self.context.config.quality_monitors
+        settings = self.target.config.quality_monitors
         return settings is not None and "api" in settings.model_fields_set and settings.api == "legacy"
 
     def schema_id(self, schema: str) -> str:
@@ -103,7 +102,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
 
     @property
     def catalog(self) -> UnityCatalog:
-        return unity_catalog(self.context)
+        return unity_catalog(self.target)
 
     def _get(self, schema: str) -> dict[str, Any]:
         """The schema's anomaly_detection_config JSON; NotFound when there is none."""
@@ -122,13 +121,13 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
 
     # --- reading -------------------------------------------------------------------------------
 
-    def read(self, desired: Sequence[AnomalyResource]) -> list[AnomalyLive]:
+    def read(self, request: ProviderRequest) -> list[AnomalyLive]:
         if self.legacy_pinned():
             return []  # check() reports it
-        with live_errors(f"reading anomaly detection monitors on target '{self.context.name}'"):
+        with live_errors(f"reading anomaly detection monitors on target '{self.target.name}'"):
             entries = self.ledger.entries(KIND)
             live: list[AnomalyLive] = []
-            for key in dict.fromkeys([*(r.key for r in desired), *entries]):
+            for key in dict.fromkeys([*(r.key for r in request.of()), *entries]):
                 try:
                     config = self._get(key)
                 except NotFound:
@@ -175,20 +174,21 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
 
     # --- plan-time checks ----------------------------------------------------------------------
 
-    def check(self, desired: Sequence[AnomalyResource]) -> list[Diagnostic]:
+    def check(self, request: ProviderRequest) -> list[Diagnostic]:
+        declared = self.declared_resources(request)
         if self.legacy_pinned():
             return [
                 r.error(
                     ("kind",),
-                    f"AnomalyDetection needs the Data Quality v1 API, but target '{self.context.name}' pins "
+                    f"AnomalyDetection needs the Data Quality v1 API, but target '{self.target.name}' pins "
                     "quality_monitors.api: legacy (the legacy monitor API has no anomaly detection): set "
                     "quality_monitors: {api: data_quality} on the target, or remove this spec",
                 )
-                for r in desired
+                for r in declared
             ]
         errors: list[Diagnostic] = []
-        with live_errors(f"checking anomaly detection specs against the catalog of target '{self.context.name}'"):
-            for res in desired:
+        with live_errors(f"checking anomaly detection specs against the catalog of target '{self.target.name}'"):
+            for res in declared:
                 try:
                     self.schema_id(res.key)
                 except NotFound:
@@ -267,12 +267,12 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
             if pending:
                 raise ReconcilerError(
                     f"recording the anomaly detection monitor on {resource.key} in the ownership ledger "
-                    f"{ledger_path(self.context, self.request.project)} before creating it failed: {exc}. Nothing was created; re-run apply"
+                    f"{ledger_path(self.target)} before creating it failed: {exc}. Nothing was created; re-run apply"
                 ) from exc
             raise ReconcilerError(
                 f"the anomaly detection monitor on {resource.key} was written, but recording it in the ownership "
-                f"ledger {ledger_path(self.context, self.request.project)} failed: {exc}. Re-run apply, or record it with: "
-                f"{import_command(KIND, resource.key, self.context.root, self.context.name)}"
+                f"ledger {ledger_path(self.target)} failed: {exc}. Re-run apply, or record it with: "
+                f"{self.target.import_command(KIND, resource.key)}"
             ) from exc
 
     def delete(self, live: AnomalyLive) -> None:
@@ -291,10 +291,10 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
 
     # --- import --------------------------------------------------------------------------------
 
-    def declaring(self, key: str) -> AnomalyResource | None:
-        return super().declaring(key.lower())
+    def declaring(self, request: ProviderRequest, key: str) -> AnomalyResource | None:
+        return super().declaring(request, key.lower())
 
-    def adopt(self, key: str, name: str | None = None) -> Adopted:
+    def adopt(self, request: ProviderRequest, key: str, name: str | None = None) -> Adopted:
         key = key.lower()
         with live_errors(f"importing the anomaly detection monitor on {key}"):
             try:
@@ -303,12 +303,12 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
                 raise ReconcilerError(f"no anomaly detection monitor exists on schema {key}: {exc}") from exc
             if key in self.ledger.entries(KIND):
                 raise ReconcilerError(
-                    f"the anomaly detection monitor on {key} is already managed by {self.context.owner}"
+                    f"the anomaly detection monitor on {key} is already managed by {self.target.owner}"
                 )
             self.ledger.put(KIND, key, {"spec_name": name or key, "prevent_destroy": False, "write_only": {}})
         return Adopted(key)
 
-    def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
+    def generate_specs(self, request: ProviderRequest, selector: str, source: Path | None) -> GeneratedSpecs:
         """Spec files for the anomaly detection monitors on the schemas matching the glob
         `selector` (catalog.schema, e.g. 'main.*'): schemas from Unity Catalog listings, one
         `get_monitor` each."""
@@ -318,12 +318,12 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
             )
         if self.legacy_pinned():
             raise ReconcilerError(
-                f"target '{self.context.name}' pins quality_monitors.api: legacy, which has no anomaly detection"
+                f"target '{self.target.name}' pins quality_monitors.api: legacy, which has no anomaly detection"
             )
-        with live_errors(f"generating AnomalyDetection specs from target '{self.context.name}'"):
-            return self._generate(selector.strip().lower())
+        with live_errors(f"generating AnomalyDetection specs from target '{self.target.name}'"):
+            return self._generate(request, selector.strip().lower())
 
-    def _generate(self, selector: str) -> GeneratedSpecs:
+    def _generate(self, request: ProviderRequest, selector: str) -> GeneratedSpecs:
         parts = selector.split(".")
         if len(parts) != 2 or not all(parts):
             raise ReconcilerError(
@@ -342,7 +342,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
                 if info.name and fnmatch.fnmatchcase(info.name.lower(), schema):
                     self.catalog.known_schema(info)
                     schemas.append(full)
-        declared = {r.key: r.name for r in self.request.of()}
+        declared = {r.key: r.name for r in request.of()}
         names = set(declared.values())
         entries = self.ledger.entries(KIND)
         result = GeneratedSpecs()
@@ -378,7 +378,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
             result.files[f"anomaly-detection/{name}.yaml"] = header + yaml.safe_dump(doc, sort_keys=False)
             if full in entries:
                 result.notes.append(
-                    f"the monitor on {full} is already managed by {self.context.owner}: nothing to adopt"
+                    f"the monitor on {full} is already managed by {self.target.owner}: nothing to adopt"
                 )
             else:
                 result.adopt.append((full, name))

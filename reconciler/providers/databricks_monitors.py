@@ -31,7 +31,6 @@ from databricks.sdk.service.catalog import (
 )
 from pydantic import ValidationError
 
-from reconciler.commands import import_command
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Kind, LiveObject, facts_of
@@ -52,12 +51,13 @@ from reconciler.sqlexpr import expression_columns
 from .base import Adopted, GeneratedSpecs, Provider
 from .databricks_errors import live_errors
 from .monitor_apis import LEGACY, MonitorApi, monitor_api
+from .request import ProviderRequest
 from .unity_catalog import unity_catalog
 from .workspace_ledger import WorkspaceLedger, ledger_path, still_missing, target_ledger
 
 if TYPE_CHECKING:
     from reconciler.apply.progress import WaitProgress
-    from reconciler.targets import TargetContext
+    from reconciler.providers.provider_target import ProviderTarget
 
 KIND = "QualityMonitor"
 # list_refreshes returns the most recent refreshes only (SDK docstring: "up to 25").
@@ -69,8 +69,8 @@ INFERENCE_COLUMNS = ("timestamp_col", "prediction_col", "model_id_col", "label_c
 class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
     backend = "databricks"
 
-    def __init__(self, kind: Kind[QualityMonitorSpec, MonitorFacts], context: TargetContext) -> None:
-        super().__init__(kind, context)
+    def __init__(self, kind: Kind[QualityMonitorSpec, MonitorFacts], target: ProviderTarget) -> None:
+        super().__init__(kind, target)
         self._notes: list[str] = []
         # Entries read without their monitor, as read: dropped at the next ledger write if still so.
         self._gone: dict[str, dict[str, Any]] = {}
@@ -81,48 +81,48 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def configured(self) -> bool:
-        if not self.context.has_databricks:
+    def configured(self, request: ProviderRequest) -> bool:
+        if not self.target.has("databricks"):
             return False
         # A workspace that certainly holds nothing yet only matters once a spec declares a monitor.
-        return bool(self.request.of()) or not self.context.known_empty("databricks")
+        return bool(request.of()) or not self.target.known_empty("databricks")
 
     @property
     def client(self) -> Any:
-        return self.context.workspace_client()
+        return self.target.workspace_client()
 
     @property
     def api(self) -> MonitorApi:
         """The monitor API this target uses (`quality_monitors: {api: legacy | data_quality}`)."""
         if self._api is None:
-            settings = self.context.config.quality_monitors
+            settings = self.target.config.quality_monitors
             self._api = monitor_api(
-                settings.api if settings is not None else LEGACY, self.client, unity_catalog(self.context)
+                settings.api if settings is not None else LEGACY, self.client, unity_catalog(self.target)
             )
         return self._api
 
     @property
     def ledger_path(self) -> str:
-        return ledger_path(self.context, self.request.project)
+        return ledger_path(self.target)
 
     @property
     def ledger(self) -> WorkspaceLedger:
         if self._ledger is None:
-            self._ledger = target_ledger(self.context, self.request.project)
+            self._ledger = target_ledger(self.target)
         return self._ledger
 
     # --- reading -------------------------------------------------------------------------------
 
-    def read(self, desired: Sequence[MonitorResource]) -> list[MonitorLive]:
-        with live_errors(f"reading lakehouse monitors on target '{self.context.name}'"):
-            return self._read(desired)
+    def read(self, request: ProviderRequest) -> list[MonitorLive]:
+        with live_errors(f"reading lakehouse monitors on target '{self.target.name}'"):
+            return self._read(self.declared_resources(request))
 
-    def _read(self, desired: Sequence[MonitorResource]) -> list[MonitorLive]:
+    def _read(self, specs: Sequence[MonitorResource]) -> list[MonitorLive]:
         entries = self.ledger.entries(KIND)
-        declared = {r.key: r for r in desired}
+        declared = {r.key: r for r in specs}
         keys = list(dict.fromkeys([*declared, *entries]))
         self.api.expect_schemas(
-            {str(r.state.get("output_schema_name")) for r in desired if r.state.get("output_schema_name")}
+            {str(r.state.get("output_schema_name")) for r in specs if r.state.get("output_schema_name")}
         )
         monitors = self._fetch(keys)
         self._fetched.clear()
@@ -185,7 +185,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
     def loss_facts(self, live: Sequence[MonitorLive]) -> list[MonitorLive]:
         """The refresh history a replace or delete loses (one `list_refreshes` each), read only
         for the monitors the plan replaces or deletes: their loss warnings give the numbers."""
-        with live_errors(f"reading the refresh history of lakehouse monitors on target '{self.context.name}'"):
+        with live_errors(f"reading the refresh history of lakehouse monitors on target '{self.target.name}'"):
             return [self._with_refresh_facts(obj) for obj in live]
 
     def _with_refresh_facts(self, obj: MonitorLive) -> MonitorLive:
@@ -211,11 +211,12 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
 
     # --- plan-time checks against the catalog ----------------------------------------------------
 
-    def check(self, desired: Sequence[MonitorResource]) -> list[Diagnostic]:
+    def check(self, request: ProviderRequest) -> list[Diagnostic]:
         errors: list[Diagnostic] = []
-        with live_errors(f"checking monitor specs against the catalog of target '{self.context.name}'"):
-            self._fetched = self._fetch([r.key for r in desired])
-            for res in desired:
+        with live_errors(f"checking monitor specs against the catalog of target '{self.target.name}'"):
+            declared = self.declared_resources(request)
+            self._fetched = self._fetch([r.key for r in declared])
+            for res in declared:
                 errors.extend(self._check_one(res, self._fetched[res.key]))
         return errors
 
@@ -238,7 +239,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
                 f"{path} is not available in the Data Quality v1 API this target uses (quality_monitors.api: "
                 "data_quality): remove it, or use api: legacy",
             )
-        catalog = unity_catalog(self.context)
+        catalog = unity_catalog(self.target)
         named = _columns_named(spec)
         if current is None or any(name.lower() not in used for _, name, _ in named):
             try:
@@ -355,7 +356,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             raise ReconcilerError(
                 f"the monitor on {resource.key} was updated, but recording it in the ownership ledger "
                 f"{self.ledger_path} failed: {exc}. Record it with: "
-                f"{import_command(KIND, resource.key, self.context.root, self.context.name)}"
+                f"{self.target.import_command(KIND, resource.key)}"
             ) from exc
 
     def _stale(self) -> dict[str, dict[str, Any]]:
@@ -376,12 +377,12 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
     def describe_live(self, live: MonitorLive) -> str:
         return f"monitor on {live.key}"
 
-    def adopt(self, key: str, name: str | None = None) -> Adopted:
+    def adopt(self, request: ProviderRequest, key: str, name: str | None = None) -> Adopted:
         with live_errors(f"importing the monitor on {key}"):
             return Adopted(self._adopt(key.lower(), name))
 
-    def declaring(self, key: str) -> MonitorResource | None:
-        return super().declaring(key.lower())
+    def declaring(self, request: ProviderRequest, key: str) -> MonitorResource | None:
+        return super().declaring(request, key.lower())
 
     def _adopt(self, key: str, name: str | None) -> str:
         try:
@@ -389,14 +390,14 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         except NotFound as exc:
             raise ReconcilerError(f"no monitor exists on table {key}: {exc}") from exc
         if key in self.ledger.entries(KIND):
-            raise ReconcilerError(f"the monitor on {key} is already managed by {self.context.owner}")
+            raise ReconcilerError(f"the monitor on {key} is already managed by {self.target.owner}")
         # No write_only values: reconciler did not create it, so it cannot know them.
         self.ledger.put(KIND, key, {"spec_name": name or key, "prevent_destroy": False, "write_only": {}})
         return key
 
     # --- import --generate-specs ------------------------------------------------------------------
 
-    def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
+    def generate_specs(self, request: ProviderRequest, selector: str, source: Path | None) -> GeneratedSpecs:
         """Spec files for the monitors on the tables matching the glob `selector`
         (catalog.schema.table, e.g. 'main.sales.*'): tables come from Unity Catalog listings
         (catalogs and schemas are listed only where the selector has a wildcard), monitors are
@@ -405,17 +406,17 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             raise ReconcilerError(
                 "QualityMonitor specs are generated from live monitors; --from-file takes Grafana exports"
             )
-        with live_errors(f"generating QualityMonitor specs from target '{self.context.name}'"):
-            return self._generate(selector.strip().lower())
+        with live_errors(f"generating QualityMonitor specs from target '{self.target.name}'"):
+            return self._generate(request, selector.strip().lower())
 
-    def _generate(self, selector: str) -> GeneratedSpecs:
+    def _generate(self, request: ProviderRequest, selector: str) -> GeneratedSpecs:
         parts = selector.split(".")
         if len(parts) != 3 or not all(parts):
             raise ReconcilerError(
                 f"QualityMonitor selector {selector!r} must be a catalog.schema.table glob, e.g. 'main.sales.*'"
             )
         tables = self._matching_tables(*parts)
-        declared = {r.key: r.name for r in self.request.of()}
+        declared = {r.key: r.name for r in request.of()}
         names = set(declared.values())
         entries = self.ledger.entries(KIND)
         result = GeneratedSpecs()
@@ -453,7 +454,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             )
             if table in entries:
                 result.notes.append(
-                    f"the monitor on {table} is already managed by {self.context.owner}: spec written, nothing to adopt"
+                    f"the monitor on {table} is already managed by {self.target.owner}: spec written, nothing to adopt"
                 )
             else:
                 result.adopt.append((table, name))

@@ -17,14 +17,20 @@ parameter bound by the warehouse; lists as JSON text turned into ARRAY<STRING> b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from reconciler.errors import ReconcilerError
 from reconciler.plan.model import Migration
+from reconciler.specs.project import DatabricksPolicyStore
 from reconciler.uc_names import quote_table_name
 
 from .policy_rows import COLUMNS, LIST_COLUMNS, OWNERSHIP_COLUMNS, TABLE_COMMENT
 from .policy_store import PolicyStoreProvider
+from .request import ProviderRequest
 from .sql_warehouse import Param, SqlWarehouse, StatementError
+
+if TYPE_CHECKING:
+    from .provider_target import ProviderTarget
 
 # Delta column types; lists are ARRAY<STRING>. policy_id is an identity column, as in the
 # framework's table, so rows written by hand get one too.
@@ -100,9 +106,12 @@ def adopt_sql(table: str) -> str:
 class DatabricksPolicyProvider(PolicyStoreProvider):
     backend = "databricks"
 
-    def __init__(self, kind: Any, context: Any) -> None:
-        super().__init__(kind, context)
-        self.store = context.config.policy_store
+    def __init__(self, kind: Any, target: ProviderTarget) -> None:
+        super().__init__(kind, target)
+        store = target.config.policy_store
+        if not isinstance(store, DatabricksPolicyStore):
+            raise ReconcilerError(f"target '{target.name}': its policy_store is not a Databricks table")
+        self.store = store
         self.table = quote_table_name(self.store.table)
         self._warehouse: SqlWarehouse | None = None
         # None: not read yet; False: the last read found no table (apply creates it).
@@ -110,14 +119,14 @@ class DatabricksPolicyProvider(PolicyStoreProvider):
         # Ownership columns the table lacks (a table the framework created), as of the last read.
         self._missing: tuple[str, ...] = ()
 
-    def configured(self) -> bool:
-        return bool(self.context.has_databricks)
+    def configured(self, request: ProviderRequest) -> bool:
+        return self.target.has("databricks")
 
     @property
     def warehouse(self) -> SqlWarehouse:
         if self._warehouse is None:
             self._warehouse = SqlWarehouse(
-                self.context.workspace_client(), self.store.warehouse_id, self.store.statement_timeout_seconds
+                self.target.workspace_client(), self.store.warehouse_id, self.store.statement_timeout_seconds
             )
         return self._warehouse
 

@@ -20,7 +20,6 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from reconciler.commands import import_command
 from reconciler.errors import Diagnostic, ReconcilerError, SpecError
 from reconciler.gc_pause import without_gc
 from reconciler.kinds.sla_policy import PolicyFacts, PolicyLive, PolicyResource, SlaPolicySpec, compute_hash
@@ -28,6 +27,7 @@ from reconciler.plan.model import Action, Operation
 
 from .base import Adopted, BatchItem, GeneratedSpecs, Provider
 from .policy_rows import LIST_COLUMNS, decode_list, row_to_live, row_values
+from .request import ProviderRequest
 
 
 class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
@@ -62,16 +62,16 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
         for row in self._read_rows():
             for col in LIST_COLUMNS:
                 row[col] = decode_list(row.get(col))
-            live.append(row_to_live(row, self.context.owner))
+            live.append(row_to_live(row, self.target.owner))
         return live
 
-    def read(self, desired: Sequence[PolicyResource]) -> list[PolicyLive]:
+    def read(self, request: ProviderRequest) -> list[PolicyLive]:
         if self._checked is not None:
             live, self._checked = self._checked, None
             return live
         return self._live_rows()
 
-    def check(self, desired: Sequence[PolicyResource]) -> list[Diagnostic]:
+    def check(self, request: ProviderRequest) -> list[Diagnostic]:
         """A row for a declared warehouse set under another policy_hash (written by the
         framework's own `add_sla_policy()` or an older hash) is an error naming both rows: the
         plan would otherwise add a second policy for the same warehouses."""
@@ -82,7 +82,7 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
         for row in live:
             by_warehouses.setdefault(_warehouses_key(row.state.get("warehouse_ids")), []).append(row)
         errors = []
-        for res in desired:
+        for res in self.declared_resources(request):
             for row in by_warehouses.get(_warehouses_key(res.state.get("warehouse_ids")), ()):
                 if row.key == res.key:
                     continue
@@ -98,7 +98,7 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
                     else "unmanaged"
                 )
                 how = (
-                    f"adopt it with `{import_command('SlaPolicy', row.key, self.context.root, self.context.name)}` "
+                    f"adopt it with `{self.target.import_command('SlaPolicy', row.key)}` "
                     f"(the next plan then rewrites it under policy_hash {res.key[:12]}… and deletes the old row, "
                     "a replace that needs --allow-destructive) or delete that row first"
                     if not row.managed and not row.owner
@@ -124,21 +124,21 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
 
     def _upsert(self, resource: PolicyResource) -> None:
         self._checked = None
-        if resource.key not in self._upsert_rows([row_values(resource, self.context.owner)]):
+        if resource.key not in self._upsert_rows([row_values(resource, self.target.owner)]):
             raise self._not_ours(resource.key)
 
     def delete(self, live: PolicyLive) -> None:
         self._checked = None
-        if live.key not in self._delete_rows([live.key], self.context.owner):
+        if live.key not in self._delete_rows([live.key], self.target.owner):
             raise self._gone(live.key)
 
     def _not_ours(self, policy_hash: str) -> ReconcilerError:
         return ReconcilerError(
-            f"policy row {policy_hash} exists but is not managed by {self.context.owner}; not overwritten"
+            f"policy row {policy_hash} exists but is not managed by {self.target.owner}; not overwritten"
         )
 
     def _gone(self, policy_hash: str) -> ReconcilerError:
-        return ReconcilerError(f"policy row {policy_hash} is gone or no longer managed by {self.context.owner}")
+        return ReconcilerError(f"policy row {policy_hash} is gone or no longer managed by {self.target.owner}")
 
     # -- a whole apply's rows at once ----------------------------------------------------------
     # Creates, updates and deletes are independent rows: the applier hands them over together
@@ -150,9 +150,11 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
     def batchable(self, op: Operation) -> bool:
         return op.action in (Action.CREATE, Action.UPDATE, Action.DELETE)
 
-    def apply_batch(self, items: Sequence[BatchItem[SlaPolicySpec, PolicyFacts]]) -> list[Exception | None]:
+    def apply_batch(
+        self, request: ProviderRequest, items: Sequence[BatchItem[SlaPolicySpec, PolicyFacts]]
+    ) -> list[Exception | None]:
         self._checked = None
-        owner = self.context.owner
+        owner = self.target.owner
         upserts = [res for op, res, _ in items if op.action is not Action.DELETE and res is not None]
         deletes = [live.key for op, _, live in items if op.action is Action.DELETE and live is not None]
         try:
@@ -173,10 +175,10 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
         """Ownership columns the table lacks (asked only after a failed write, to explain it)."""
         return ()
 
-    def adopt(self, key: str, name: str | None = None) -> Adopted:
+    def adopt(self, request: ProviderRequest, key: str, name: str | None = None) -> Adopted:
         self._checked = None
         try:
-            adopted = self._adopt_row(key, self.context.owner, name)
+            adopted = self._adopt_row(key, self.target.owner, name)
         except ReconcilerError:
             missing = self._missing_ownership_columns()
             if missing:
@@ -192,22 +194,22 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
 
     # --- import ----------------------------------------------------------------------------------
 
-    def declaring(self, key: str) -> PolicyResource | None:
+    def declaring(self, request: ProviderRequest, key: str) -> PolicyResource | None:
         """The spec for row `key`: the one with that hash, or (a row under a legacy hash) the one
         declaring the same warehouse set."""
-        exact = super().declaring(key)
+        exact = super().declaring(request, key)
         if exact is not None:
             return exact
         row = next((r for r in self._live_rows() if r.key == key), None)
         if row is None:
             return None
         wanted = row.state.get("warehouse_ids")
-        return next((r for r in self.declared_resources() if r.state.get("warehouse_ids") == wanted), None)
+        return next((r for r in self.declared_resources(request) if r.state.get("warehouse_ids") == wanted), None)
 
-    def import_key(self, key: str) -> str:
+    def import_key(self, request: ProviderRequest, key: str) -> str:
         """A spec name as the key of the row it declares (the row with its hash, or the row under
         another hash for the same warehouse set); anything else unchanged."""
-        res = next((r for r in self.request.of() if r.name == key), None)
+        res = next((r for r in request.of() if r.name == key), None)
         if res is None:
             return key
         rows = self._live_rows()
@@ -216,7 +218,7 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
         same = [r for r in rows if r.state.get("warehouse_ids") == res.state.get("warehouse_ids") and not r.managed]
         return same[0].key if len(same) == 1 else res.key
 
-    def generate_specs(self, selector: str, source: Path | None) -> GeneratedSpecs:
+    def generate_specs(self, request: ProviderRequest, selector: str, source: Path | None) -> GeneratedSpecs:
         """One spec file per row of the policy table whose policy_hash or spec name matches the
         glob `selector` ('*': every row), unmanaged rows included; rows of other owners and rows
         already declared are skipped with a note."""
@@ -224,7 +226,7 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
             raise ReconcilerError(
                 "SlaPolicy specs are generated from the policy table; --from-file takes Grafana exports"
             )
-        declared = {r.key: r.name for r in self.request.of()}
+        declared = {r.key: r.name for r in request.of()}
         names = set(declared.values())
         result = GeneratedSpecs()
         matched = 0
@@ -276,7 +278,7 @@ class PolicyStoreProvider(Provider[SlaPolicySpec, PolicyFacts]):
             )
             if row.managed:
                 result.notes.append(
-                    f"SlaPolicy row {row.key[:12]}… is already managed by {self.context.owner}: spec written"
+                    f"SlaPolicy row {row.key[:12]}… is already managed by {self.target.owner}: spec written"
                 )
             else:
                 result.adopt.append((row.key, name))

@@ -72,4 +72,4 @@ def provider_entry(kind: Kind, context: TargetContext) -> ProviderEntry:
 
 
 def provider_for(kind: Kind, context: TargetContext) -> Provider:
-    return provider_entry(kind, context).load()(kind, context)
+    return provider_entry(kind, context).load()(kind, context.provider_target)

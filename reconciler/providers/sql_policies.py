@@ -52,7 +52,7 @@ from .sql_policy_table import (
 if TYPE_CHECKING:
     from reconciler.kinds.base import Kind
     from reconciler.kinds.sla_policy import PolicyFacts, SlaPolicySpec
-    from reconciler.targets import TargetContext
+    from reconciler.providers.provider_target import ProviderTarget
 
 DEFAULT_TABLE = "query_sla_policies"
 
@@ -61,26 +61,26 @@ class SqlStoreError(ReconcilerError):
     """A statement or connection the database refused; carries the database's own message."""
 
 
-def store_url(context: TargetContext) -> tuple[URL, str, str | None, int]:
+def store_url(target: ProviderTarget) -> tuple[URL, str, str | None, int]:
     """The target's policy store as (SQLAlchemy URL, table, schema, connect timeout): a `sql`
     store's URL (relative SQLite paths resolved against the spec directory, the password taken
     from `password_env` when set), or the SQLite file of a `sqlite` store / the embedded default."""
-    store = context.config.policy_store
+    store = target.config.policy_store
     if store is None or store.type == "sqlite":
-        path = context.resolve_path(store.path) if store is not None and store.path else None
-        return URL.create("sqlite", database=str(path or context.policy_db_path)), DEFAULT_TABLE, None, 30
+        path = target.resolve_path(store.path) if store is not None and store.path else None
+        return URL.create("sqlite", database=str(path or target.policy_db_path)), DEFAULT_TABLE, None, 30
     if not isinstance(store, SqlPolicyStore):
-        raise ReconcilerError(f"target '{context.name}': policy_store type '{store.type}' is not a SQL store")
+        raise ReconcilerError(f"target '{target.name}': policy_store type '{store.type}' is not a SQL store")
     secrets.remember_url_credentials(store.url)
     url = make_url(store.url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         if not url.database.startswith("file:") and not Path(url.database).is_absolute():
-            url = url.set(database=str(context.resolve_path(url.database)))
+            url = url.set(database=str(target.resolve_path(url.database)))
     if store.password_env:
         password = os.environ.get(store.password_env)
         if not password:
             raise ReconcilerError(
-                f"target '{context.name}': policy_store.password_env names {store.password_env}, which is not set"
+                f"target '{target.name}': policy_store.password_env names {store.password_env}, which is not set"
             )
         secrets.remember(password)
         url = url.set(password=password)
@@ -90,9 +90,9 @@ def store_url(context: TargetContext) -> tuple[URL, str, str | None, int]:
 class SqlPolicyProvider(PolicyStoreProvider):
     backend = "sql"
 
-    def __init__(self, kind: Kind[SlaPolicySpec, PolicyFacts], context: TargetContext) -> None:
-        super().__init__(kind, context)
-        self.url, table, schema, self.connect_timeout = store_url(context)
+    def __init__(self, kind: Kind[SlaPolicySpec, PolicyFacts], target: ProviderTarget) -> None:
+        super().__init__(kind, target)
+        self.url, table, schema, self.connect_timeout = store_url(target)
         self.table: Table = policy_table(table, schema)
         self.shown_url = self.url.render_as_string(hide_password=True)
         self._engine: Engine | None = None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from reconciler.errors import ReconcilerError
 
 if TYPE_CHECKING:
-    from reconciler.targets import TargetContext
+    from reconciler.providers.provider_target import ProviderTarget
 
 T = TypeVar("T")
 
@@ -107,6 +107,6 @@ class UnityCatalog:
         return self._schema_names.get(schema_id)
 
 
-def unity_catalog(context: TargetContext) -> UnityCatalog:
+def unity_catalog(target: ProviderTarget) -> UnityCatalog:
     """The target's one `UnityCatalog` for this run."""
-    return context.shared("unity-catalog", lambda: UnityCatalog(context.workspace_client()))
+    return target.shared("unity-catalog", lambda: UnityCatalog(target.workspace_client()))

@@ -43,7 +43,7 @@ from reconciler.errors import ReconcilerError
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
-    from reconciler.targets import TargetContext
+    from reconciler.providers.provider_target import ProviderTarget
 
 log = logging.getLogger("reconciler.ledger")
 
@@ -61,22 +61,22 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def ledger_path(context: TargetContext, project: str) -> str:
+def ledger_path(target: ProviderTarget) -> str:
     """The target's ledger file: one per target, shared by every Databricks kind that keeps
     ownership in it (QualityMonitor, AnomalyDetection), each under its own kind key."""
-    settings = context.config.quality_monitors
+    settings = target.config.quality_monitors
     if settings is not None and settings.ledger_path:
         return settings.ledger_path
-    return f"/Shared/.reconciler/{project}/{context.name}/ledger.json"
+    return f"/Shared/.reconciler/{target.project}/{target.name}/ledger.json"
 
 
-def target_ledger(context: TargetContext, project: str) -> WorkspaceLedger:
+def target_ledger(target: ProviderTarget) -> WorkspaceLedger:
     return WorkspaceLedger(
-        context.workspace_client(),
-        ledger_path(context, project),
-        context.owner,
-        context.name,
-        lease_seconds=context.config.lock.lease_seconds,
+        target.workspace_client(),
+        ledger_path(target),
+        target.owner,
+        target.name,
+        lease_seconds=target.config.lock.lease_seconds,
     )
 
 

@@ -241,6 +241,18 @@ def _variables(cli_vars: tuple[str, ...], var_files: tuple[Path, ...]) -> Any:
     return command_line_variables(sources, display_path)
 
 
+parallelism_option = click.option(
+    "--parallelism",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    envvar="RECONCILER_PARALLELISM",
+    show_envvar=True,
+    help="Requests in flight at once: live reads, and apply's writes of independent objects (as Terraform's "
+    "-parallelism). Output is the same whatever the value.",
+)
+
+
 def _selection(only: tuple[str, ...], labels: tuple[str, ...]) -> Any:
     from reconciler.selection import Selection
 
@@ -357,6 +369,7 @@ def validate(
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @select_options
 @variable_options
+@parallelism_option
 @_guard
 def plan(
     specs_dir: Path,
@@ -369,12 +382,15 @@ def plan(
     labels: tuple[str, ...] = (),
     cli_vars: tuple[str, ...] = (),
     var_files: tuple[Path, ...] = (),
+    parallelism: int | None = None,
 ) -> None:
     """Show what apply would change: creates, updates, replaces and deletes, field by field."""
     from reconciler.engine.plan import run_plan
 
     selection = _selection(only, labels)
-    the_plan = run_plan(specs_dir, target, selection=selection, variables=_variables(cli_vars, var_files))
+    the_plan = run_plan(
+        specs_dir, target, selection=selection, variables=_variables(cli_vars, var_files), parallelism=parallelism
+    )
     if selection:
         click.echo(f"Warning: {the_plan.notes[0]}", err=True)
     if out:
@@ -461,6 +477,7 @@ def _emit_plan(
 @color_option
 @select_options
 @variable_options
+@parallelism_option
 @_guard
 def apply(
     specs_dir: Path,
@@ -480,6 +497,7 @@ def apply(
     labels: tuple[str, ...] = (),
     cli_vars: tuple[str, ...] = (),
     var_files: tuple[Path, ...] = (),
+    parallelism: int | None = None,
 ) -> None:
     """Make the live state match the specs (plans first, or applies a saved plan).
 
@@ -525,6 +543,7 @@ def apply(
                 lock_timeout=lock_timeout,
                 selection=_selection(only, labels),
                 variables=_variables(cli_vars, var_files),
+                parallelism=parallelism,
             ),
             progress,
             auto_approve or plan_file is not None,  # a saved plan is the approval
@@ -707,6 +726,7 @@ def _emit_result(fmt: str, the_plan: Any, report: Any, wait: tuple[bool, str | N
 )
 @select_options
 @variable_options
+@parallelism_option
 @_guard
 def drift(
     specs_dir: Path,
@@ -720,6 +740,7 @@ def drift(
     labels: tuple[str, ...] = (),
     cli_vars: tuple[str, ...] = (),
     var_files: tuple[Path, ...] = (),
+    parallelism: int | None = None,
 ) -> None:
     """Read-only check for changes made behind git's back. Exit 2 when anything drifted.
 
@@ -731,7 +752,9 @@ def drift(
 
     selection = _selection(only, labels)
     variables = _variables(cli_vars, var_files)
-    report = measured_drift(specs_dir, target, only_out_of_band, pushgateway, textfile, selection, variables)
+    report = measured_drift(
+        specs_dir, target, only_out_of_band, pushgateway, textfile, selection, variables, parallelism
+    )
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     elif fmt == "markdown":

@@ -140,6 +140,7 @@ def measured_drift(
     textfile: Path | None,
     selection: Any = None,
     variables: Any = None,
+    parallelism: int | None = None,
 ) -> Any:
     """`reconciler drift`, publishing gauges when asked: of the report when the check succeeds,
     the failure gauge when it fails (the error is raised as before)."""
@@ -158,6 +159,7 @@ def measured_drift(
             only_out_of_band=only_out_of_band,
             selection=selection,
             variables=variables or NO_VARIABLES,
+            parallelism=parallelism,
         )
     except Exception:
         if pushgateway or textfile:

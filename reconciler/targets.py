@@ -10,12 +10,14 @@ README's first command plans every example kind with no workspace, no Grafana an
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from reconciler import secrets
+from reconciler.concurrency import default_parallelism
 from reconciler.errors import ReconcilerError
 from reconciler.specs.loader import SpecSet
 from reconciler.specs.project import TargetConfig
@@ -48,7 +50,7 @@ class Endpoint:
 
 
 class TargetContext:
-    def __init__(self, specs: SpecSet) -> None:
+    def __init__(self, specs: SpecSet, parallelism: int | None = None) -> None:
         # Private: providers get a `ProviderRequest` (`request`), never the whole spec set.
         self._specs = specs
         self.name = specs.target_name
@@ -59,6 +61,9 @@ class TargetContext:
         self._grafana: Endpoint | None = None
         self._shared: dict[str, Any] = {}
         self._provider_target: ProviderTarget | None = None
+        self._shared_lock = threading.RLock()  # a factory may ask for another shared object
+        # How many requests a provider may have in flight at once (`reconciler.concurrency`).
+        self.parallelism = parallelism if parallelism is not None else default_parallelism()
 
     @property
     def project(self) -> str:
@@ -188,8 +193,12 @@ class TargetContext:
         """The target's Databricks workspace client (the sandbox's, for an embedded target).
 
         Every Databricks call goes through this one client so auth, retries and their bound are
-        configured in one place.
+        configured in one place. Made once, also when several reads ask for it at once.
         """
+        with self._shared_lock:
+            return self._workspace_client()
+
+    def _workspace_client(self) -> WorkspaceClient:
         if self._workspace is None:
             from databricks.sdk import WorkspaceClient
             from databricks.sdk.core import Config
@@ -262,9 +271,10 @@ class TargetContext:
     def shared(self, key: str, factory: Callable[[], T]) -> T:
         """One object per run shared by the providers of several kinds (e.g. one Grafana client
         and one read of its rules for folders, groups and rules); closed with the context."""
-        if key not in self._shared:
-            self._shared[key] = factory()
-        return self._shared[key]  # type: ignore[no-any-return]
+        with self._shared_lock:
+            if key not in self._shared:
+                self._shared[key] = factory()
+            return self._shared[key]  # type: ignore[no-any-return]
 
     def close(self) -> None:
         for value in self._shared.values():

@@ -1,18 +1,27 @@
 """The applier: executes a plan's operations, in order, through the providers.
 
 It refuses before touching anything when the plan is destructive without consent or (for a saved
-plan) stale; once started, the first failure stops the run and the report says exactly which
-operations ran, which failed and which never started. Re-running plan/apply converges because
-every provider write is idempotent and keyed by identity.
+plan) stale; once started, the first failure stops the run (operations in flight finish, none is
+started after it) and the report says exactly which operations ran, which failed and which never
+started. Re-running plan/apply converges because every provider write is idempotent and keyed by
+identity.
+
+Independent operations run concurrently, up to the run's parallelism (`--parallelism`): a run of
+consecutive operations of one kind whose provider says its objects are independent of each other
+(`Provider.parallel_writes`, e.g. one monitor per table), none touching a key another one in the
+run touches. Everything else (a folder before its rules, the steps of a replace, another kind)
+keeps the plan's order, and the report lists operations in plan order whatever finished first.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconciler.concurrency import bounded_map
 from reconciler.engine import LiveState, Session
 from reconciler.engine.session import needed_migrations
 from reconciler.errors import PlanError, StalePlanError
@@ -168,34 +177,105 @@ def execute(plan: Plan, session: Session, live: LiveState, observer: ApplyObserv
                 done = MigrationResult(migration, OpStatus.SUCCEEDED)
             report.migrations.append(done)
             observer.finished(migration, done, time.monotonic() - began)
-        ops = plan.operations
-        index = 0
-        while index < len(ops):
-            op = ops[index]
-            batch = [] if failed or interrupts.received else _batch(ops, index, session)
-            if len(batch) > 1:
-                # Independent operations one provider writes together (a policy table's rows in
-                # one statement): each still started, reported and timed as itself.
-                index += len(batch)
-                failed = _run_batch(batch, session, live, report, observer) or failed
-                continue
-            index += 1
-            if failed or interrupts.received:
-                report.results.append(OpResult(op, OpStatus.NOT_STARTED))
-                continue
+        stop = threading.Event()
+        if failed:
+            stop.set()
+        begun = _Begun(plan, session)
+
+        def run_one(op: Operation) -> OpResult:
+            if stop.is_set() or interrupts.received:
+                return OpResult(op, OpStatus.NOT_STARTED)
             observer.started(op)
             began = time.monotonic()
             error: Exception | None = None
             try:
+                begun.begin(op.kind)
                 _run(op, session, live)
             except Exception as exc:  # the live system's own error, reported verbatim
                 error = exc
             result = _result(op, error)
-            failed = failed or result.status is OpStatus.FAILED
-            report.results.append(result)
+            if result.status is OpStatus.FAILED:
+                stop.set()
             observer.finished(op, result, time.monotonic() - began)
+            return result
+
+        ops = plan.operations
+        parallelism = session.context.parallelism
+        index = 0
+        try:
+            while index < len(ops):
+                batch = [] if stop.is_set() or interrupts.received else _batch(ops, index, session)
+                if len(batch) > 1:
+                    # Independent operations one provider writes together (a policy table's rows in
+                    # one statement): each still started, reported and timed as itself.
+                    index += len(batch)
+                    if _run_batch(batch, session, live, report, observer):
+                        stop.set()
+                    continue
+                # Else the operations that may run at the same time (one, or a run of them).
+                run = _concurrent_run(ops, index, session, parallelism)
+                index += len(run)
+                report.results.extend(bounded_map(run_one, run, parallelism))
+        finally:
+            begun.finish(report)
         report.interrupted = interrupts.received
     return report
+
+
+class _Begun:
+    """The providers an apply has begun (`Provider.begin_apply`, once each, before the first of
+    its operations runs), finished once every operation has run or the run stopped."""
+
+    def __init__(self, plan: Plan, session: Session) -> None:
+        self.plan = plan
+        self.session = session
+        self.kinds: list[str] = []
+        self._failed: dict[str, Exception] = {}
+        self._lock = threading.Lock()
+
+    def begin(self, kind: str) -> None:
+        with self._lock:
+            if kind in self.kinds:
+                return
+            if kind in self._failed:
+                raise self._failed[kind]
+            ops = [op for op in self.plan.operations if op.kind == kind]
+            try:
+                self.session.provider(kind).begin_apply(ops)
+            except Exception as exc:
+                self._failed[kind] = exc
+                raise
+            self.kinds.append(kind)
+
+    def finish(self, report: ApplyReport) -> None:
+        """Each begun provider's `finish_apply`; its failure (a write held back until now) fails
+        the operations of that kind that had succeeded, with its error."""
+        for kind in reversed(self.kinds):
+            try:
+                self.session.provider(kind).finish_apply()
+            except Exception as exc:
+                for result in report.results:
+                    if result.operation.kind == kind and result.status is OpStatus.SUCCEEDED:
+                        result.status = OpStatus.FAILED
+                        result.error = f"{type(exc).__name__}: {exc}"
+
+
+def _concurrent_run(operations: list[Operation], start: int, session: Session, parallelism: int) -> list[Operation]:
+    """The operations from `start` on that may execute concurrently: consecutive operations of
+    one kind whose provider writes its objects independently (`Provider.parallel_writes`), each
+    touching keys no other of the run touches. At least the one at `start`."""
+    first = operations[start]
+    run = [first]
+    keys = {first.key, first.replaces_key or first.key}
+    if parallelism <= 1 or not session.provider(first.kind).parallel_writes:
+        return run
+    for op in operations[start + 1 :]:
+        touched = {op.key, op.replaces_key or op.key}
+        if op.kind != first.kind or touched & keys:
+            break
+        run.append(op)
+        keys |= touched
+    return run
 
 
 def _batch(ops: list[Operation], start: int, session: Session) -> list[Operation]:

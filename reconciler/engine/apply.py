@@ -54,6 +54,7 @@ class ApplyOptions:
     lock_timeout: float = 0.0  # seconds to wait for it when another apply holds it
     selection: Selection | None = None  # --only/--label: plan and apply only these objects
     variables: CommandLineVariables = NO_VARIABLES  # --var / --var-file, in command-line order
+    parallelism: int | None = None  # requests in flight at once (None: RECONCILER_PARALLELISM, else 10)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def run_apply(
         target = target or saved.target
         variables = saved_variables(saved, str(options.plan_file), variables)
     with (
-        Session(specs_dir, target, options.selection, variables) as session,
+        Session(specs_dir, target, options.selection, variables, options.parallelism) as session,
         _held_lock(session, options, hooks),
     ):
         if saved is not None:

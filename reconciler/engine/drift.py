@@ -20,10 +20,11 @@ def run_drift(
     only_out_of_band: bool = False,
     selection: Selection | None = None,
     variables: CommandLineVariables = NO_VARIABLES,
+    parallelism: int | None = None,
 ) -> DriftReport:
     """What drifted in `target` from `specs_dir`; touches nothing live. `only_out_of_band` keeps
     only objects changed outside reconciler (what a scheduled job alerts on)."""
-    with Session(specs_dir, target, selection, variables) as session:
+    with Session(specs_dir, target, selection, variables, parallelism) as session:
         plan, live = session.plan(strict=False)
         report = drift_report(plan)
         causes(report.entries, live.objects, session.specs.resources, {k.name: k.fields for k in KINDS.values()})

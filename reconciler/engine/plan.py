@@ -17,10 +17,12 @@ def run_plan(
     strict: bool = True,
     selection: Selection | None = None,
     variables: CommandLineVariables = NO_VARIABLES,
+    parallelism: int | None = None,
 ) -> Plan:
     """The plan of `specs_dir` against `target`. `strict=False` (drift) keeps going where a plan
     for apply would refuse, so a report can still show what differs. `variables`: the command
-    line's `--var` / `--var-file`."""
-    with Session(specs_dir, target, selection, variables) as session:
+    line's `--var` / `--var-file`. `parallelism`: reads in flight at once (None:
+    RECONCILER_PARALLELISM, else 10)."""
+    with Session(specs_dir, target, selection, variables, parallelism) as session:
         the_plan, _ = session.plan(strict=strict)
     return the_plan

@@ -82,9 +82,11 @@ class Session:
         target: str | None = None,
         selection: Selection | None = None,
         variables: CommandLineVariables = NO_VARIABLES,
+        parallelism: int | None = None,
     ) -> None:
         self.specs = load_specs(specs_dir, target, kinds=KINDS, variables=variables)
-        self.context = TargetContext(self.specs)
+        # parallelism: requests in flight at once (None: RECONCILER_PARALLELISM, else 10).
+        self.context = TargetContext(self.specs, parallelism)
         self._providers: dict[str, Provider] = {}
         self._requests: dict[str, ProviderRequest] = {}
         # --only/--label: only the kinds it can name are read, and plans are narrowed to it.

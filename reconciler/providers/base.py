@@ -148,6 +148,16 @@ class Provider(ABC, Generic[SpecT, FactsT]):
                 outcomes.append(None)
         return outcomes
 
+    def begin_apply(self, operations: Sequence[Operation]) -> None:
+        """Called once per apply before the first of this provider's `operations` (all of them,
+        in plan order) runs: where one write can stand for many (e.g. the workspace ledger's
+        entries, held back until `finish_apply`). Raising fails that first operation."""
+
+    def finish_apply(self) -> None:
+        """Called once after the apply's operations ran (or it stopped) when `begin_apply` went
+        through: write what was held back. Raising fails this provider's operations that had
+        succeeded, with that error."""
+
     def migrations(self) -> list[Migration]:
         """Schema changes the live system needs before this provider can write, as found by the
         last `read` (e.g. ownership columns missing from a table). Run only with --allow-migrate."""
@@ -165,6 +175,11 @@ class Provider(ABC, Generic[SpecT, FactsT]):
 
     @abstractmethod
     def delete(self, live: LiveObject[FactsT]) -> None: ...
+
+    # Whether operations on different objects of this kind may run at the same time (apply's
+    # --parallelism): set where each object is written on its own (one monitor per table), not
+    # where objects share a write (rules of one Grafana group) or depend on each other.
+    parallel_writes: bool = False
 
     # A replace whose new object has another key creates it first, so nothing is ever missing;
     # set this when the live system allows only one of them at a time (one monitor per table,

@@ -70,7 +70,8 @@ class LegacyMonitorApi:
         self.client = client
 
     def get(self, table: str) -> MonitorInfo:
-        return self.client.quality_monitors.get(table)  # type: ignore[no-any-return]
+        info: MonitorInfo = self.client.quality_monitors.get(table)
+        return info
 
     def create(self, table: str, body: dict[str, Any]) -> None:
         self.client.quality_monitors.create(

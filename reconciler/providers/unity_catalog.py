@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from reconciler.errors import ReconcilerError
 
@@ -43,7 +43,7 @@ class Memo(Generic[T]):
             ok, value = self._done[key]
         if not ok:
             raise value
-        return value  # type: ignore[no-any-return]
+        return cast(T, value)
 
     def put(self, key: str, value: T) -> None:
         with self._lock:

@@ -362,14 +362,14 @@ def test_delete_keeps_metric_tables_and_recreate_replaces_them(w: WorkspaceClien
 
 
 def test_metric_tables_can_lag_behind_active(tmp_path: Path) -> None:
-    settings = SandboxSettings(monitor_active_delay_seconds=0.0, extra={"metric_tables_delay_seconds": 0.3})
+    settings = SandboxSettings(monitor_active_delay_seconds=0.0, extra={"metric_tables_delay_seconds": 3.0})
     with SandboxServer(tmp_path / "s.db", settings) as server:
         wc = client(server.url)
         created = create_orders_monitor(wc)
         assert wait_active(wc).status == MonitorInfoStatus.MONITOR_STATUS_ACTIVE
         with pytest.raises(NotFound):
             wc.tables.get(created.drift_metrics_table_name)
-        time.sleep(0.35)
+        time.sleep(3.05)
         wc.tables.get(created.drift_metrics_table_name)
 
 

@@ -56,7 +56,10 @@ PROVIDER_MODULES = [
     *sorted(
         p for p in (PACKAGE / "providers").glob("*.py") if p.name not in ("provider_target.py", "provider_registry.py")
     ),
-    *(PACKAGE / "grafana" / n for n in ("providers.py", "notification_providers.py", "snapshot.py")),
+    *(
+        PACKAGE / "grafana" / n
+        for n in ("providers.py", "notification_providers.py", "snapshot.py", "spec_generation.py")
+    ),
 ]
 
 

@@ -327,6 +327,7 @@ def notifications_for(target: ProviderTarget) -> NotificationBackend:
 
 class _NotificationProvider(Provider[SpecT, _N]):
     backend = "grafana"
+    live_system = "grafana"
     section: Section
     # Whether any notification object is declared scopes the one read all four share.
     sees_kinds = NOTIFICATION_KINDS
@@ -334,9 +335,6 @@ class _NotificationProvider(Provider[SpecT, _N]):
     def __init__(self, kind: Any, target: ProviderTarget) -> None:
         super().__init__(kind, target)
         self.notifications = notifications_for(target)
-
-    def configured(self, request: ProviderRequest) -> bool:
-        return self.target.has("grafana")
 
     def entry(self, name: str) -> dict[str, Any] | None:
         return self.notifications.snapshot().ledger.get(self.section, name)

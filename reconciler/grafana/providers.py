@@ -66,15 +66,13 @@ ALERTING_KINDS = ("GrafanaFolder", "GrafanaRuleGroup", "GrafanaAlertRule")
 
 class _GrafanaProvider(Provider[SpecT, FactsT]):
     backend = "grafana"
+    live_system = "grafana"
     # A rule's, group's or folder's plan needs the declared objects of the other two kinds.
     sees_kinds = ALERTING_KINDS
 
     def __init__(self, kind: Any, target: ProviderTarget) -> None:
         super().__init__(kind, target)
         self.grafana = backend_for(target)
-
-    def configured(self, request: ProviderRequest) -> bool:
-        return self.target.has("grafana")
 
     def apply(
         self, request: ProviderRequest, op: Operation, resource: Resource | None, live: LiveObject | None
@@ -475,7 +473,7 @@ class GrafanaRuleGroupProvider(_GrafanaProvider[GrafanaRuleGroupSpec, RuleGroupF
         return Adopted(key, notes)
 
     def generate_specs(self, request: ProviderRequest, selector: str, source: Path | None) -> GeneratedSpecs:
-        return SpecGenerator(self.grafana, request, self.expand_env).generate(selector, source)
+        return SpecGenerator(self.grafana, self.expand_env).generate(request, selector, source)
 
 
 class GrafanaAlertRuleProvider(_GrafanaProvider[AlertRuleChild, AlertRuleFacts]):

@@ -36,21 +36,22 @@ def slug(text: str) -> str:
 class SpecGenerator:
     """Spec files from live Grafana or from Grafana's export / file-provisioning YAML."""
 
-    def __init__(self, grafana: GrafanaBackend, request: ProviderRequest, expand_env: tuple[str, ...] = ()) -> None:
+    def __init__(self, grafana: GrafanaBackend, expand_env: tuple[str, ...] = ()) -> None:
         self.grafana = grafana
-        self.request = request
         # Environment variables a provisioning file may expand (`import --expand-env`; `*`: all).
         self.expand_env = expand_env
 
-    def generate(self, selector: str, source: Path | None) -> GeneratedSpecs:
+    def generate(self, request: ProviderRequest, selector: str, source: Path | None) -> GeneratedSpecs:
+        """Specs for the groups matching `selector`, skipping what `request` already declares
+        (handed per call, as to providers: the generator keeps no specs of a run)."""
         groups = self._from_file(source) if source is not None else self._from_live()
         chosen = [g for g in groups if fnmatch.fnmatchcase(f"{g['folderUid']}/{g['name']}", selector)]
         if not chosen:
             where = str(source) if source is not None else "Grafana"
             raise ReconcilerError(f"no rule group in {where} matches {selector!r} (groups are named FOLDER_UID/GROUP)")
-        declared_groups = {r.key for r in self.request.of("GrafanaRuleGroup")}
-        declared_names = {r.name for r in self.request.of("GrafanaRuleGroup")}
-        declared_folders = {r.key for r in self.request.of("GrafanaFolder")}
+        declared_groups = {r.key for r in request.of("GrafanaRuleGroup")}
+        declared_names = {r.name for r in request.of("GrafanaRuleGroup")}
+        declared_folders = {r.key for r in request.of("GrafanaFolder")}
         result = GeneratedSpecs()
         by_folder: dict[str, list[dict[str, Any]]] = {}
         file_provisioned = {

@@ -29,6 +29,7 @@ from reconciler.providers.request import ProviderRequest
 if TYPE_CHECKING:
     from reconciler.apply.progress import WaitProgress
     from reconciler.providers.provider_target import ProviderTarget
+    from reconciler.targets import LiveSystem
 
 
 class ReplaceIncomplete(ReconcilerError):
@@ -64,6 +65,9 @@ class Provider(ABC, Generic[SpecT, FactsT]):
     """Live-system access for one kind on one backend."""
 
     backend: str = ""
+    # The live system this provider talks to, if the target may leave it out (a target without
+    # Grafana has no Grafana providers to read): `configured` then asks the target for it.
+    live_system: LiveSystem | None = None
     # Environment variables an export file read by `generate_specs` may expand, where the live
     # system's own file provisioning would (`reconciler import --expand-env`; "*": all).
     expand_env: tuple[str, ...] = ()
@@ -77,7 +81,7 @@ class Provider(ABC, Generic[SpecT, FactsT]):
     def configured(self, request: ProviderRequest) -> bool:
         """Whether the target gives this provider a live system to talk to. A provider whose
         system is not configured is skipped when no spec of its kind is declared."""
-        return True
+        return self.live_system is None or self.target.has(self.live_system)
 
     @abstractmethod
     def read(self, request: ProviderRequest) -> list[LiveObject[FactsT]]:

@@ -26,7 +26,6 @@ from reconciler.uc_names import quote_table_name
 
 from .policy_rows import COLUMNS, LIST_COLUMNS, OWNERSHIP_COLUMNS, TABLE_COMMENT
 from .policy_store import PolicyStoreProvider
-from .request import ProviderRequest
 from .sql_warehouse import Param, SqlWarehouse, StatementError
 
 if TYPE_CHECKING:
@@ -105,6 +104,7 @@ def adopt_sql(table: str) -> str:
 
 class DatabricksPolicyProvider(PolicyStoreProvider):
     backend = "databricks"
+    live_system = "databricks"
 
     def __init__(self, kind: Any, target: ProviderTarget) -> None:
         super().__init__(kind, target)
@@ -118,9 +118,6 @@ class DatabricksPolicyProvider(PolicyStoreProvider):
         self._table_exists: bool | None = None
         # Ownership columns the table lacks (a table the framework created), as of the last read.
         self._missing: tuple[str, ...] = ()
-
-    def configured(self, request: ProviderRequest) -> bool:
-        return self.target.has("databricks")
 
     @property
     def warehouse(self) -> SqlWarehouse:

@@ -9,9 +9,13 @@ Pure modules (no I/O; the planner and the kinds use only these):
   kinds         the kinds GrafanaFolder, GrafanaRuleGroup, GrafanaAlertRule (planning hooks)
   write_steps   the API calls apply makes for each planned operation (per-rule endpoints;
                 a whole-group write only for an interval, with every rule it rewrites)
+  notification_model, notification_kinds
+                contact points, notification policies, mute timings, templates: specs and kinds
+  provisioning_file  Grafana's file-provisioning / export YAML, read as rule groups
 I/O modules (talk to Grafana; may import the pure ones, never the other way round):
   client           the HTTP client (grafana-client underneath), errors with status and body
   snapshot         the target's Grafana for one run: connection, the run's one read, writes
-  providers        the three providers
+  providers        the three alerting providers
+  notification_providers  the notification objects' providers and their ledger
   spec_generation  `reconciler import --generate-specs` from live Grafana or an export file
 """

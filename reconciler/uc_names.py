@@ -34,3 +34,26 @@ def split_table_name(name: str) -> tuple[str, str, str]:
 def quote_table_name(name: str) -> str:
     """The validated name, each part back-quoted: `` `main`.`sla`.`policies` ``."""
     return ".".join(f"`{part}`" for part in split_table_name(name))
+
+
+def is_glob(text: str) -> bool:
+    """Whether a selector part (`main`, `sales_*`) has a wildcard: only then is it listed."""
+    return any(ch in text for ch in "*?[")
+
+
+_SPEC_NAME = re.compile(r"[^a-z0-9_-]+")
+
+
+def generated_spec_name(full_name: str, taken: set[str], fallback: str) -> str:
+    """metadata.name for a spec generated from the object on `full_name` (`catalog.schema[.table]`):
+    its last part, qualified by the parts before it only on a clash, numbered as a last resort."""
+    parts = full_name.split(".")
+    name = fallback
+    for n in range(1, len(parts) + 1):
+        name = _SPEC_NAME.sub("-", "-".join(parts[-n:])).strip("-") or fallback
+        if name not in taken:
+            return name
+    n = 2
+    while f"{name}-{n}" in taken:
+        n += 1
+    return f"{name}-{n}"

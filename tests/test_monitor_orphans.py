@@ -89,3 +89,22 @@ def test_a_create_refused_outright_leaves_no_pending_entry(ws: tuple[Project, Sa
     failed = project.cli("apply", "--auto-approve")
     assert failed.exit_code == 1 and "bad config" in failed.output
     assert ORDERS not in _ledger(server)
+
+
+def test_one_apply_records_every_intent_first_and_keeps_only_what_was_created(
+    sandbox_target: Callable[..., SandboxTarget],
+) -> None:
+    # The ledger is written twice per apply (#15): every create's intent before the first, the
+    # outcome after the last. A refused create and the creates never started leave no entry.
+    tables = [f"main.batch.t{i}" for i in range(4)]
+    target = sandbox_target(retries=None, tables=tables)
+    project, server = target.project, target.server
+    project.write("monitors.yaml", "---\n".join(MONITOR.replace(ORDERS, t).replace("orders", t[-2:]) for t in tables))
+    inject_fault(server, method="POST", path=f"^/api/2.1/unity-catalog/tables/{tables[1]}/monitor$", status=400)
+    failed = project.cli("apply", "--auto-approve", "--parallelism", "1")
+    assert failed.exit_code == 1
+    ledger = _ledger(server)
+    assert sorted(ledger) == [tables[0]] and "pending" not in ledger[tables[0]]
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    assert sorted(_ledger(server)) == tables
+    assert project.cli("plan", "--detailed-exitcode").exit_code == 0

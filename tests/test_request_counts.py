@@ -8,12 +8,12 @@ still makes an avoidable one, a comment names it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from grafana_helpers import GrafanaProject, base
-from helpers import Project, policy
+from helpers import Project, SandboxTarget, ledger_entries, policy
 from policy_stores import StoreProject, make_store_project
 
 from reconciler.sandbox import SandboxServer, SandboxSettings
@@ -23,6 +23,7 @@ RULES = "/api/v1/provisioning/alert-rules"
 RULES_LIST = f"GET {RULES}"
 STATES = "GET /api/prometheus/grafana/api/v1/rules"
 LEDGER = "GET /api/v1/provisioning/templates/reconciler-ledger-test"
+LEDGER_FILE = "/Shared/.reconciler/test/ws/ledger.json"
 
 
 def counts(server: SandboxServer) -> dict[str, int]:
@@ -61,14 +62,15 @@ def test_quality_monitors_apply_and_no_change_plan(workspace: tuple[Project, San
     assert result.exit_code == 0, result.output
     assert counts(server) == {
         "GET /.well-known/databricks-config": 1,
-        # Workspace files: the ledger. AVOIDABLE: the ledger is downloaded and re-uploaded around
-        # every monitor write (#15 wants it read once, written once per apply). Each of those 4
-        # writes is made under the ledger's write lock: its lock file created (the first try
-        # refused for want of the folder, which is then made) and removed.
-        "GET /api/2.0/workspace/export": 5,
-        "POST /api/2.0/workspace/import": 4 + 4 + 1,
+        # Workspace files: the ledger, read once by the plan, then changed twice whatever the
+        # number of monitors (#15): the intents of both creates before them, their confirmation
+        # after. Each change under the ledger's write lock: the lock file created (the first try
+        # refused for want of the folder, which is then made), the ledger re-read and uploaded,
+        # the lock removed.
+        "GET /api/2.0/workspace/export": 1 + 2,
+        "POST /api/2.0/workspace/import": 2 + 1 + 2,
         "POST /api/2.0/workspace/mkdirs": 1,
-        "POST /api/2.0/workspace/delete": 4,
+        "POST /api/2.0/workspace/delete": 2,
         # The output schema once per run, whatever the number of monitors writing to it.
         f"GET {UC}/schemas/main.monitoring": 1,
         # Creates: the table is checked to exist (and the columns the spec names).
@@ -214,3 +216,87 @@ def test_a_monitor_naming_a_new_column_looks_its_table_up_once(workspace: tuple[
     catalog = {k: n for k, n in counts(server).items() if "/monitor" not in k and k.startswith("GET /api/2.1")}
     # only the table whose spec names a column its live monitor does not use yet
     assert catalog == {f"GET {UC}/tables/main.sales.orders": 1}
+
+
+ESTATE = [f"main.estate.t{i}" for i in range(6)]
+EXPORT, IMPORT, REMOVE = (
+    "GET /api/2.0/workspace/export",
+    "POST /api/2.0/workspace/import",
+    "POST /api/2.0/workspace/delete",
+)
+
+
+def estate_monitors(tables: list[str], slicing: dict[str, str] | None = None) -> str:
+    slicing = slicing or {}
+    return "---\n".join(
+        monitor(table.rsplit(".", 1)[1], table) + (f"  slicing_exprs: [{slicing[table]}]\n" if table in slicing else "")
+        for table in tables
+    )
+
+
+def test_a_monitor_estate_apply_writes_the_ledger_twice_whatever_its_size(
+    sandbox_target: Callable[..., SandboxTarget],
+) -> None:
+    target = sandbox_target(databricks="", retries=None, tables=ESTATE, columns=("id", "region"))
+    project, server = target.project, target.server
+    project.write("monitors.yaml", estate_monitors(ESTATE[:5]))
+    server.faults.reset_counts()
+    result = project.cli("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    tables = {f"GET {UC}/tables/{t}": 1 for t in ESTATE[:5]}
+    gets = {f"GET {UC}/tables/{t}/monitor": 1 for t in ESTATE[:5]}
+    creates = {f"POST {UC}/tables/{t}/monitor": 1 for t in ESTATE[:5]}
+    assert counts(server) == {
+        "GET /.well-known/databricks-config": 1,
+        # The ledger: read once by the plan, changed twice (the 5 intents, their 5 confirmations).
+        EXPORT: 1 + 2,
+        IMPORT: 2 + 1 + 2,  # lock files (one refused for want of the folder) + the ledger uploads
+        "POST /api/2.0/workspace/mkdirs": 1,
+        REMOVE: 2,  # the lock files
+        f"GET {UC}/schemas/main.monitoring": 1,
+        **tables,
+        **gets,
+        **creates,
+    }
+
+    server.faults.reset_counts()
+    result = project.cli("plan", "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+    assert counts(server) == {"GET /.well-known/databricks-config": 1, EXPORT: 1, **gets}
+
+    # An update, a delete and a create in one apply: still two ledger changes, no lock folder to make.
+    project.write("monitors.yaml", estate_monitors([*ESTATE[1:5], ESTATE[5]], slicing={ESTATE[1]: "region"}))
+    server.faults.reset_counts()
+    result = project.cli("apply", "--auto-approve", "--allow-destructive")
+    assert result.exit_code == 0, result.output
+    assert counts(server) == {
+        "GET /.well-known/databricks-config": 1,
+        EXPORT: 1 + 2,
+        IMPORT: 2 + 2,
+        REMOVE: 2,
+        **{f"GET {UC}/tables/{t}/monitor": 1 for t in ESTATE},
+        # the deleted monitor's refresh history, for its loss warning
+        f"GET {UC}/tables/{ESTATE[0]}/monitor/refreshes": 1,
+        f"DELETE {UC}/tables/{ESTATE[0]}/monitor": 1,
+        # the updated monitor names a column its live monitor did not use: its table is checked
+        f"GET {UC}/tables/{ESTATE[1]}": 1,
+        f"PUT {UC}/tables/{ESTATE[1]}/monitor": 1,
+        # the created one: its table and output schema checked
+        f"GET {UC}/tables/{ESTATE[5]}": 1,
+        f"GET {UC}/schemas/main.monitoring": 1,
+        f"POST {UC}/tables/{ESTATE[5]}/monitor": 1,
+    }
+    plan = project.cli("plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    assert sorted(ledger_entries(server, path=LEDGER_FILE, token="dapi-test")) == sorted(ESTATE[1:])
+
+
+def test_a_monitor_plan_reads_the_same_whatever_the_parallelism(sandbox_target: Callable[..., SandboxTarget]) -> None:
+    target = sandbox_target(databricks="", retries=None, tables=ESTATE, columns=("id", "region"))
+    project = target.project
+    project.write("monitors.yaml", estate_monitors(ESTATE[:4]))
+    assert project.cli("apply", "--auto-approve", "--parallelism", "4").exit_code == 0
+    project.write("monitors.yaml", estate_monitors(ESTATE[1:], slicing=dict.fromkeys(ESTATE[::2], "region")))
+    plans = [project.cli("plan", "--parallelism", str(n)) for n in (1, 10)]
+    assert plans[0].exit_code == 0, plans[0].output
+    assert plans[0].output == plans[1].output

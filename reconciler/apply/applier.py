@@ -240,8 +240,9 @@ class _Begun:
             if kind in self._failed:
                 raise self._failed[kind]
             ops = [op for op in self.plan.operations if op.kind == kind]
+            provider = self.session.provider(kind)
             try:
-                self.session.provider(kind).begin_apply(ops)
+                provider.begin_apply(self.session.request(provider), ops)
             except Exception as exc:
                 self._failed[kind] = exc
                 raise

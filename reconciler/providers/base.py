@@ -152,7 +152,7 @@ class Provider(ABC, Generic[SpecT, FactsT]):
                 outcomes.append(None)
         return outcomes
 
-    def begin_apply(self, operations: Sequence[Operation]) -> None:
+    def begin_apply(self, request: ProviderRequest, operations: Sequence[Operation]) -> None:
         """Called once per apply before the first of this provider's `operations` (all of them,
         in plan order) runs: where one write can stand for many (e.g. the workspace ledger's
         entries, held back until `finish_apply`). Raising fails that first operation."""

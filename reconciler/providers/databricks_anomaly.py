@@ -18,12 +18,11 @@ rather than drop them.
 from __future__ import annotations
 
 import fnmatch
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from databricks.sdk.errors import NotFound, ResourceAlreadyExists
+from databricks.sdk.errors import NotFound
 from databricks.sdk.service.dataquality import AnomalyDetectionConfig, Monitor
 
 from reconciler.diagnostics import Diagnostic
@@ -41,14 +40,14 @@ from reconciler.kinds.anomaly_detection import (
     unmodelled_paths,
 )
 from reconciler.kinds.base import Kind, LiveObject
-from reconciler.last_applied import applied_digest
 from reconciler.plan.diff import diff_states
+from reconciler.uc_names import generated_spec_name, is_glob
 
-from .base import Adopted, GeneratedSpecs, Provider
+from .base import Adopted, GeneratedSpecs
 from .databricks_errors import live_errors
+from .ledger_owned import LedgerOwnedProvider
 from .request import ProviderRequest
 from .unity_catalog import UnityCatalog, unity_catalog
-from .workspace_ledger import WorkspaceLedger, ledger_path, still_missing, target_ledger
 
 if TYPE_CHECKING:
     from reconciler.providers.provider_target import ProviderTarget
@@ -59,14 +58,12 @@ MASKED = ("excluded_table_full_names", "notification_settings")
 UPDATE_MASK = ",".join(f"anomaly_detection_config.{f}" for f in MASKED)
 
 
-class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
+class DatabricksAnomalyProvider(LedgerOwnedProvider[AnomalyDetectionSpec, AnomalyFacts]):
     backend = "databricks"
+    noun = "anomaly detection monitor"
 
     def __init__(self, kind: Kind[AnomalyDetectionSpec, AnomalyFacts], target: ProviderTarget) -> None:
         super().__init__(kind, target)
-        self._ledger: WorkspaceLedger | None = None
-        # Entries read without their monitor, as read: dropped at the next ledger write if still so.
-        self._gone: dict[str, dict[str, Any]] = {}
         self._notes: list[str] = []
 
     def configured(self, request: ProviderRequest) -> bool:
@@ -85,11 +82,8 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
     def client(self) -> Any:
         return self.target.workspace_client()
 
-    @property
-    def ledger(self) -> WorkspaceLedger:
-        if self._ledger is None:
-            self._ledger = target_ledger(self.target)
-        return self._ledger
+    def probe(self, key: str) -> object:
+        return self._get(key)
 
     def legacy_pinned(self) -> bool:
         """The target pins the legacy monitor API (`quality_monitors: {api: legacy}`), which has no
@@ -125,17 +119,8 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
         if self.legacy_pinned():
             return []  # check() reports it
         with live_errors(f"reading anomaly detection monitors on target '{self.target.name}'"):
-            entries = self.ledger.entries(KIND)
-            live: list[AnomalyLive] = []
-            for key in dict.fromkeys([*(r.key for r in request.of()), *entries]):
-                try:
-                    config = self._get(key)
-                except NotFound:
-                    if key in entries:
-                        self._gone[key] = entries[key]
-                    continue
-                live.append(self._live_object(key, config, entries.get(key)))
-            return live
+            owned = self.read_owned([r.key for r in request.of()], lambda key: self.fetch_or_none(key, self._get))
+            return [self._live_object(key, config, entry) for key, config, entry in owned]
 
     def _live_object(self, key: str, config: dict[str, Any], entry: dict[str, Any] | None) -> AnomalyLive:
         state = anomaly_state(key, config)
@@ -159,13 +144,10 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
             kind=KIND,
             key=key,
             state=state,
-            managed=entry is not None,
-            name=entry.get("spec_name") if entry else None,
             raw={"config": config},
             facts=AnomalyFacts(schema_id=self.schema_id(key)),
             locked_reason=locked,
-            prevent_destroy=bool(entry.get("prevent_destroy")) if entry else False,
-            applied_digest=entry.get("applied_digest") if entry else None,
+            **self.ownership(entry),
         )
 
     def notes(self) -> list[str]:
@@ -218,73 +200,28 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
         )
 
     def create(self, resource: AnomalyResource) -> None:
-        # Intent first (as QualityMonitor): the ledger says "ours, being created" before the monitor exists.
-        self._record(resource, pending=True)
-        try:
-            self.client.data_quality.create_monitor(self._monitor(resource))
-        except (ResourceAlreadyExists, Exception):
-            # Ambiguous (a retried create whose first answer was lost) or someone else's monitor:
-            # ours only if it is exactly what we asked for.
-            if not self._created_as_desired(resource):
-                self._forget_intent(resource.key)
-                raise
-        self._record(resource)
+        self.create_owned(
+            resource,
+            lambda: self.client.data_quality.create_monitor(self._monitor(resource)),
+            lambda: self._as_desired(resource),
+        )
 
-    def _created_as_desired(self, resource: AnomalyResource) -> bool:
+    def _as_desired(self, resource: AnomalyResource) -> bool:
         try:
             config = self._get(resource.key)
         except Exception:
             return False
         return not diff_states(anomaly_state(resource.key, config), resource.state, FIELDS)
 
-    def _forget_intent(self, key: str) -> None:
-        try:
-            entry = self.ledger.entries(KIND).get(key)
-            if entry and entry.get("pending"):
-                self.ledger.remove(KIND, key)
-        except Exception:
-            pass
-
     def update(self, resource: AnomalyResource, live: AnomalyLive) -> None:
         if diff_states(live.state, resource.state, FIELDS):
             self.client.data_quality.update_monitor(
                 SCHEMA, self.schema_id(resource.key), self._monitor(resource), update_mask=UPDATE_MASK
             )
-        self._record(resource)
-
-    def _record(self, resource: AnomalyResource, pending: bool = False) -> None:
-        entry: dict[str, Any] = {
-            "spec_name": resource.name,
-            "prevent_destroy": bool(resource.lifecycle.prevent_destroy),
-            "write_only": {},
-            "applied_digest": applied_digest(FIELDS, resource.state),
-        }
-        if pending:
-            entry["pending"] = True
-        try:
-            self.ledger.put(KIND, resource.key, entry, stale=self._stale())
-        except Exception as exc:
-            if pending:
-                raise ReconcilerError(
-                    f"recording the anomaly detection monitor on {resource.key} in the ownership ledger "
-                    f"{ledger_path(self.target)} before creating it failed: {exc}. Nothing was created; re-run apply"
-                ) from exc
-            raise ReconcilerError(
-                f"the anomaly detection monitor on {resource.key} was written, but recording it in the ownership "
-                f"ledger {ledger_path(self.target)} failed: {exc}. Re-run apply, or record it with: "
-                f"{self.target.import_command(KIND, resource.key)}"
-            ) from exc
+        self.record(resource, {})
 
     def delete(self, live: AnomalyLive) -> None:
-        try:
-            self.client.data_quality.delete_monitor(SCHEMA, self.schema_id(live.key))
-        except NotFound:
-            pass  # already gone: the desired outcome
-        self.ledger.remove(KIND, live.key, stale=self._stale())
-
-    def _stale(self) -> dict[str, dict[str, Any]]:
-        gone, self._gone = self._gone, {}
-        return still_missing(gone, self._get)
+        self.delete_owned(live.key, lambda: self.client.data_quality.delete_monitor(SCHEMA, self.schema_id(live.key)))
 
     def describe_live(self, live: AnomalyLive) -> str:
         return f"anomaly detection monitor on schema {live.key}"
@@ -301,11 +238,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
                 self._get(key)
             except NotFound as exc:
                 raise ReconcilerError(f"no anomaly detection monitor exists on schema {key}: {exc}") from exc
-            if key in self.ledger.entries(KIND):
-                raise ReconcilerError(
-                    f"the anomaly detection monitor on {key} is already managed by {self.target.owner}"
-                )
-            self.ledger.put(KIND, key, {"spec_name": name or key, "prevent_destroy": False, "write_only": {}})
+            self.adopt_owned(key, name)
         return Adopted(key)
 
     def generate_specs(self, request: ProviderRequest, selector: str, source: Path | None) -> GeneratedSpecs:
@@ -332,7 +265,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
         catalog, schema = parts
         catalogs = (
             [c.name for c in self.client.catalogs.list() if c.name and fnmatch.fnmatchcase(c.name, catalog)]
-            if _is_glob(catalog)
+            if is_glob(catalog)
             else [catalog]
         )
         schemas: list[str] = []
@@ -363,7 +296,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
                     f"({', '.join(extra)}); skipped"
                 )
                 continue
-            name = _spec_name(full, names)
+            name = generated_spec_name(full, names, "anomaly-detection")
             names.add(name)
             doc = {
                 "apiVersion": "reconciler/v1",
@@ -376,31 +309,7 @@ class DatabricksAnomalyProvider(Provider[AnomalyDetectionSpec, AnomalyFacts]):
                 f"# Generated by `reconciler import --generate-specs` from the anomaly detection monitor on {full}.\n"
             )
             result.files[f"anomaly-detection/{name}.yaml"] = header + yaml.safe_dump(doc, sort_keys=False)
-            if full in entries:
-                result.notes.append(
-                    f"the monitor on {full} is already managed by {self.target.owner}: nothing to adopt"
-                )
-            else:
-                result.adopt.append((full, name))
+            self.adopt_generated(result, full, name, entries)
         if not result.files and not result.notes:
             raise ReconcilerError(f"no anomaly detection monitor exists on a schema matching {selector!r}")
         return result
-
-
-def _is_glob(text: str) -> bool:
-    return any(ch in text for ch in "*?[")
-
-
-_NAME = re.compile(r"[^a-z0-9_-]+")
-
-
-def _spec_name(schema: str, taken: set[str]) -> str:
-    catalog, short = schema.split(".")
-    for candidate in (short, f"{catalog}-{short}"):
-        name = _NAME.sub("-", candidate).strip("-") or "anomaly-detection"
-        if name not in taken:
-            return name
-    n = 2
-    while f"{name}-{n}" in taken:
-        n += 1
-    return f"{name}-{n}"

@@ -10,14 +10,17 @@ presumptuous, so `get` is called for every declared table and every table in the
 monitor: the plan-time checks look a table up (`tables.get`) only for a monitor still to be
 created or for columns the live monitor does not already use, each output schema once per run
 (`unity_catalog.py`), and the refresh history only for the monitors a plan replaces or deletes
-(their loss warnings, `loss_facts`). Ownership, `prevent_destroy` and the create-only values the
-service never returns (`warehouse_id`, `skip_builtin_dashboard`) come from the ledger.
+(their loss warnings, `loss_facts`). The GETs run `--parallelism` at once on the one client (its
+connection pool), results kept in input order, so the plan is the same at any parallelism.
+Ownership, `prevent_destroy` and the create-only values the service never returns
+(`warehouse_id`, `skip_builtin_dashboard`) come from the ledger, which an apply writes twice
+whatever the number of monitors (`ledger_owned.py`); monitors are written concurrently, each
+its own table's.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -25,12 +28,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from databricks.sdk.errors import NotFound, ResourceAlreadyExists
+from databricks.sdk.errors import NotFound
 from databricks.sdk.service.catalog import (
     MonitorInfoStatus,
 )
 from pydantic import ValidationError
 
+from reconciler.concurrency import bounded_map
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Kind, LiveObject, facts_of
@@ -44,16 +48,16 @@ from reconciler.kinds.quality_monitor import (
     spec_from_api,
     spec_to_api,
 )
-from reconciler.last_applied import applied_digest
 from reconciler.plan.diff import diff_states
 from reconciler.sqlexpr import expression_columns
+from reconciler.uc_names import generated_spec_name, is_glob
 
-from .base import Adopted, GeneratedSpecs, Provider
+from .base import Adopted, GeneratedSpecs
 from .databricks_errors import live_errors
+from .ledger_owned import LedgerOwnedProvider
 from .monitor_apis import LEGACY, MonitorApi, monitor_api
 from .request import ProviderRequest
 from .unity_catalog import unity_catalog
-from .workspace_ledger import WorkspaceLedger, ledger_path, still_missing, target_ledger
 
 if TYPE_CHECKING:
     from reconciler.apply.progress import WaitProgress
@@ -66,15 +70,13 @@ FAILED = (MonitorInfoStatus.MONITOR_STATUS_FAILED, MonitorInfoStatus.MONITOR_STA
 INFERENCE_COLUMNS = ("timestamp_col", "prediction_col", "model_id_col", "label_col", "prediction_proba_col")
 
 
-class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
+class DatabricksMonitorProvider(LedgerOwnedProvider[QualityMonitorSpec, MonitorFacts]):
     backend = "databricks"
+    noun = "monitor"
 
     def __init__(self, kind: Kind[QualityMonitorSpec, MonitorFacts], target: ProviderTarget) -> None:
         super().__init__(kind, target)
         self._notes: list[str] = []
-        # Entries read without their monitor, as read: dropped at the next ledger write if still so.
-        self._gone: dict[str, dict[str, Any]] = {}
-        self._ledger: WorkspaceLedger | None = None
         self._api: MonitorApi | None = None
         # Monitors the plan-time checks fetched (None: the table has none), for `read` to use.
         self._fetched: dict[str, Any | None] = {}
@@ -101,15 +103,8 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             )
         return self._api
 
-    @property
-    def ledger_path(self) -> str:
-        return ledger_path(self.target)
-
-    @property
-    def ledger(self) -> WorkspaceLedger:
-        if self._ledger is None:
-            self._ledger = target_ledger(self.target)
-        return self._ledger
+    def probe(self, key: str) -> object:
+        return self.api.get(key)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -118,37 +113,20 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             return self._read(self.declared_resources(request))
 
     def _read(self, specs: Sequence[MonitorResource]) -> list[MonitorLive]:
-        entries = self.ledger.entries(KIND)
-        declared = {r.key: r for r in specs}
-        keys = list(dict.fromkeys([*declared, *entries]))
         self.api.expect_schemas(
             {str(r.state.get("output_schema_name")) for r in specs if r.state.get("output_schema_name")}
         )
-        monitors = self._fetch(keys)
-        self._fetched.clear()
-        live: list[MonitorLive] = []
-        for key in keys:
-            info = monitors[key]
-            if info is None:
-                if key in entries:
-                    self._gone[key] = entries[key]  # deleted behind our back: the ledger entry is stale
-                continue
-            live.append(self._live_object(key, info, entries.get(key)))
-        return live
+        fetched, self._fetched = self._fetched, {}
+        owned = self.read_owned(
+            [r.key for r in specs],
+            lambda key: fetched[key] if key in fetched else self.fetch_or_none(key, self.api.get),
+        )
+        return [self._live_object(key, info, entry) for key, info, entry in owned]
 
     def _fetch(self, keys: Sequence[str]) -> dict[str, Any | None]:
-        """The monitor on each table (None: it has none): one GET per table, reusing what the
-        plan-time checks of this run fetched."""
-        found: dict[str, Any | None] = {}
-        for key in keys:
-            if key in self._fetched:
-                found[key] = self._fetched[key]
-                continue
-            try:
-                found[key] = self.api.get(key)
-            except NotFound:
-                found[key] = None
-        return found
+        """The monitor on each table (None: it has none): one GET per table, `--parallelism` at once."""
+        found = bounded_map(lambda key: self.fetch_or_none(key, self.api.get), keys, self.target.parallelism)
+        return dict(zip(keys, found, strict=True))
 
     def _live_object(self, key: str, info: Any, entry: dict[str, Any] | None) -> MonitorLive:
         api = info.as_dict()
@@ -170,16 +148,12 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             kind=KIND,
             key=key,
             state=state,
-            managed=entry is not None,
-            name=entry.get("spec_name") if entry else None,
             # What a saved plan is checked against: the configuration and its version, not the
             # status or dashboard, which move on their own.
             raw={"state": state, "monitor_version": info.monitor_version},
             facts=facts,
-            prevent_destroy=bool(entry.get("prevent_destroy")) if entry else False,
-            # The write-only values reconciler applied (the service never returns them).
-            last_applied=dict(entry.get("write_only") or {}) if entry else None,
-            applied_digest=entry.get("applied_digest") if entry else None,
+            # Ours or not, and the write-only values reconciler applied (never returned).
+            **self.ownership(entry),
         )
 
     def loss_facts(self, live: Sequence[MonitorLive]) -> list[MonitorLive]:
@@ -216,8 +190,11 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         with live_errors(f"checking monitor specs against the catalog of target '{self.target.name}'"):
             declared = self.declared_resources(request)
             self._fetched = self._fetch([r.key for r in declared])
-            for res in declared:
-                errors.extend(self._check_one(res, self._fetched[res.key]))
+            checked = bounded_map(
+                lambda res: self._check_one(res, self._fetched[res.key]), declared, self.target.parallelism
+            )
+        for found in checked:
+            errors.extend(found)
         return errors
 
     def _check_one(self, res: MonitorResource, info: Any | None) -> list[Diagnostic]:
@@ -271,48 +248,22 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
     # --- writing -------------------------------------------------------------------------------
 
     def create(self, resource: MonitorResource) -> None:
-        body = spec_to_api(resource.spec)
-        write_only = FIELDS.write_only_values(resource.state)
-        # Intent first: the ledger says "ours, being created" before the monitor exists, so a
-        # lost answer, a kill or a failed ledger write after the create never leaves a monitor
-        # reconciler made but does not recognise (the next run finds it managed and converges).
-        self._record(resource, write_only, created=False, pending=True)
-        try:
-            self.api.create(resource.key, body)
-        except ResourceAlreadyExists:
-            # Ambiguous: our own earlier attempt (its answer lost, the SDK retried) or someone
-            # else's monitor. Ours only if it is exactly what we asked for.
-            if not self._created_as_desired(resource):
-                self._forget_intent(resource.key)
-                raise
-        except Exception:
-            if not self._created_as_desired(resource):
-                self._forget_intent(resource.key)
-                raise
-        self._record(resource, write_only, created=True)
+        self.create_owned(
+            resource,
+            lambda: self.api.create(resource.key, spec_to_api(resource.spec)),
+            lambda: self._as_desired(resource),
+        )
         self._maybe_refresh(resource)
 
-    def _created_as_desired(self, resource: MonitorResource) -> bool:
+    def _as_desired(self, resource: MonitorResource) -> bool:
         """After an ambiguous create: does the table now have a monitor equal to the spec?"""
         try:
             info = self.api.get(resource.key)
-        except NotFound:
-            return False
         except Exception:
             return False
         live = monitor_state(info.as_dict())
         compared, _ = FIELDS.with_last_applied(live, FIELDS.write_only_values(resource.state), resource.state)
         return not diff_states(compared, resource.state, FIELDS)
-
-    def _forget_intent(self, key: str) -> None:
-        """Remove a pending entry whose create did not happen (best effort: a stale pending
-        entry without a monitor is dropped by the next run anyway)."""
-        try:
-            entry = self.ledger.entries(KIND).get(key)
-            if entry and entry.get("pending"):
-                self.ledger.remove(KIND, key)
-        except Exception:
-            pass
 
     def update(self, resource: MonitorResource, live: MonitorLive) -> None:
         # Only lifecycle.prevent_destroy may have changed: then the ledger is all there is to write.
@@ -321,58 +272,16 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
         if configured:
             body = spec_to_api(resource.spec)
             self.api.update(resource.key, body, facts_of(live, MonitorFacts).dashboard_id)
-        entry = self.ledger.entries(KIND).get(resource.key, {})
-        self._record(resource, dict(entry.get("write_only") or {}), created=False)
+        self.record(resource, dict(live.last_applied or {}))
         if configured:
             self._maybe_refresh(resource)
-
-    def _record(
-        self, resource: MonitorResource, write_only: dict[str, Any], created: bool, pending: bool = False
-    ) -> None:
-        entry: dict[str, Any] = {
-            "spec_name": resource.name,
-            "prevent_destroy": bool(resource.lifecycle.prevent_destroy),
-            "write_only": write_only,
-            "applied_digest": applied_digest(FIELDS, resource.state),
-        }
-        if pending:
-            entry["pending"] = True
-        try:
-            self.ledger.put(KIND, resource.key, entry, stale=self._stale())
-        except Exception as exc:
-            if pending:
-                raise ReconcilerError(
-                    f"recording the monitor on {resource.key} in the ownership ledger {self.ledger_path} before "
-                    f"creating it failed: {exc}. Nothing was created; re-run apply"
-                ) from exc
-            if created:
-                # The ledger still holds the entry written before the create: the next run
-                # recognises the monitor as reconciler's and finishes.
-                raise ReconcilerError(
-                    f"the monitor on {resource.key} was created, but confirming it in the ownership ledger "
-                    f"{self.ledger_path} failed: {exc}. Re-run apply: the ledger's pending entry marks it as "
-                    "reconciler's, so the run converges"
-                ) from exc
-            raise ReconcilerError(
-                f"the monitor on {resource.key} was updated, but recording it in the ownership ledger "
-                f"{self.ledger_path} failed: {exc}. Record it with: "
-                f"{self.target.import_command(KIND, resource.key)}"
-            ) from exc
-
-    def _stale(self) -> dict[str, dict[str, Any]]:
-        gone, self._gone = self._gone, {}
-        return still_missing(gone, self.api.get)
 
     def _maybe_refresh(self, resource: MonitorResource) -> None:
         if getattr(resource.spec, "refresh_after_apply", False):
             self.api.run_refresh(resource.key)
 
     def delete(self, live: MonitorLive) -> None:
-        try:
-            self.api.delete(live.key)
-        except NotFound:
-            pass  # already gone: the desired outcome
-        self.ledger.remove(KIND, live.key, stale=self._stale())
+        self.delete_owned(live.key, lambda: self.api.delete(live.key))
 
     def describe_live(self, live: MonitorLive) -> str:
         return f"monitor on {live.key}"
@@ -389,10 +298,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             self.api.get(key)
         except NotFound as exc:
             raise ReconcilerError(f"no monitor exists on table {key}: {exc}") from exc
-        if key in self.ledger.entries(KIND):
-            raise ReconcilerError(f"the monitor on {key} is already managed by {self.target.owner}")
-        # No write_only values: reconciler did not create it, so it cannot know them.
-        self.ledger.put(KIND, key, {"spec_name": name or key, "prevent_destroy": False, "write_only": {}})
+        self.adopt_owned(key, name)
         return key
 
     # --- import --generate-specs ------------------------------------------------------------------
@@ -440,7 +346,7 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
                     f"the monitor on {table} cannot be written as a spec ({where}: {first['msg']}); skipped"
                 )
                 continue
-            name = _spec_name(table, names)
+            name = generated_spec_name(table, names, "monitor")
             names.add(name)
             doc = {"apiVersion": "reconciler/v1", "kind": KIND, "metadata": {"name": name}, "spec": spec}
             header = (
@@ -452,37 +358,32 @@ class DatabricksMonitorProvider(Provider[QualityMonitorSpec, MonitorFacts]):
             result.files[f"quality-monitors/{name}.yaml"] = header + yaml.safe_dump(
                 doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=120
             )
-            if table in entries:
-                result.notes.append(
-                    f"the monitor on {table} is already managed by {self.target.owner}: spec written, nothing to adopt"
-                )
-            else:
-                result.adopt.append((table, name))
+            self.adopt_generated(result, table, name, entries)
         if not result.files and not result.notes:
             raise ReconcilerError(f"no monitor exists on a table matching {selector!r}")
         return result
 
     def _matching_tables(self, catalog: str, schema: str, table: str) -> list[str]:
-        if _is_glob(catalog):
+        if is_glob(catalog):
             catalogs = [c.name for c in self.client.catalogs.list() if c.name and fnmatch.fnmatchcase(c.name, catalog)]
         else:
             catalogs = [catalog]
         found: list[str] = []
         for cat in sorted(catalogs):
-            if _is_glob(schema):
+            if is_glob(schema):
                 schemas = [
                     s.name for s in self.client.schemas.list(cat) if s.name and fnmatch.fnmatchcase(s.name, schema)
                 ]
             else:
                 schemas = [schema]
             for sch in sorted(schemas):
-                if not _is_glob(table):
+                if not is_glob(table):
                     found.append(f"{cat}.{sch}.{table}")
                     continue
                 try:
                     listed = list(self.client.tables.list(cat, sch, omit_columns=True))
                 except NotFound as exc:
-                    if _is_glob(catalog) or _is_glob(schema):
+                    if is_glob(catalog) or is_glob(schema):
                         continue
                     raise ReconcilerError(f"schema {cat}.{sch} does not exist: {exc}") from exc
                 for item in listed:
@@ -566,23 +467,3 @@ def _columns_used(api: dict[str, Any]) -> set[str]:
     for expression in api.get("slicing_exprs") or []:
         used += expression_columns(str(expression))
     return {str(name).lower() for name in used if name}
-
-
-def _is_glob(text: str) -> bool:
-    return any(ch in text for ch in "*?[")
-
-
-_NAME = re.compile(r"[^a-z0-9_-]+")
-
-
-def _spec_name(table: str, taken: set[str]) -> str:
-    """metadata.name for a generated spec: the table's name, qualified further only on a clash."""
-    catalog, schema, short = table.split(".")
-    for candidate in (short, f"{schema}-{short}", f"{catalog}-{schema}-{short}"):
-        name = _NAME.sub("-", candidate).strip("-") or "monitor"
-        if name not in taken:
-            return name
-    n = 2
-    while f"{name}-{n}" in taken:
-        n += 1
-    return f"{name}-{n}"

@@ -35,6 +35,8 @@ class ProviderTarget:
         self.config: TargetConfig = context.config
         self.owner: str = context.owner  # the marker written on the live side ("reconciler/<project>")
         self.project: str = context.project
+        # How many requests a provider may have in flight at once (`--parallelism`).
+        self.parallelism: int = context.parallelism
 
     @property
     def finish_command(self) -> str:

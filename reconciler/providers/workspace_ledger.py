@@ -22,7 +22,8 @@ request), but its create with `overwrite=false` is atomic: the writer that creat
 ledger, applies its change to what it read, uploads and removes the lock; the others wait
 (tenacity, jittered) and then re-read. A writer killed while holding it stops nobody for longer
 than the lease (the target's `lock.lease_seconds`). The first write creates the file with
-`overwrite=false` too.
+`overwrite=false` too. One change may record and drop any number of entries (`update`): an apply
+changes the file twice, whatever the number of objects it writes (`ledger_owned.py`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -127,25 +128,36 @@ class WorkspaceLedger:
     def put(
         self, kind: str, key: str, entry: dict[str, Any], stale: Mapping[str, dict[str, Any]] | None = None
     ) -> None:
-        """Record `key`, and drop the `stale` entries (see `remove`)."""
-        recorded = {**entry, "applied_at": now_iso()}
-
-        def change(objects: dict[str, Any]) -> None:
-            _drop_stale(objects, stale)
-            objects[key] = recorded
-
-        self._change(kind, change)
+        """Record `key`, and drop the `stale` entries (see `update`)."""
+        self.update(kind, put={key: entry}, stale=stale)
 
     def remove(self, kind: str, *keys: str, stale: Mapping[str, dict[str, Any]] | None = None) -> None:
-        """Drop `keys`, and each `stale` entry (one read without its object) that is still exactly
-        as it was read: an entry another run rewrote meanwhile is its, and kept."""
+        """Drop `keys`, and the `stale` entries (see `update`)."""
+        self.update(kind, remove=keys, stale=stale)
+
+    def update(
+        self,
+        kind: str,
+        put: Mapping[str, dict[str, Any]] | None = None,
+        remove: Iterable[str] = (),
+        stale: Mapping[str, dict[str, Any]] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """One read-modify-write of the kind's entries, however many change: record each of `put`
+        (stamped with the time), drop `remove`, and drop each `stale` entry that is still exactly
+        as given (an entry read without its object, or an intent whose create did not happen):
+        an entry another run rewrote meanwhile is its, and kept. Returns the entries as recorded."""
+        now = now_iso()
+        recorded = {key: {**entry, "applied_at": now} for key, entry in (put or {}).items()}
+        gone = tuple(remove)
 
         def change(objects: dict[str, Any]) -> None:
             _drop_stale(objects, stale)
-            for key in keys:
+            for key in gone:
                 objects.pop(key, None)
+            objects.update(recorded)
 
         self._change(kind, change)
+        return recorded
 
     def _change(self, kind: str, change: Callable[[dict[str, Any]], None]) -> None:
         """Apply `change` to the kind's entries under the ledger's write lock (module docstring)."""

@@ -376,7 +376,15 @@ def test_metric_tables_can_lag_behind_active(tmp_path: Path) -> None:
 # ---- refreshes -------------------------------------------------------------------------------------
 
 
-def test_refreshes_run_and_are_listed_newest_first(w: WorkspaceClient) -> None:
+def test_refreshes_run_and_are_listed_newest_first(tmp_path: Path) -> None:
+    # Pending for 2 s: long enough that a loaded machine's first look still comes before it turns
+    # ACTIVE (DELAY's 0.2 s was not).
+    settings = SandboxSettings(monitor_active_delay_seconds=2.0)
+    with SandboxServer(tmp_path / "refreshes.db", settings) as server:
+        _refreshes_run_and_are_listed_newest_first(client(server.url))
+
+
+def _refreshes_run_and_are_listed_newest_first(w: WorkspaceClient) -> None:
     create_orders_monitor(w)
     initial = w.quality_monitors.list_refreshes(ORDERS).refreshes or []
     assert [r.state for r in initial] == [MonitorRefreshInfoState.PENDING]  # created with the monitor

@@ -38,6 +38,7 @@ from reconciler.providers.request import ProviderRequest
 
 from .client import GrafanaApiError, GrafanaClient
 from .facts import ContactPointFacts, NotificationFacts, VersionedFacts
+from .ledger_guard import LedgerCreationGuard
 from .notification_model import (
     LEDGER_PREFIX,
     POLICY_KEY,
@@ -58,7 +59,7 @@ from .notification_model import (
     secret_digest,
     time_intervals_state,
 )
-from .snapshot import backend_for
+from .snapshot import backend_for, changed_fields
 
 if TYPE_CHECKING:
     from reconciler.providers.provider_target import ProviderTarget
@@ -135,8 +136,8 @@ class NotificationsApi:
     def mute_timing(self, name: str) -> dict[str, Any] | None:
         return self._get_or_none(f"read mute timing '{name}'", f"/mute-timings/{_seg(name)}")
 
-    def create_mute_timing(self, body: dict[str, Any], editable: bool) -> None:
-        self._request("POST", f"create mute timing '{body['name']}'", "/mute-timings", body, editable)
+    def create_mute_timing(self, body: dict[str, Any], editable: bool) -> Any:
+        return self._request("POST", f"create mute timing '{body['name']}'", "/mute-timings", body, editable)
 
     def update_mute_timing(self, name: str, body: dict[str, Any], editable: bool) -> None:
         self._request("PUT", f"update mute timing '{name}'", f"/mute-timings/{_seg(name)}", body, editable)
@@ -185,6 +186,22 @@ def same_integration(live: dict[str, Any], body: dict[str, Any], integ: Any) -> 
         return False
     plain = all((settings.get(k) or None) == (v or None) for k, v in integ.settings.items())
     return plain and all(bool(settings.get(k)) == bool(v) for k, v in integ.secure_settings.items())
+
+
+def changed_integrations(planned: dict[str, dict[str, Any]], now: dict[str, dict[str, Any]]) -> list[str]:
+    """What moved in a contact point's integrations (by uid) between two reads: integrations
+    added or removed, and the fields (`settings.KEY` for a setting) of those in both."""
+    out = [f"integration {uid} added" for uid in sorted(set(now) - set(planned))]
+    out += [f"integration {uid} removed" for uid in sorted(set(planned) - set(now))]
+    for uid in sorted(set(planned) & set(now)):
+        before, after = planned[uid], now[uid]
+        out += [f for f in changed_fields(before, after) if f != "settings"]
+        settings_before, settings_after = before.get("settings") or {}, after.get("settings") or {}
+        keys = set(settings_before) | set(settings_after)
+        out += [
+            f"settings.{k}" for k in sorted(keys) if (settings_before.get(k) or None) != (settings_after.get(k) or None)
+        ]
+    return out
 
 
 @dataclass
@@ -239,7 +256,8 @@ class NotificationBackend:
             return snap  # nothing declared, nothing owned: one call
         snap.contact_points = self.api.contact_points()
         snap.policy_tree = self.api.policy_tree()
-        snap.mute_timings = self.api.mute_timings()
+        # The ledger's creation guard (`ledger_guard`) is reconciler's bookkeeping, never an object.
+        snap.mute_timings = [t for t in self.api.mute_timings() if not str(t.get("name", "")).startswith(LEDGER_PREFIX)]
         snap.templates = [t for t in self.api.templates() if not str(t.get("name", "")).startswith(LEDGER_PREFIX)]
         return snap
 
@@ -267,10 +285,16 @@ class NotificationBackend:
         """Re-read the ledger, apply `change(ledger)`, write it back under the version read (a
         compare-and-swap). Grafana answers 409 when the ledger moved since the read: either this
         write's own earlier attempt, whose answer was lost (the ledger then reads as written:
-        done), or another apply's write (merged again onto it; `change` is idempotent)."""
+        done), or another apply's write (merged again onto it; `change` is idempotent). A ledger
+        not there yet is created under a guard (`ledger_guard`): one creator, the others write
+        onto what it created."""
         name = ledger_name(self.owner)
         for _ in range(LEDGER_WRITE_ATTEMPTS):
             ledger, version = self.read_ledger()
+            if version is None:
+                if self._create_ledger(name, change):
+                    return
+                continue  # created by another writer meanwhile: a compare-and-swap onto it
             change(ledger)
             text = ledger.render()
             try:
@@ -285,6 +309,24 @@ class NotificationBackend:
             f"Grafana template '{name}' (reconciler's ownership ledger) changed under every one of "
             f"{LEDGER_WRITE_ATTEMPTS} writes (other applies writing it at the same time?); re-run `reconciler apply`"
         )
+
+    def _create_ledger(self, name: str, change: Any) -> bool:
+        """Create the ledger holding `change` if it is still absent, holding the creation guard;
+        False when another writer created it first."""
+        guard = LedgerCreationGuard(
+            self.api, name, self.target.config.lock.lease_seconds, lambda: self.api.template(name) is not None
+        )
+        if not guard.acquire():
+            return False
+        try:
+            ledger, version = self.read_ledger()
+            if version is not None:
+                return False  # created and released by another writer before we took the guard
+            change(ledger)
+            self.api.put_template(name, ledger.render(), None, editable=False)
+            return True
+        finally:
+            guard.release()
 
     def claim(self, section: Section, name: str, spec_name: str, prevent_destroy: bool) -> None:
         def change(ledger: Ledger) -> None:
@@ -424,9 +466,28 @@ class GrafanaContactPointProvider(_NotificationProvider[GrafanaContactPointSpec,
         self._write(resource, [], "")
 
     def update(self, resource: Resource, live: LiveObject) -> None:
+        self._check_unchanged(live)
         self.claim(resource)
         facts = facts_of(live, ContactPointFacts)
         self._write(resource, list(facts.uids), facts.provenance)
+
+    def _check_unchanged(self, live: LiveObject) -> None:
+        """Refuse to update a contact point someone changed since the plan read it: its
+        integrations are written one by one with no version Grafana checks, so an edit made
+        meanwhile would be overwritten. Compared on content (secrets are listed redacted, so a
+        changed secret alone is not seen)."""
+        planned = {str(i.get("uid")): i for i in live.raw or []}
+        now = {str(i.get("uid")): i for i in self.notifications.api.contact_points() if i.get("name") == live.key}
+        if not now:
+            raise ReconcilerError(
+                f"contact point '{live.key}' was deleted in Grafana since plan; re-plan: nothing was written"
+            )
+        changed = changed_integrations(planned, now)
+        if changed:
+            raise ReconcilerError(
+                f"contact point '{live.key}' changed in Grafana since plan ({', '.join(changed)}); re-plan: "
+                "nothing was written, so the edit made there is kept"
+            )
 
     def _write(self, resource: Resource, uids: list[str], provenance: str) -> None:
         spec = resource.spec
@@ -582,7 +643,19 @@ class GrafanaNotificationPolicyProvider(_NotificationProvider[GrafanaNotificatio
         self._write(resource, "")
 
     def update(self, resource: Resource, live: LiveObject) -> None:
+        self._check_unchanged(live)
         self._write(resource, facts_of(live, NotificationFacts).provenance)
+
+    def _check_unchanged(self, live: LiveObject) -> None:
+        """Refuse to replace a tree someone changed since the plan read it: the PUT writes the
+        whole tree and Grafana's legacy API gives it no version to check, so it is compared on
+        content."""
+        changed = changed_fields(dict(live.raw or {}), self.notifications.api.policy_tree())
+        if changed:
+            raise ReconcilerError(
+                f"the notification policy tree changed in Grafana since plan ({', '.join(changed)}); re-plan: "
+                "nothing was written, so the edit made there is kept"
+            )
 
     def _write(self, resource: Resource, provenance: str) -> None:
         self.claim(resource)

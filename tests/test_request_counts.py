@@ -121,9 +121,12 @@ def test_grafana_rules_apply_and_no_change_plan(gp: GrafanaProject) -> None:
     assert counts(server) == {
         RULES_LIST: 1,
         STATES: 1,
-        # The run's read, and the re-read right before the folder's applied digest is written
-        # under that version (another apply's entries are kept, never overwritten).
-        LEDGER: 2,
+        # The run's read, the re-read right before the folder's applied digest is written under
+        # that version (another apply's entries are kept, never overwritten), and, the ledger
+        # being new, once more inside its creation guard (a mute timing made and removed).
+        LEDGER: 3,
+        "POST /api/v1/provisioning/mute-timings": 1,
+        "DELETE /api/v1/provisioning/mute-timings/reconciler-ledger-test": 1,
         "PUT /api/v1/provisioning/templates/reconciler-ledger-test": 1,
         "GET /api/folders/alerts": 1,
         "POST /api/folders": 1,

@@ -20,7 +20,7 @@ PURE = (
     "notification_kinds",
     "provisioning_file",
 )
-IO = ("client", "snapshot", "providers", "notification_providers", "spec_generation")
+IO = ("client", "snapshot", "providers", "notification_providers", "ledger_guard", "spec_generation")
 PACKAGE = Path(__file__).resolve().parent.parent / "reconciler" / "grafana"
 
 

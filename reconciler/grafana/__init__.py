@@ -17,5 +17,6 @@ I/O modules (talk to Grafana; may import the pure ones, never the other way roun
   snapshot         the target's Grafana for one run: connection, the run's one read, writes
   providers        the three alerting providers
   notification_providers  the notification objects' providers and their ledger
+  ledger_guard     the guard that lets one writer create the notification ledger
   spec_generation  `reconciler import --generate-specs` from live Grafana or an export file
 """

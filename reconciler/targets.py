@@ -200,45 +200,18 @@ class TargetContext:
 
     def _workspace_client(self) -> WorkspaceClient:
         if self._workspace is None:
-            from databricks.sdk import WorkspaceClient
-            from databricks.sdk.core import Config
-
-            from reconciler.retrying import retry_databricks
+            # `reconciler.databricks_client` owns the databricks-sdk import (about 1.5 s): only
+            # a run whose provider asks for the workspace pays it.
+            from reconciler import databricks_client
 
             conn = self.config.databricks
+            retry = self.config.retries.policy()
             if conn is not None:
-                secrets.remember(os.environ.get("DATABRICKS_TOKEN"))
-                secrets.remember(os.environ.get("DATABRICKS_PASSWORD"))
-                secrets.remember(os.environ.get("DATABRICKS_CLIENT_SECRET"))
-                secrets.remember_url_credentials(conn.host or os.environ.get("DATABRICKS_HOST"))
-                try:
-                    config = Config(
-                        profile=conn.profile,
-                        host=conn.host,
-                        retry_timeout_seconds=conn.retry_timeout_seconds,
-                        http_timeout_seconds=conn.http_timeout_seconds,
-                    )
-                except ValueError as exc:
-                    # No usable credentials (no token, unknown profile, ...): the SDK says which,
-                    # with secrets masked.
-                    where = conn.host or (f"profile {conn.profile}" if conn.profile else "DATABRICKS_HOST")
-                    raise ReconcilerError(
-                        f"connecting to the Databricks workspace of target '{self.name}' ({where}) failed: {exc}"
-                    ) from exc
-                # And what the SDK found by itself: a config profile's token, password or client
-                # secret (~/.databrickscfg) is as secret as the environment's, in logs and errors.
-                for name in ("token", "password", "client_secret", "azure_client_secret", "google_credentials"):
-                    secrets.remember(getattr(config, name, None))
-                secrets.remember_url_credentials(config.host)
-                self._workspace = retry_databricks(WorkspaceClient(config=config), self.config.retries.policy())
+                self._workspace = databricks_client.configured_workspace(conn, self.name, retry)
             elif self._uses_sandbox("databricks"):
-                config = Config(
-                    host=self.sandbox().url,
-                    token=SANDBOX_TOKEN,
-                    auth_type="pat",
-                    retry_timeout_seconds=SANDBOX_RETRY_TIMEOUT_SECONDS,
+                self._workspace = databricks_client.token_workspace(
+                    self.sandbox().url, SANDBOX_TOKEN, SANDBOX_RETRY_TIMEOUT_SECONDS, retry
                 )
-                self._workspace = retry_databricks(WorkspaceClient(config=config), self.config.retries.policy())
             else:
                 raise ReconcilerError(f"target '{self.name}' has no `databricks:` connection configured")
         return self._workspace

@@ -10,8 +10,8 @@ the same at any parallelism.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from reconciler.errors import ReconcilerError
@@ -51,3 +51,34 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], parallelism: int) -> l
     if first is not None:
         raise first
     return [f.result() for f in futures]
+
+
+def ordered_map(
+    fn: Callable[[T], R], items: Iterable[T], waits_for: Sequence[Iterable[int]], parallelism: int
+) -> list[R]:
+    """`bounded_map`, where item i starts only once every earlier item `waits_for[i]` names has
+    finished (a plan-time order between writes: a rule taking a title another gives up, rules
+    created into one group in the spec's order). Ready items start lowest index first, so the
+    same input starts in the same order; results are in input order."""
+    work = list(items)
+    deps = [{j for j in waits_for[i] if 0 <= j < i} for i in range(len(work))]
+    if parallelism <= 1 or len(work) <= 1:
+        return [fn(item) for item in work]
+    results: dict[int, Future[R]] = {}
+    running: dict[Future[R], int] = {}
+    done: set[int] = set()
+    pending = list(range(len(work)))
+    with ThreadPoolExecutor(max_workers=min(parallelism, len(work)), thread_name_prefix="reconciler") as pool:
+        while pending or running:
+            for i in [i for i in pending if deps[i] <= done][: parallelism - len(running)]:
+                pending.remove(i)
+                results[i] = future = pool.submit(fn, work[i])
+                running[future] = i
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done.add(running.pop(future))
+    errors = [results[i].exception() for i in range(len(work))]
+    first = next((e for e in errors if e is not None), None)
+    if first is not None:
+        raise first
+    return [results[i].result() for i in range(len(work))]

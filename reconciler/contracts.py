@@ -65,6 +65,10 @@ class OperationDoc(_Doc):
     replaces_key: str | None = Field(description="For a replace whose identity moved: the old key.")
     source: str | None = Field(description="file:line of the spec document.")
     calls: list[ApiCallDoc] = Field(default_factory=list, description="The requests apply makes, in order.")
+    after: list[str] = Field(
+        default_factory=list,
+        description="Addresses of earlier operations this one waits for (apply never runs it at the same time as them).",
+    )
 
 
 class UnchangedDoc(_Doc):

@@ -57,7 +57,9 @@ def _apply_while(
     editor = threading.Thread(target=person)
     editor.start()
     try:
-        result = gp.cli("apply", "--auto-approve", *args)
+        # One write at a time: the person's edit lands between two of the apply's writes, as the
+        # test tells it (parallel rule writes would let the later write's re-read run meanwhile).
+        result = gp.cli("apply", "--auto-approve", "--parallelism", "1", *args)
     finally:
         faults.release()
         editor.join(timeout=60)

@@ -128,8 +128,57 @@ def test_swapped_titles_park_one_rule_under_a_temporary_title(gp: GrafanaProject
         [("PUT", f"{RULES}/u-alpha")],
     ]
     assert "temporary title" in ops[0]["calls"][0]["summary"]
-    apply_clean(gp)
+    # The plan orders the two writes: apply never runs the second beside the first.
+    assert ops[0]["after"] == [] and ops[1]["after"] == [f"{ops[0]['kind']}/{ops[0]['name']}"]
+    apply_clean(gp, "--parallelism", "10")
     assert {r["uid"]: t for t, r in gp.rules().items()} == {"u-alpha": "Beta", "u-beta": "Alpha"}
+
+
+def test_a_rule_taking_a_title_another_gives_up_waits_for_that_write(gp: GrafanaProject) -> None:
+    gp.write("folders.yaml", folder_doc())
+    gp.write("rules.yaml", group_doc("g", shorthand_rule("Old", extra="uid: u-old")))
+    apply_clean(gp)
+    gp.write(
+        "rules.yaml",
+        group_doc("g", shorthand_rule("Old", extra="uid: u-new") + shorthand_rule("Renamed", extra="uid: u-old")),
+    )
+    ops = gp.plan_ops()
+    assert [(o["action"], o["key"]) for o in ops] == [("update", "u-old"), ("create", "u-new")]
+    assert ops[1]["after"] == [f"{ops[0]['kind']}/{ops[0]['name']}"]
+    assert "after: " + ops[1]["after"][0] in gp.cli("plan").stdout
+    apply_clean(gp, "--parallelism", "10")
+    assert {r["uid"]: t for t, r in gp.rules().items()} == {"u-old": "Renamed", "u-new": "Old"}
+
+
+def test_independent_rule_writes_run_parallelism_at_once_and_converge(gp: GrafanaProject) -> None:
+    """Rule writes touch one rule each, so apply runs them --parallelism at once (the sandbox
+    counts the requests it serves at the same time); creates into one group wait for each other,
+    so each group ends in the spec's order, and a plan right after has nothing to change."""
+    gp.write("folders.yaml", folder_doc())
+    groups = [group_doc(f"g{g}", "".join(shorthand_rule(f"R{g}-{i}") for i in range(3))) for g in range(4)]
+    gp.write("rules.yaml", "---\n".join(groups))
+    ops = gp.plan_ops()
+    creates = [o for o in ops if o["kind"] == "GrafanaAlertRule"]
+    assert [o["after"] for o in creates[:3]] == [
+        [],
+        [f"GrafanaAlertRule/{creates[0]['name']}"],
+        [f"GrafanaAlertRule/{creates[1]['name']}"],
+    ]
+    gp.sandbox.faults.settings.latency_ms = 50.0  # every request open long enough to overlap
+    gp.api("DELETE", "/sandbox/requests").raise_for_status()
+    apply_clean(gp, "--parallelism", "4")
+    seen = gp.api("GET", "/sandbox/requests").json()
+    assert seen["requests"]["POST /api/v1/provisioning/alert-rules"] == 12
+    assert 2 <= seen["peak_in_flight"] <= 4
+    for g in range(4):
+        assert [r["title"] for r in (gp.group("alerts", f"g{g}") or {})["rules"]] == [f"R{g}-{i}" for i in range(3)]
+
+    groups = [group_doc(f"g{g}", "".join(shorthand_rule(f"R{g}-{i}", "> 900") for i in range(3))) for g in range(4)]
+    gp.write("rules.yaml", "---\n".join(groups))
+    assert all(o["after"] == [] for o in gp.plan_ops())  # updates in place are independent
+    gp.api("DELETE", "/sandbox/requests").raise_for_status()
+    apply_clean(gp, "--parallelism", "1")
+    assert gp.api("GET", "/sandbox/requests").json()["peak_in_flight"] == 1
 
 
 # --- the pure step, from hand-made live objects -------------------------------------------------

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.concurrency import bounded_map
+from reconciler.concurrency import ordered_map
 from reconciler.engine import LiveState, Session
 from reconciler.engine.session import needed_migrations
 from reconciler.errors import PlanError, StalePlanError
@@ -215,7 +215,9 @@ def execute(plan: Plan, session: Session, live: LiveState, observer: ApplyObserv
                 # Else the operations that may run at the same time (one, or a run of them).
                 run = _concurrent_run(ops, index, session, parallelism)
                 index += len(run)
-                report.results.extend(bounded_map(run_one, run, parallelism))
+                position = {op.address: i for i, op in enumerate(run)}
+                waits = [[position.get(a, -1) for a in op.after] for op in run]
+                report.results.extend(ordered_map(run_one, run, waits, parallelism))
         finally:
             begun.finish(report)
         report.interrupted = interrupts.received
@@ -264,7 +266,8 @@ class _Begun:
 def _concurrent_run(operations: list[Operation], start: int, session: Session, parallelism: int) -> list[Operation]:
     """The operations from `start` on that may execute concurrently: consecutive operations of
     one kind whose provider writes its objects independently (`Provider.parallel_writes`), each
-    touching keys no other of the run touches. At least the one at `start`."""
+    touching keys no other of the run touches. At least the one at `start`. Within the run an
+    operation still waits for those it names in `Operation.after` (decided at plan time)."""
     first = operations[start]
     run = [first]
     keys = {first.key, first.replaces_key or first.key}

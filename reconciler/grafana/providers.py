@@ -479,6 +479,10 @@ class GrafanaRuleGroupProvider(_GrafanaProvider[GrafanaRuleGroupSpec, RuleGroupF
 class GrafanaAlertRuleProvider(_GrafanaProvider[AlertRuleChild, AlertRuleFacts]):
     # Grafana allows one rule per title in a folder: the old rule goes first.
     replace_deletes_first = True
+    # Each rule is written through its own endpoint, touching no other rule: consecutive rule
+    # writes run --parallelism at once, except where the plan orders one after another
+    # (`Operation.after`: a title handed over).
+    parallel_writes = True
 
     def notes(self) -> list[str]:
         return list(self.grafana.snapshot().notes)

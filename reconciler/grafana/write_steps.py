@@ -73,6 +73,7 @@ def plan_grafana_calls(ops: list[Operation], view: StepView) -> list[Operation]:
         elif op.kind == RULE:
             op.calls = _rule_calls(op, view)
     ops = _order_rules_by_title(ops, view)
+    _keep_group_order(ops, view)
     return _group_interval_writes(ops, view)
 
 
@@ -210,6 +211,7 @@ def _order_rules_by_title(ops: list[Operation], view: StepView) -> list[Operatio
         return held if then is None or (then.folder, then.title) != (place.folder, place.title) else None
 
     pending, done, freed = list(rule_ops), set(), set()
+    parked_by: dict[str, Operation] = {}  # a rule parked under a temporary title -> the op that parks it
     ordered: list[Operation] = []
     while pending:
         ready = next(
@@ -220,6 +222,7 @@ def _order_rules_by_title(ops: list[Operation], view: StepView) -> list[Operatio
             parked = blocker(ready)
             assert parked is not None
             freed.add(parked.key)
+            parked_by[parked.key] = ready
             ready.calls.insert(
                 0,
                 ApiCall(
@@ -230,6 +233,12 @@ def _order_rules_by_title(ops: list[Operation], view: StepView) -> list[Operatio
                     rewrites=[Rewritten(parked.key, str(parked.state.get("title")), parked.managed, parked.owner)],
                 ),
             )
+            # The parked rule's own write gives it its final title: after the parking.
+            _wait_for(op_of_rule[parked.key], ready)
+        else:
+            held = blocker(ready)
+            if held is not None:  # it takes the title another write gives up (or a parking frees)
+                _wait_for(ready, parked_by.get(held.key) or op_of_rule[held.key])
         pending.remove(ready)
         done.add(id(ready))
         ordered.append(ready)
@@ -237,6 +246,38 @@ def _order_rules_by_title(ops: list[Operation], view: StepView) -> list[Operatio
     for slot, op in zip(slots, ordered, strict=True):
         out[slot] = op
     return out
+
+
+def _keep_group_order(ops: list[Operation], view: StepView) -> None:
+    """Grafana appends a rule created (or moved) into a group at its end, so the writes that add
+    rules to one group wait for each other, in the plan's order: the group ends in the spec's
+    order whatever the parallelism (Grafana evaluates a group's rules in that order). Writes to
+    different groups, and updates in place, stay independent."""
+    last: dict[tuple[str, str], Operation] = {}
+    for op in ops:
+        if op.kind != RULE or op.action is Action.DELETE:
+            continue
+        desired, live = view.resource(op), view.before(op)
+        if desired is None:
+            continue
+        place = (str(desired.state["folder"]), str(desired.state["group"]))
+        stays = (
+            op.action is Action.UPDATE
+            and live is not None
+            and (live.state.get("folder"), live.state.get("group")) == place
+        )
+        if stays:
+            continue
+        if place in last:
+            _wait_for(op, last[place])
+        last[place] = op
+
+
+def _wait_for(op: Operation, earlier: Operation) -> None:
+    """Record that `op` must not run before (or beside) `earlier` finished: apply runs independent
+    rule writes at the same time, and these two share a title."""
+    if earlier.address not in op.after and earlier is not op:
+        op.after.append(earlier.address)
 
 
 # --- group intervals --------------------------------------------------------------------------

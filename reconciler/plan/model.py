@@ -100,6 +100,9 @@ class Operation:
     source: str | None = None
     # The API calls apply makes for this operation, in order (see `plan.steps`).
     calls: list[ApiCall] = field(default_factory=list)
+    # Addresses of earlier operations this one must wait for besides its kind's place in the plan
+    # (a rule taking over the title another rule gives up): apply never runs it beside them.
+    after: list[str] = field(default_factory=list)
     # The planner's refusals (severity error) and warnings about this operation's object, each
     # with its source; `warnings` keeps the warnings' text for renderers.
     diagnostics: list[Diagnostic] = field(default_factory=list)

@@ -100,6 +100,8 @@ def _details(op: Operation) -> str:
         lines.append(f"- **Reason:** {reason}")
     for warning in op.warnings:
         lines.append(f"- **Warning:** {warning}")
+    if op.after:
+        lines.append(f"- **After:** {', '.join(code_span(a) for a in op.after)}")
     if op.calls:
         lines += ["", "**API calls** (apply makes exactly these):", ""]
         for number, call in enumerate(op.calls, 1):

@@ -69,6 +69,8 @@ def render_text(plan: Plan, console: Console, title: str = "plan", allow_destruc
                 out(
                     f"      [yellow]~ {escape(change.path)}:[/] {escape(show(change.before))} [bold]->[/] {escape(show(change.after))}"
                 )
+        if op.after:
+            out(f"      [dim]after:[/] {escape(', '.join(op.after))}")
         for number, call in enumerate(op.calls, 1):
             out(f"      [cyan]call {number}:[/] {escape(call.line())}")
             if call.rewrites:

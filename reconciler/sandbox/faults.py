@@ -17,7 +17,8 @@ wrapper makes them reproducible for the Databricks and the Grafana emulators wit
   (or `hold_seconds`, 10 by default), then is served. A test holds one write of an apply that way,
   changes the service behind the tool's back (a person editing Grafana while an apply runs), and
   releases it: the edit lands exactly between the apply's read and that write.
-- `GET /sandbox/requests` lists the counts of requests served per `METHOD path` (test controls
+- `GET /sandbox/requests` lists the counts of requests served per `METHOD path` and the most
+  API requests served at once (`peak_in_flight`, how a test sees a client's parallelism) (test controls
   under `/sandbox/` are neither counted nor faulted); `DELETE` resets them.
 
 Error bodies follow each service's shape: Databricks' `{"error_code", "message"}` for its paths
@@ -114,6 +115,9 @@ class FaultInjector:
         self._holds = threading.Condition(self._lock)
         self._holding = 0
         self._releases = 0
+        # API requests being served now, and the most at once since the counts were reset.
+        self._in_flight = 0
+        self.peak_in_flight = 0
 
     # --- control -------------------------------------------------------------------------
     def add(
@@ -166,6 +170,16 @@ class FaultInjector:
         with self._lock:
             self.requests.clear()
             self.injected.clear()
+            self.peak_in_flight = self._in_flight
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def configure(
         self, *, fault_rate: float | None = None, fault_mode: str | None = None, fault_seed: int | None = None
@@ -195,32 +209,43 @@ class FaultInjector:
                 return self._control(environ, start_response, path, method)
             if path.startswith("/sandbox/"):
                 return app(environ, start_response)
-            if self.settings.latency_ms:
-                time.sleep(self.settings.latency_ms / 1000.0)
-            fault = self._draw(method, path)
-            with self._lock:
-                self.requests[f"{method} {path}"] += 1
-            if fault is None:
-                return app(environ, start_response)
-            status, mode, message, hold_seconds = fault
-            if mode == "hold":
-                self._hold(hold_seconds)
-                return app(environ, start_response)
-            with self._lock:
-                self.injected[f"{mode} {status} {method} {path}"] += 1
-            if mode == "after":
-                # Serve the request (the write is applied), then lose the answer.
-                body = app(environ, lambda *a, **k: lambda data: None)
-                try:
-                    for _ in body:
-                        pass
-                finally:
-                    close = getattr(body, "close", None)
-                    if close:
-                        close()
-            return self._error(start_response, path, status, message)
+            self._enter()
+            try:
+                return self._serve(app, environ, start_response, path, method)
+            finally:
+                self._leave()
 
         return middleware
+
+    def _serve(
+        self, app: WsgiApp, environ: dict[str, Any], start_response: Callable[..., Any], path: str, method: str
+    ) -> Iterable[bytes]:
+        """One API request through latency and faults (counted while it is in flight: the peak
+        tells a test how many requests a client had open at once)."""
+        if self.settings.latency_ms:
+            time.sleep(self.settings.latency_ms / 1000.0)
+        fault = self._draw(method, path)
+        with self._lock:
+            self.requests[f"{method} {path}"] += 1
+        if fault is None:
+            return app(environ, start_response)
+        status, mode, message, hold_seconds = fault
+        if mode == "hold":
+            self._hold(hold_seconds)
+            return app(environ, start_response)
+        with self._lock:
+            self.injected[f"{mode} {status} {method} {path}"] += 1
+        if mode == "after":
+            # Serve the request (the write is applied), then lose the answer.
+            body = app(environ, lambda *a, **k: lambda data: None)
+            try:
+                for _ in body:
+                    pass
+            finally:
+                close = getattr(body, "close", None)
+                if close:
+                    close()
+        return self._error(start_response, path, status, message)
 
     def _draw(self, method: str, path: str) -> tuple[int, str, str, float] | None:
         with self._lock:
@@ -271,7 +296,11 @@ class FaultInjector:
                 if method == "DELETE":
                     self.reset_counts()
                 else:
-                    payload = {"requests": self.counts(), "injected": dict(self.injected)}
+                    payload = {
+                        "requests": self.counts(),
+                        "injected": dict(self.injected),
+                        "peak_in_flight": self.peak_in_flight,
+                    }
             elif path.startswith("/sandbox/faults/release") and method == "POST":
                 self.release()
             elif method == "DELETE":

@@ -1,27 +1,49 @@
-"""A 200-object estate across every kind, applied through 2 % injected 500/503/429 answers —
-failed before the server acts, or after it (a lost answer) — converges within two applies: the
-live state equals the specs, no monitor is orphaned, and what reconciler does not own is
-untouched. Seeded, so a failure is reproducible."""
+"""An estate across every kind, applied through 2 % injected 500/503/429 answers — failed before
+the server acts, or after it (a lost answer) — converges within two applies: the live state
+equals the specs, no monitor is orphaned, and what reconciler does not own is untouched. Seeded,
+so a failure is reproducible.
+
+The 200-object estate runs once per fault mode; the other seeds run a small estate of every kind
+(no latency, fast retries), so the file stays within about a minute on a two-core machine while
+each run still draws its own faults."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 import requests
 import yaml
 from grafana_helpers import TOKEN as GRAFANA_TOKEN
-from helpers import Project, SandboxTarget
+from helpers import SandboxTarget
 
 from reconciler.sandbox import SandboxServer
 
-POLICIES, MONITORS, GROUPS, RULES_PER_GROUP, FOLDERS = 60, 40, 19, 5, 5  # 60 + 40 + 95 + 5 = 200
+
+@dataclass(frozen=True)
+class Estate:
+    """How many objects of each kind."""
+
+    policies: int
+    monitors: int
+    groups: int
+    rules_per_group: int
+    folders: int
+
+    @property
+    def size(self) -> int:
+        return self.policies + self.monitors + self.groups * self.rules_per_group + self.folders
 
 
-def _estate() -> list[dict[str, object]]:
+FULL = Estate(policies=60, monitors=40, groups=19, rules_per_group=5, folders=5)  # 60 + 40 + 95 + 5 = 200
+SMALL = Estate(policies=8, monitors=4, groups=3, rules_per_group=3, folders=2)  # 8 + 4 + 9 + 2 = 23
+
+
+def _docs(estate: Estate) -> list[dict[str, object]]:
     docs: list[dict[str, object]] = []
-    for i in range(POLICIES):
+    for i in range(estate.policies):
         docs.append(
             {
                 "apiVersion": "reconciler/v1",
@@ -30,7 +52,7 @@ def _estate() -> list[dict[str, object]]:
                 "spec": {"warehouse_ids": [f"wh-{i:03d}"], "sla_seconds": 60 + i, "policy_mode": "ALL"},
             }
         )
-    for i in range(MONITORS):
+    for i in range(estate.monitors):
         docs.append(
             {
                 "apiVersion": "reconciler/v1",
@@ -45,7 +67,7 @@ def _estate() -> list[dict[str, object]]:
                 },
             }
         )
-    for f in range(FOLDERS):
+    for f in range(estate.folders):
         docs.append(
             {
                 "apiVersion": "reconciler/v1",
@@ -54,7 +76,7 @@ def _estate() -> list[dict[str, object]]:
                 "spec": {"title": f"Chaos {f}"},
             }
         )
-    for g in range(GROUPS):
+    for g in range(estate.groups):
         rules = [
             {
                 "title": f"rule {g:02d}-{r}",
@@ -63,30 +85,22 @@ def _estate() -> list[dict[str, object]]:
                 "threshold": f"> {r + 1}",
                 "for": "5m",
             }
-            for r in range(RULES_PER_GROUP)
+            for r in range(estate.rules_per_group)
         ]
         docs.append(
             {
                 "apiVersion": "reconciler/v1",
                 "kind": "GrafanaRuleGroup",
                 "metadata": {"name": f"g{g:02d}"},
-                "spec": {"folder": f"chaos-{g % FOLDERS}", "group": f"group {g:02d}", "interval": "1m", "rules": rules},
+                "spec": {
+                    "folder": f"chaos-{g % estate.folders}",
+                    "group": f"group {g:02d}",
+                    "interval": "1m",
+                    "rules": rules,
+                },
             }
         )
     return docs
-
-
-@pytest.fixture
-def estate(sandbox_target: Callable[..., SandboxTarget]) -> tuple[Project, SandboxServer]:
-    target = sandbox_target(
-        name="chaos",
-        databricks="retry_timeout_seconds: 10",
-        grafana=True,
-        policy_store=True,
-        retries="{max_attempts: 6, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.05}",
-        tables=[f"main.chaos.t{i:03d}" for i in range(MONITORS)],
-    )
-    return target.project, target.server
 
 
 def _unmanaged_rule(server: SandboxServer) -> dict[str, object]:
@@ -120,12 +134,30 @@ def _definition(rule: dict[str, object]) -> str:
     return json.dumps({k: rule.get(k) for k in keep}, sort_keys=True)
 
 
-@pytest.mark.parametrize(("mode", "seed"), [("before", 11), ("after", 23), ("mixed", 5)])
+# Seeds whose draws inject at least one fault into the small estate's run (checked below).
+CASES = [
+    pytest.param("before", 11, FULL, id="200-before-11"),
+    pytest.param("after", 23, FULL, id="200-after-23"),
+    *(pytest.param("before", seed, SMALL, id=f"small-before-{seed}") for seed in (1, 3, 5)),
+    *(pytest.param("after", seed, SMALL, id=f"small-after-{seed}") for seed in (8, 9, 10)),
+    pytest.param("mixed", 12, SMALL, id="small-mixed-12"),
+]
+
+
+@pytest.mark.parametrize(("mode", "seed", "estate"), CASES)
 def test_two_percent_faults_converge_within_two_applies(
-    estate: tuple[Project, SandboxServer], mode: str, seed: int
+    sandbox_target: Callable[..., SandboxTarget], mode: str, seed: int, estate: Estate
 ) -> None:
-    project, server = estate
-    docs = _estate()
+    target = sandbox_target(
+        name="chaos",
+        databricks="retry_timeout_seconds: 10",
+        grafana=True,
+        policy_store=True,
+        retries="{max_attempts: 6, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.05}",
+        tables=[f"main.chaos.t{i:03d}" for i in range(estate.monitors)],
+    )
+    project, server = target.project, target.server
+    docs = _docs(estate)
     # The folders first, without faults, so a hand-made rule can live in one of ours.
     project.write("estate.yaml", yaml.safe_dump_all([d for d in docs if d["kind"] == "GrafanaFolder"]))
     assert project.cli("apply", "--auto-approve").exit_code == 0
@@ -148,4 +180,4 @@ def test_two_percent_faults_converge_within_two_applies(
     headers = {"Authorization": f"Bearer {GRAFANA_TOKEN}"}
     after = requests.get(f"{server.url}/api/v1/provisioning/alert-rules/hand-made", headers=headers, timeout=10)
     assert after.status_code == 200 and _definition(after.json()) == _definition(hand)
-    assert injected > 0
+    assert injected > 0, "no fault was injected: this seed tested nothing"

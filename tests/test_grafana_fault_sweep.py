@@ -13,12 +13,13 @@ equal. The estate is small, so the fault rate is far higher than the 2 % of the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 from grafana_helpers import GrafanaProject
-from helpers import inject_fault
+from helpers import SandboxTarget, inject_fault
 
 FOLDERS, GROUPS, RULES, CONTACT_POINTS, MUTE_TIMINGS, TEMPLATES = 2, 3, 2, 2, 2, 2
 # Retries absorb all but runs of six faults in a row: what is left to fail is a retry that meets
@@ -86,14 +87,17 @@ def _estate(version: int, keep: int = 99) -> list[dict[str, Any]]:
     return docs
 
 
-def _fast_retries(gp: GrafanaProject, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def gp(sandbox_target: Callable[..., SandboxTarget], monkeypatch: pytest.MonkeyPatch) -> GrafanaProject:
+    """A project on a fresh sandbox Grafana (the shared fault-test set-up) with fast retries that
+    absorb all but runs of six faults in a row."""
     monkeypatch.setenv("SWEEP_WEBHOOK_PASSWORD", SECRET)
-    config = (gp.root / "reconciler.yaml").read_text(encoding="utf-8")
-    gp.write(
-        "reconciler.yaml",
-        config.rstrip()
-        + "\n    retries: {max_attempts: 6, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.05}\n",
+    target = sandbox_target(
+        databricks=None,
+        grafana=True,
+        retries="{max_attempts: 6, initial_backoff_seconds: 0.01, max_backoff_seconds: 0.05}",
     )
+    return GrafanaProject(target.project, target.server)
 
 
 # The first write of each kind whose retry, after a lost answer, meets what it wrote.
@@ -111,10 +115,7 @@ LOST_ON_CHANGE = [
 ]
 
 
-def test_a_lost_answer_on_every_kind_of_grafana_write_is_taken_as_done(
-    gp: GrafanaProject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _fast_retries(gp, monkeypatch)
+def test_a_lost_answer_on_every_kind_of_grafana_write_is_taken_as_done(gp: GrafanaProject) -> None:
     for docs, lost in ((_estate(1, keep=1), LOST_ON_CREATE), (_estate(2, keep=1), LOST_ON_CHANGE)):
         gp.write("estate.yaml", yaml.safe_dump_all(docs, sort_keys=False))
         for method, path in lost:
@@ -146,10 +147,7 @@ def _converge(gp: GrafanaProject, *args: str) -> list[str]:
     ("mode", "seed"),
     [("before", 1), ("after", 3), ("after", 8), ("mixed", 9)],
 )
-def test_every_grafana_kind_converges_through_faults(
-    gp: GrafanaProject, monkeypatch: pytest.MonkeyPatch, mode: str, seed: int
-) -> None:
-    _fast_retries(gp, monkeypatch)
+def test_every_grafana_kind_converges_through_faults(gp: GrafanaProject, mode: str, seed: int) -> None:
     faults = gp.sandbox.faults
     phases = [
         ("create", _estate(1), ()),
